@@ -1,0 +1,144 @@
+// swift-tools-version:6.1
+// SupportDesk: four services (intake, sla-timer, escalation, notifier) that
+// speak length-prefixed protobuf frames over Unix sockets, and supportctl.
+import PackageDescription
+
+/// One settings array for every target (STYLE 1): Swift 6 language mode is
+/// the tools-version default; strict concurrency comes with it.
+let settings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOFoundationCompat", package: "swift-nio"),
+]
+
+/// A service is a library (domain → store → handlers) and a thin executable.
+func service(_ name: String, executable: String) -> [Target] {
+    [
+        .target(
+            name: name,
+            dependencies: ["ServiceKit", "SupportRPC", "SupportProto"],
+            path: "Services/\(name)/Library",
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "\(name)Executable",
+            dependencies: [
+                .target(name: name), "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/\(name)/Executable",
+            swiftSettings: settings
+        ),
+    ]
+}
+
+let package = Package(
+    name: "SupportDesk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "intake", targets: ["IntakeExecutable"]),
+        .executable(name: "sla-timer", targets: ["SLATimerExecutable"]),
+        .executable(name: "escalation", targets: ["EscalationExecutable"]),
+        .executable(name: "notifier", targets: ["NotifierExecutable"]),
+        .executable(name: "supportctl", targets: ["SupportCtlExecutable"]),
+        .library(name: "SupportRPC", targets: ["SupportRPC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "SupportProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Shared/SupportProto",
+            exclude: ["PROTO_DESCRIPTOR.sha256"],
+            swiftSettings: settings
+        ),
+        .target(
+            name: "SupportRPC",
+            dependencies: nio + [
+                "SupportProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/SupportRPC",
+            swiftSettings: settings
+        ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "SupportRPC", "SupportProto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Shared/ServiceKit",
+            swiftSettings: settings
+        ),
+        .target(
+            name: "SupportCtl",
+            dependencies: [
+                "SupportRPC", "SupportProto", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Services/SupportCtl/Library",
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "SupportCtlExecutable",
+            dependencies: ["SupportCtl"],
+            path: "Services/SupportCtl/Executable",
+            swiftSettings: settings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "SupportRPC", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "SupportRPCTests",
+            dependencies: ["SupportRPC", "SupportProto", "TestSupport"] + nio,
+            path: "Tests/SupportRPCTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit", "SupportCtl", "TestSupport"],
+            path: "Tests/ServiceKitTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "SupportProtoTests",
+            dependencies: ["SupportProto"],
+            path: "Tests/SupportProtoTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["SupportRPC", "SupportProto", "TestSupport"],
+            path: "Tests/EndToEndTests",
+            swiftSettings: settings
+        ),
+    ]
+        + service("Intake", executable: "intake")
+        + service("SLATimer", executable: "sla-timer")
+        + service("Escalation", executable: "escalation")
+        + service("Notifier", executable: "notifier")
+)

@@ -1,0 +1,8 @@
+import SupportCtl
+
+@main
+enum SupportCtlMain {
+    static func main() async {
+        await SupportCtl.runMain()
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SupportProto
+import SupportRPC
+
+/// `support.clock.v1.Clock` on every service: read the time, and move it on
+/// a `--fake-clock` service.
+public struct ClockService: RPCService {
+    let serviceName: String
+    let clock: any ServiceClock
+    /// Makes a move survive a restart (a service's time never runs back).
+    let persist: @Sendable (Date) async throws -> Void
+
+    public init(serviceName: String, clock: any ServiceClock, persist: @escaping @Sendable (Date) async throws -> Void) {
+        self.serviceName = serviceName
+        self.clock = clock
+        self.persist = persist
+    }
+
+    public func register(into router: inout RPCRouter) {
+        router.register(ClockRPC.get, defaultTimeout: .seconds(5)) { _, _ in
+            self.state(self.clock.now())
+        }
+        router.register(ClockRPC.set) { request, _ in
+            guard request.hasTime else { throw RPCError.invalidArgument(field: "time", "Set needs a time, e.g. 2026-12-04T08:00:00Z") }
+            let clock = try self.controllable()
+            do {
+                let now = try await clock.set(to: request.time.date)
+                try await self.persist(now)
+                return self.state(now)
+            } catch let ClockError.backwards(now, requested) {
+                throw RPCError(
+                    .failedPrecondition,
+                    "\(self.serviceName)'s clock is at \(now.rfc3339) and only moves forward; \(requested.rfc3339) is earlier. Restart the service with a new --fake-clock to go back."
+                )
+            }
+        }
+        router.register(ClockRPC.advance) { request, _ in
+            let seconds = Double(request.by.seconds) + Double(request.by.nanos) / 1e9
+            guard seconds >= 0 else { throw RPCError.invalidArgument(field: "by", "the clock only moves forward; give a positive duration") }
+            let clock = try self.controllable()
+            let now = try await clock.advance(by: seconds)
+            try await self.persist(now)
+            return self.state(now)
+        }
+    }
+
+    private func controllable() throws -> ManualClock {
+        guard let clock = self.clock as? ManualClock else {
+            throw RPCError(
+                .permissionDenied,
+                "\(self.serviceName) runs on the wall clock, which cannot be moved; start it with --fake-clock START to control time"
+            )
+        }
+        return clock
+    }
+
+    private func state(_ now: Date) -> Support_Clock_V1_ClockState {
+        var state = Support_Clock_V1_ClockState()
+        state.service = self.serviceName
+        state.now = .init(date: now)
+        state.controllable = self.clock is ManualClock
+        return state
+    }
+}
+
+extension Date {
+    /// RFC 3339 in UTC with whole seconds, e.g. `2026-12-04T08:00:00Z`.
+    public var rfc3339: String {
+        self.formatted(.iso8601)
+    }
+}

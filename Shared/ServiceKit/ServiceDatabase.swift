@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// A service's own SQLite database: WAL, foreign keys on, migrated on open.
+public struct ServiceDatabase: Sendable {
+    public let path: String
+    public let writer: DatabasePool
+
+    /// Opens (creating when absent) and migrates the database at `path`.
+    ///
+    /// - Parameters:
+    ///   - synchronous: `FULL` makes each commit durable on power loss (intake
+    ///     acknowledges incidents only after that); `NORMAL` is durable across
+    ///     process crashes, which is enough for derived state.
+    ///   - migrations: Registers the service's own migrations, after ServiceKit's.
+    public init(
+        path: String,
+        synchronous: Synchronous = .full,
+        migrations: (inout DatabaseMigrator) -> Void = { _ in }
+    ) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+        }
+        self.path = path
+        self.writer = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        ServiceKitMigrations.register(in: &migrator)
+        migrations(&migrator)
+        try migrator.migrate(self.writer)
+    }
+
+    public enum Synchronous: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    /// The number of applied migrations and the last one's name.
+    public func schemaVersion() throws -> (version: Int, latest: String) {
+        try self.writer.read { db in
+            let names = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
+            return (names.count, names.last ?? "")
+        }
+    }
+}
+
+/// Tables every service has, owned by ServiceKit. Named migrations are never
+/// edited once shipped; new ones are appended.
+enum ServiceKitMigrations {
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("servicekit-1-fake-clock") { db in
+            // A --fake-clock service's time survives restarts: time never
+            // runs back for the data it stamped.
+            try db.create(table: "fake_clock") { table in
+                table.primaryKey("id", .integer).check { $0 == 1 }
+                table.column("now", .double).notNull()
+            }
+        }
+    }
+}
+
+extension ServiceDatabase {
+    func persistedFakeClock() throws -> Date? {
+        try self.writer.read { db in
+            try Double.fetchOne(db, sql: "SELECT now FROM fake_clock WHERE id = 1").map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    func persistFakeClock(_ now: Date) async throws {
+        try await self.writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO fake_clock (id, now) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET now = excluded.now",
+                arguments: [now.timeIntervalSince1970]
+            )
+        }
+    }
+}

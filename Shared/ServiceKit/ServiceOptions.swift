@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The flags every service takes.
+public struct ServiceOptions: ParsableArguments, Sendable {
+    @Option(help: ArgumentHelp("Directory for the socket and database (default: $SUPPORTDESK_RUNTIME_DIR, else ./.run).", valueName: "dir"))
+    public var runtimeDir: String?
+
+    @Option(help: ArgumentHelp("Unix socket to listen on (default: <runtime-dir>/<service>.sock).", valueName: "path"))
+    public var socket: String?
+
+    @Option(help: ArgumentHelp("SQLite database file (default: <runtime-dir>/<service>.sqlite).", valueName: "path"))
+    public var database: String?
+
+    @Option(help: ArgumentHelp("Run on a controllable clock starting at this ISO 8601 time (e.g. 2026-12-04T08:00:00Z); supportctl clock moves it.", valueName: "time"))
+    public var fakeClock: String?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    public var logLevel: Logger.Level = .info
+
+    @Option(help: ArgumentHelp("Largest frame accepted, in bytes.", valueName: "bytes"))
+    public var maxFrameBytes: Int = 4 * 1024 * 1024
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if let fakeClock, Self.parseTime(fakeClock) == nil {
+            throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
+        }
+        guard self.maxFrameBytes >= 1024 else {
+            throw ValidationError("--max-frame-bytes must be at least 1024")
+        }
+    }
+
+    public var layout: RuntimeLayout { RuntimeLayout(directory: self.runtimeDir) }
+
+    public func socketPath(for service: String) -> String { self.socket ?? self.layout.socketPath(for: service) }
+    public func databasePath(for service: String) -> String { self.database ?? self.layout.databasePath(for: service) }
+
+    public var fakeClockStart: Date? { self.fakeClock.flatMap(Self.parseTime) }
+
+    /// Parses ISO 8601 with or without fractional seconds.
+    public static func parseTime(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,140 @@
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import SupportProto
+import SwiftProtobuf
+
+typealias Frame = Support_Rpc_V1_Frame
+
+/// Why a byte stream stopped being a valid sequence of frames. Each one ends
+/// the connection; none of them harms the process.
+public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The length prefix announces more than the configured maximum; refused
+    /// before a single byte of the body is buffered.
+    case tooLarge(length: UInt32, maximum: Int)
+    /// A length prefix of zero: no frame is empty.
+    case empty
+    /// The body is not a `support.rpc.v1.Frame`.
+    case undecodable(reason: String)
+    /// The peer closed the connection part-way through a frame.
+    case truncated(expected: Int, received: Int)
+
+    public var description: String {
+        switch self {
+        case .tooLarge(let length, let maximum):
+            "a frame of \(length) bytes exceeds the \(maximum)-byte maximum"
+        case .empty:
+            "a frame of length 0 was sent; every frame carries a message"
+        case .undecodable(let reason):
+            "the frame is not a valid support.rpc.v1.Frame (\(reason))"
+        case .truncated(let expected, let received):
+            "the connection closed after \(received) of \(expected) bytes of a frame"
+        }
+    }
+
+    /// The status the peer is told in a GoAway before the connection closes.
+    var status: RPCError {
+        switch self {
+        case .tooLarge: RPCError(.resourceExhausted, self.description)
+        case .empty, .undecodable, .truncated: RPCError(.invalidArgument, self.description)
+        }
+    }
+}
+
+/// The size limits of the wire.
+public enum FrameLimits {
+    /// Default maximum frame body: 4 MiB.
+    public static let defaultMaximum = 4 * 1024 * 1024
+    static let headerSize = 4
+}
+
+/// Splits a byte stream into `Frame`s: a 4-byte big-endian length, then that
+/// many bytes of one protobuf `Frame`.
+///
+/// NIOExtras' `LengthFieldBasedFrameDecoder` has no upper bound, so a peer
+/// could make it buffer 4 GiB; this one checks the length the moment the
+/// header is readable.
+struct FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = Frame
+
+    let maximumFrameSize: Int
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = try self.next(from: &buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(frame))
+        return .continue
+    }
+
+    mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
+        while let frame = try self.next(from: &buffer) {
+            context.fireChannelRead(Self.wrapInboundOut(frame))
+        }
+        if buffer.readableBytes > 0 {
+            let expected = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map {
+                Int($0) + FrameLimits.headerSize
+            } ?? FrameLimits.headerSize
+            let received = buffer.readableBytes
+            buffer.moveReaderIndex(forwardBy: received)
+            throw FrameError.truncated(expected: expected, received: received)
+        }
+        return .needMoreData
+    }
+
+    /// The next whole frame in `buffer`, or nil when more bytes are needed.
+    func next(from buffer: inout ByteBuffer) throws -> Frame? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length > 0 else { throw FrameError.empty }
+        guard Int(length) <= self.maximumFrameSize else {
+            throw FrameError.tooLarge(length: length, maximum: self.maximumFrameSize)
+        }
+        guard buffer.readableBytes >= FrameLimits.headerSize + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize)
+        let body = buffer.readData(length: Int(length), byteTransferStrategy: .noCopy)!
+        do {
+            return try Frame(serializedBytes: body)
+        } catch {
+            throw FrameError.undecodable(reason: "\(error)")
+        }
+    }
+}
+
+/// Writes each `Frame` with its 4-byte big-endian length.
+struct FrameEncoder: MessageToByteEncoder {
+    typealias OutboundIn = Frame
+
+    func encode(data: Frame, out: inout ByteBuffer) throws {
+        let bytes: [UInt8] = try data.serializedBytes()
+        out.reserveCapacity(minimumWritableBytes: FrameLimits.headerSize + bytes.count)
+        out.writeInteger(UInt32(bytes.count))
+        out.writeBytes(bytes)
+    }
+}
+
+extension Frame {
+    static func goAway(_ error: RPCError, lastCallID: UInt64 = 0) -> Frame {
+        var goAway = Support_Rpc_V1_GoAway()
+        goAway.status = error.status
+        goAway.lastCallID = lastCallID
+        var frame = Frame()
+        frame.kind = .goAway(goAway)
+        return frame
+    }
+
+    static func response(callID: UInt64, status: RPCError? = nil, payload: Data = Data()) -> Frame {
+        var response = Support_Rpc_V1_Response()
+        response.callID = callID
+        if let status {
+            response.status = status.status
+        } else {
+            response.status = Support_Rpc_V1_Status()
+        }
+        response.payload = payload
+        var frame = Frame()
+        frame.kind = .response(response)
+        return frame
+    }
+}

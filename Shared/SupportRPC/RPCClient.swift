@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SupportProto
+import SwiftProtobuf
+import Synchronization
+
+/// Calls the methods of one service over its Unix socket.
+///
+/// One connection carries every call, multiplexed by call id. When the
+/// service is not there (restarting, not yet started) the client reconnects
+/// with jittered exponential backoff for as long as the call's deadline
+/// allows, then fails it with `UNAVAILABLE`. A call already sent when the
+/// connection breaks fails with `UNAVAILABLE` and is not repeated: only the
+/// caller knows whether it is safe to.
+public final class RPCClient: Sendable {
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        /// A name for messages and logs ("intake"); defaults to the path.
+        public var targetName: String
+        public var maximumFrameSize = FrameLimits.defaultMaximum
+        /// The first reconnect delay; it doubles up to ``maximumBackoff``.
+        public var initialBackoff: Duration = .milliseconds(20)
+        public var maximumBackoff: Duration = .seconds(1)
+
+        public init(socketPath: String, targetName: String? = nil) {
+            self.socketPath = socketPath
+            self.targetName = targetName ?? socketPath
+        }
+    }
+
+    private enum ConnectionState {
+        case idle
+        case connecting(EventLoopFuture<any Channel>)
+        case connected(any Channel)
+        case closed
+    }
+
+    private struct State {
+        var connection: ConnectionState = .idle
+        var nextCallID: UInt64 = 1
+        var consecutiveFailures = 0
+        var notBefore: ContinuousClock.Instant?
+    }
+
+    public let configuration: Configuration
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "supportdesk.rpc.client"),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    public convenience init(socketPath: String, targetName: String? = nil) {
+        self.init(configuration: Configuration(socketPath: socketPath, targetName: targetName))
+    }
+
+    /// Calls `method` and returns its response.
+    ///
+    /// - Parameters:
+    ///   - timeout: How long to wait in all, connecting included; the server
+    ///     is told the same deadline.
+    ///   - metadata: Sent with the call; a `request.id` is added when absent.
+    /// - Throws: ``RPCError`` with the server's code and message, or
+    ///   `UNAVAILABLE` / `DEADLINE_EXCEEDED` / `CANCELLED` from this side.
+    public func call<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ request: Request,
+        timeout: Duration = .seconds(10),
+        metadata: Metadata = Metadata()
+    ) async throws -> Response {
+        let payload: Data = try request.serializedBytes()
+        let answer = try await self.call(method: method.fullName, payload: payload, timeout: timeout, metadata: metadata)
+        do {
+            return try Response(serializedBytes: answer)
+        } catch {
+            throw RPCError(.internal, "\(self.configuration.targetName) answered \(method.fullName) with bytes that are not a \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Calls a method by name with a serialized request; for tools that do
+    /// not know the types at compile time.
+    public func call(
+        method: String,
+        payload: Data,
+        timeout: Duration = .seconds(10),
+        metadata: Metadata = Metadata()
+    ) async throws -> Data {
+        let deadline = ContinuousClock.now + timeout
+        let channel = try await self.connection(before: deadline)
+        var metadata = metadata
+        if metadata[Metadata.requestID] == nil { metadata[Metadata.requestID] = RequestID.make() }
+
+        var request = Support_Rpc_V1_Request()
+        request.callID = self.state.withLock { state in
+            defer { state.nextCallID &+= 1 }
+            return state.nextCallID
+        }
+        request.method = method
+        let remaining = deadline - .now
+        request.timeoutMs = UInt32(clamping: max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+        request.metadata = metadata.wire
+        request.payload = payload
+
+        let response = try await self.send(request, on: channel, deadline: deadline)
+        guard response.status.code == 0 else { throw RPCError(status: response.status) }
+        return response.payload
+    }
+
+    private func send(
+        _ request: Support_Rpc_V1_Request,
+        on channel: any Channel,
+        deadline: ContinuousClock.Instant
+    ) async throws -> Support_Rpc_V1_Response {
+        let promise = channel.eventLoop.makePromise(of: Support_Rpc_V1_Response.self)
+        let callID = request.callID
+        let remaining = deadline - .now
+        let timer = channel.eventLoop.scheduleTask(
+            in: .nanoseconds(remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000)
+        ) {
+            self.abandon(callID, on: channel, error: RPCError(.deadlineExceeded, "\(self.configuration.targetName) did not answer \(request.method) in time"))
+        }
+        defer { timer.cancel() }
+        channel.writeAndFlush(OutboundCall(request: request, promise: promise)).whenFailure { error in
+            promise.fail(error as? RPCError ?? RPCError(.unavailable, "could not send to \(self.configuration.targetName): \(error)"))
+        }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            self.abandon(callID, on: channel, error: RPCError(.cancelled, "the call was cancelled"))
+        }
+    }
+
+    /// Fails the call locally and tells the server to stop working on it.
+    private func abandon(_ callID: UInt64, on channel: any Channel, error: RPCError) {
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else { return }
+            handler.abandon(callID: callID, error: error)
+            var cancel = Support_Rpc_V1_Cancel()
+            cancel.callID = callID
+            var frame = Frame()
+            frame.kind = .cancel(cancel)
+            // Below the call handler: a Cancel is a plain frame.
+            if let context = try? channel.pipeline.syncOperations.context(handlerType: ClientConnectionHandler.self) {
+                context.writeAndFlush(NIOAny(frame), promise: nil)
+            }
+        }
+    }
+
+    /// Closes the connection; later calls reconnect.
+    public func close() async {
+        let channel: (any Channel)? = self.state.withLock { state in
+            defer { state.connection = .idle }
+            if case .connected(let channel) = state.connection { return channel }
+            return nil
+        }
+        try? await channel?.close()
+    }
+
+    // MARK: Connecting
+
+    private func connection(before deadline: ContinuousClock.Instant) async throws -> any Channel {
+        var lastError: (any Error)?
+        while true {
+            enum Step { case use(any Channel), await(EventLoopFuture<any Channel>), wait(ContinuousClock.Instant), connect }
+            let step: Step = self.state.withLock { state in
+                switch state.connection {
+                case .connected(let channel) where channel.isActive:
+                    return .use(channel)
+                case .connecting(let future):
+                    return .await(future)
+                case .idle, .connected, .closed:
+                    if let notBefore = state.notBefore, notBefore > .now { return .wait(notBefore) }
+                    return .connect
+                }
+            }
+            switch step {
+            case .use(let channel):
+                return channel
+            case .await(let future):
+                do {
+                    return try await future.get()
+                } catch {
+                    lastError = error
+                }
+            case .wait(let until):
+                guard until < deadline else { throw self.unreachable(lastError) }
+                try await Task.sleep(until: until)
+            case .connect:
+                let future = self.startConnecting()
+                do {
+                    return try await future.get()
+                } catch {
+                    lastError = error
+                }
+            }
+            if ContinuousClock.now >= deadline { throw self.unreachable(lastError) }
+        }
+    }
+
+    private func unreachable(_ error: (any Error)?) -> RPCError {
+        RPCError(
+            .unavailable,
+            "\(self.configuration.targetName) cannot be reached at \(self.configuration.socketPath)\(error.map { " (\($0))" } ?? ""); is it running?"
+        )
+    }
+
+    private func startConnecting() -> EventLoopFuture<any Channel> {
+        let target = self.configuration.targetName
+        let maximumFrameSize = self.configuration.maximumFrameSize
+        let future = ClientBootstrap(group: self.eventLoopGroup)
+            .connectTimeout(.seconds(1))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(target: target))
+                }
+            }
+            .connect(unixDomainSocketPath: self.configuration.socketPath)
+        self.state.withLock { $0.connection = .connecting(future) }
+        future.whenComplete { result in
+            self.state.withLock { state in
+                switch result {
+                case .success(let channel):
+                    state.connection = .connected(channel)
+                    state.consecutiveFailures = 0
+                    state.notBefore = nil
+                case .failure:
+                    state.connection = .idle
+                    state.consecutiveFailures += 1
+                    state.notBefore = .now + self.backoff(afterFailures: state.consecutiveFailures)
+                }
+            }
+        }
+        return future
+    }
+
+    /// Full jitter: a random delay up to the doubled backoff, so clients of a
+    /// restarting service do not reconnect in lockstep.
+    private func backoff(afterFailures failures: Int) -> Duration {
+        let initial = self.configuration.initialBackoff
+        let ceiling = min(self.configuration.maximumBackoff, initial * (1 << min(failures - 1, 16)))
+        return ceiling * Double.random(in: 0.5...1.0)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import SwiftProtobuf
+
+/// The methods a server answers, keyed by their full name.
+public struct RPCRouter: Sendable {
+    struct Handler: Sendable {
+        let defaultTimeout: Duration
+        let run: @Sendable (Data, ServerContext) async throws -> Data
+    }
+
+    private(set) var handlers: [String: Handler] = [:]
+
+    public init() {}
+
+    /// Answers `method` with `handler`.
+    ///
+    /// - Parameters:
+    ///   - method: The method to answer.
+    ///   - defaultTimeout: The deadline when the caller sets none.
+    ///   - handler: Decoded request and call context in, response out. A thrown
+    ///     ``RPCError`` or ``RPCErrorConvertible`` reaches the caller with its
+    ///     code and message; anything else becomes `INTERNAL`.
+    public mutating func register<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        defaultTimeout: Duration = .seconds(30),
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        precondition(self.handlers[method.fullName] == nil, "\(method.fullName) is registered twice")
+        self.handlers[method.fullName] = Handler(defaultTimeout: defaultTimeout) { payload, context in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: payload)
+            } catch {
+                throw RPCError(
+                    .invalidArgument,
+                    "The request payload is not a valid \(Request.protoMessageName) (\(error)); encode it with the .proto in Proto/."
+                )
+            }
+            return try await handler(request, context).serializedBytes()
+        }
+    }
+
+    /// Adds every method of `service`.
+    public mutating func register(_ service: some RPCService) {
+        service.register(into: &self)
+    }
+
+    /// The registered method names, sorted.
+    public var methods: [String] { self.handlers.keys.sorted() }
+
+    func handler(for method: String) -> Handler? { self.handlers[method] }
+}
+
+/// A set of methods that belong together (Health, Clock, Intake, …).
+public protocol RPCService: Sendable {
+    func register(into router: inout RPCRouter)
+}
