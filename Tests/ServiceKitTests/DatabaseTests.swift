@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import ServiceKit
+import Testing
+import TestSupport
+
+@Suite("Service database")
+struct DatabaseTests {
+    @Test("Opening migrates ServiceKit's tables then the service's, in WAL mode with foreign keys on")
+    func migrates() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try ServiceDatabase(path: directory.file("x.sqlite"), synchronous: .full) { migrator in
+            migrator.registerMigration("x-1-things") { db in
+                try db.create(table: "thing") { $0.autoIncrementedPrimaryKey("id") }
+            }
+        }
+        let schema = try database.schemaVersion()
+        #expect(schema.version == 2)
+        #expect(schema.latest == "x-1-things")
+        let (journal, foreignKeys, synchronous) = try database.writer.read { db in
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
+                try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            )
+        }
+        #expect(journal == "wal")
+        #expect(foreignKeys == 1)
+        #expect(synchronous == 2, "FULL")
+        // Opening again applies nothing twice.
+        let again = try ServiceDatabase(path: directory.file("x.sqlite")) { migrator in
+            migrator.registerMigration("x-1-things") { db in
+                try db.create(table: "thing") { $0.autoIncrementedPrimaryKey("id") }
+            }
+        }
+        #expect(try again.schemaVersion().version == 2)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import SupportProto
+import SupportRPC
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built executables (`intake`, …, `supportctl`) run as real processes
+/// on a temporary runtime directory, for the end-to-end tests.
+public final class ServiceCluster: Sendable {
+    public static let services = ["intake", "sla-timer", "escalation", "notifier"]
+
+    public let runtime: TemporaryDirectory
+    public let fakeClock: String?
+    private let processes = Mutex<[String: Process]>([:])
+
+    public init(fakeClock: String? = nil) throws {
+        self.runtime = try TemporaryDirectory(prefix: "sdc")
+        self.fakeClock = fakeClock
+    }
+
+    /// Where `swift build` put the executables: `$SUPPORTDESK_BIN_DIR`, else
+    /// the directory of the running test bundle.
+    public static let binDirectory: String = {
+        if let configured = ProcessInfo.processInfo.environment["SUPPORTDESK_BIN_DIR"] { return configured }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = bundle.deletingLastPathComponent()
+        // Inside an .xctest bundle on some platforms: walk up to the products.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("intake").path),
+            directory.path != "/"
+        {
+            directory.deleteLastPathComponent()
+        }
+        return directory.path
+    }()
+
+    public func socketPath(_ service: String) -> String { self.runtime.file("\(service).sock") }
+    public func logPath(_ service: String) -> String { self.runtime.file("\(service).log") }
+
+    public func client(_ service: String) -> RPCClient {
+        RPCClient(socketPath: self.socketPath(service), targetName: service)
+    }
+
+    /// Starts every service and waits until each answers Health SERVING.
+    public func startAll() async throws {
+        for service in Self.services { try self.launch(service) }
+        for service in Self.services { try await self.waitUntilServing(service) }
+    }
+
+    /// Starts one service and waits until it serves.
+    public func start(_ service: String, extraArguments: [String] = []) async throws {
+        try self.launch(service, extraArguments: extraArguments)
+        try await self.waitUntilServing(service)
+    }
+
+    /// Launches a service without waiting; returns the process.
+    @discardableResult
+    public func launch(_ service: String, extraArguments: [String] = []) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/\(service)")
+        var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug"]
+        if let fakeClock { arguments += ["--fake-clock", fakeClock] }
+        process.arguments = arguments + extraArguments
+        FileManager.default.createFile(atPath: self.logPath(service), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logPath(service)))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.processes.withLock { $0[service] = process }
+        return process
+    }
+
+    public func waitUntilServing(_ service: String, timeout: Duration = .seconds(20)) async throws {
+        let status = try await self.client(service).call(HealthRPC.check, .init(), timeout: timeout)
+        guard status.status == .serving else {
+            throw RPCError(.unavailable, "\(service) answered \(status.status)")
+        }
+    }
+
+    /// Sends `signal` to a service and waits for it to exit.
+    /// - Returns: the process's exit status (or signal number when killed).
+    @discardableResult
+    public func stop(_ service: String, signal: Int32 = SIGTERM) async -> Int32 {
+        guard let process = self.processes.withLock({ $0.removeValue(forKey: service) }) else { return -1 }
+        kill(process.processIdentifier, signal)
+        return await Self.waitForExit(process)
+    }
+
+    public func pid(_ service: String) -> Int32? {
+        self.processes.withLock { $0[service]?.processIdentifier }
+    }
+
+    /// Stops every service and removes the runtime directory.
+    public func shutdown() async {
+        for service in self.processes.withLock({ Array($0.keys) }) {
+            await self.stop(service)
+        }
+        self.runtime.remove()
+    }
+
+    /// Runs `supportctl --runtime-dir <runtime> ARGS…`.
+    public func supportctl(_ arguments: String...) async throws -> CommandResult {
+        try await Self.run("\(Self.binDirectory)/supportctl", arguments + ["--runtime-dir", self.runtime.path])
+    }
+
+    public struct CommandResult: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs a program to completion, reading its output on threads of their
+    /// own so neither a full pipe nor the cooperative pool can deadlock.
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        async let stdout = Self.readAll(out.fileHandleForReading)
+        async let stderr = Self.readAll(err.fileHandleForReading)
+        let status = await Self.waitForExit(process)
+        return CommandResult(status: status, stdout: await stdout, stderr: await stderr)
+    }
+
+    private static func readAll(_ handle: FileHandle) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)) }.start()
+        }
+    }
+
+    private static func waitForExit(_ process: Process) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }.start()
+        }
+    }
+}
