@@ -1,13 +1,15 @@
 // swift-tools-version:6.1
 // SupportDesk: four services (intake, sla-timer, escalation, notifier) that
 // speak length-prefixed protobuf frames over Unix sockets, and supportctl.
+import Foundation
 import PackageDescription
 
 /// One settings array for every target (STYLE 1): Swift 6 language mode is
-/// the tools-version default; strict concurrency comes with it.
-let settings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-]
+/// the tools-version default; strict concurrency comes with it. In CI
+/// (CI=true) warnings are errors.
+let settings: [SwiftSetting] =
+    [.enableUpcomingFeature("ExistentialAny")]
+    + (ProcessInfo.processInfo.environment["CI"] == "true" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
 
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),

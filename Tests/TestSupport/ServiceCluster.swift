@@ -63,7 +63,9 @@ public final class ServiceCluster: Sendable {
         var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug"]
         if let fakeClock { arguments += ["--fake-clock", fakeClock] }
         process.arguments = arguments + extraArguments
-        FileManager.default.createFile(atPath: self.logPath(service), contents: nil)
+        if !FileManager.default.fileExists(atPath: self.logPath(service)) {
+            _ = FileManager.default.createFile(atPath: self.logPath(service), contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logPath(service)))
         log.seekToEndOfFile()
         process.standardOutput = log
