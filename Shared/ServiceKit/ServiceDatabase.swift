@@ -58,6 +58,7 @@ enum ServiceKitMigrations {
                 table.column("now", .double).notNull()
             }
         }
+        Self.registerEvents(in: &migrator)
     }
 }
 

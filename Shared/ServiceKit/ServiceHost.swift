@@ -14,16 +14,25 @@ public struct ServiceDefinition: Sendable {
     public let migrations: @Sendable (inout DatabaseMigrator) -> Void
     /// The domain's RPC services, built on the opened environment.
     public let services: @Sendable (ServiceEnvironment) throws -> [any RPCService]
+    /// The services this one's outbox is delivered to.
+    public let subscribers: [String]
+    /// Applies another service's event inside the inbox transaction; the
+    /// default records it and changes nothing else.
+    public let applyEvent: @Sendable (ServiceEnvironment) -> EventInbox.Apply
 
     public init(
         name: String,
         synchronous: ServiceDatabase.Synchronous = .normal,
+        subscribers: [String] = [],
         migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void = { _ in },
+        applyEvent: @escaping @Sendable (ServiceEnvironment) -> EventInbox.Apply = { _ in { _, _ in } },
         services: @escaping @Sendable (ServiceEnvironment) throws -> [any RPCService] = { _ in [] }
     ) {
         self.name = name
         self.synchronous = synchronous
+        self.subscribers = subscribers
         self.migrations = migrations
+        self.applyEvent = applyEvent
         self.services = services
     }
 }
@@ -35,6 +44,16 @@ public struct ServiceEnvironment: Sendable {
     public let clock: any ServiceClock
     public let logger: Logger
     public let layout: RuntimeLayout
+    /// Where this service's events are written, in its own transactions.
+    public let outbox: EventOutbox
+    /// Delivers the outbox; nil for a service nobody subscribes to.
+    public let relay: OutboxRelay?
+
+    /// Call after committing a transaction that appended events, so they go
+    /// out now rather than at the relay's next periodic look.
+    public func eventsCommitted() {
+        self.relay?.wake()
+    }
 }
 
 /// One running service: its environment and its RPC server. `main` builds it
@@ -75,8 +94,21 @@ public enum ServiceHost {
             clock = WallClock()
         }
 
-        let environment = ServiceEnvironment(name: definition.name, database: database, clock: clock, logger: logger, layout: layout)
+        let relay: OutboxRelay? = definition.subscribers.isEmpty ? nil : OutboxRelay(
+            database: database,
+            subscribers: definition.subscribers.map { name in
+                OutboxRelay.Subscriber(name: name, client: RPCClient(socketPath: layout.socketPath(for: name), targetName: name))
+            },
+            logger: logger
+        )
+        let environment = ServiceEnvironment(
+            name: definition.name, database: database, clock: clock, logger: logger, layout: layout,
+            outbox: EventOutbox(producer: definition.name), relay: relay
+        )
         var router = RPCRouter()
+        router.register(EventSinkService(
+            inbox: EventInbox(database: database, apply: definition.applyEvent(environment)), clock: clock
+        ))
         router.register(ClockService(serviceName: definition.name, clock: clock) { now in
             try await database.persistFakeClock(now)
         })
@@ -94,6 +126,9 @@ public enum ServiceHost {
                 status.schemaMigration = schema.latest
             }
             status.fakeClock = clock is ManualClock
+            if let depth = try? relay?.depth() {
+                status.outboxDepth = Int64(depth.values.reduce(0, +))
+            }
             return status
         }
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
@@ -111,9 +146,12 @@ public enum ServiceHost {
         logger.logLevel = options.logLevel
         do {
             let process = try build(definition, options: options, logger: logger)
+            // Reverse order on shutdown: the relay stops before the server drains.
+            let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+                [.init(service: process.server)] + (process.environment.relay.map { [.init(service: $0)] } ?? [])
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: process.server)],
+                    services: services,
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

@@ -16,7 +16,7 @@ struct DatabaseTests {
             }
         }
         let schema = try database.schemaVersion()
-        #expect(schema.version == 2)
+        #expect(schema.version == 3)
         #expect(schema.latest == "x-1-things")
         let (journal, foreignKeys, synchronous) = try database.writer.read { db in
             (
@@ -34,6 +34,6 @@ struct DatabaseTests {
                 try db.create(table: "thing") { $0.autoIncrementedPrimaryKey("id") }
             }
         }
-        #expect(try again.schemaVersion().version == 2)
+        #expect(try again.schemaVersion().version == 3)
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import SupportProto
+import SwiftProtobuf
+
+public typealias Event = Support_Events_V1_Event
+
+/// The producing side of the event path: a state change and the events it
+/// causes are written in one SQLite transaction (DESIGN.md, "Events").
+///
+/// ``append(_:in:)`` gives each event its id and its sequence within its
+/// stream (the incident, or the producer's own stream for events without
+/// one); ``OutboxRelay`` delivers the rows afterwards.
+public struct EventOutbox: Sendable {
+    public let producer: String
+
+    public init(producer: String) {
+        self.producer = producer
+    }
+
+    /// Writes `event` in the caller's transaction and returns it as stored.
+    ///
+    /// The caller sets the payload, `incident_id` and `occurred_at` (from the
+    /// injected clock); the outbox fills `event_id`, `sequence` and
+    /// `producer`.
+    @discardableResult
+    public func append(_ event: Event, in db: Database) throws -> Event {
+        var event = event
+        if event.eventID.isEmpty { event.eventID = UUID().uuidString.lowercased() }
+        event.producer = self.producer
+        let last = try UInt64.fetchOne(
+            db,
+            sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?",
+            arguments: [event.incidentID]
+        ) ?? 0
+        event.sequence = last + 1
+        try db.execute(
+            sql: """
+                INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.eventID, event.incidentID, event.sequence,
+                try event.serializedBytes() as Data, event.occurredAt.date.timeIntervalSince1970,
+            ]
+        )
+        return event
+    }
+
+    /// The events of one stream (an incident's), in order: what the producer
+    /// published about it.
+    public func events(stream: String, in db: Database) throws -> [Event] {
+        try Data.fetchAll(
+            db,
+            sql: "SELECT payload FROM outbox_event WHERE stream = ? ORDER BY stream_sequence",
+            arguments: [stream]
+        ).map { try Event(serializedBytes: $0) }
+    }
+}
+
+/// The receiving side: an event is applied and its id recorded in one
+/// transaction, so a redelivered event changes nothing (at-least-once
+/// delivery, exactly-once effect).
+public struct EventInbox: Sendable {
+    public typealias Apply = @Sendable (Database, Event) throws -> Void
+
+    let database: ServiceDatabase
+    let apply: Apply
+
+    public init(database: ServiceDatabase, apply: @escaping Apply) {
+        self.database = database
+        self.apply = apply
+    }
+
+    /// Applies `events` in order, each in its own transaction, stopping at
+    /// the first that fails.
+    /// - Returns: the ids accepted (newly applied and duplicates) and how
+    ///   many were duplicates.
+    public func receive(_ events: [Event], receivedAt: Date) async throws -> (accepted: [String], duplicates: Int) {
+        var accepted: [String] = []
+        var duplicates = 0
+        for event in events {
+            let fresh = try await self.database.writer.write { db -> Bool in
+                let seen = try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [event.eventID]
+                ) ?? false
+                guard !seen else { return false }
+                try self.apply(db, event)
+                try db.execute(
+                    sql: """
+                        INSERT INTO inbox_event (event_id, producer, stream, stream_sequence, received_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [event.eventID, event.producer, event.incidentID, event.sequence, receivedAt.timeIntervalSince1970]
+                )
+                return true
+            }
+            accepted.append(event.eventID)
+            if !fresh { duplicates += 1 }
+        }
+        return (accepted, duplicates)
+    }
+
+    /// Whether the event with this id has been applied.
+    public func contains(eventID: String) throws -> Bool {
+        try self.database.writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [eventID]) ?? false
+        }
+    }
+}
+
+extension ServiceKitMigrations {
+    static func registerEvents(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("servicekit-2-outbox-inbox") { db in
+            // The global rowid order is the delivery order: it keeps every
+            // incident's events in sequence for every subscriber.
+            try db.create(table: "outbox_event") { table in
+                table.autoIncrementedPrimaryKey("position")
+                table.column("event_id", .text).notNull().unique()
+                table.column("stream", .text).notNull()
+                table.column("stream_sequence", .integer).notNull()
+                table.column("payload", .blob).notNull()
+                table.column("created_at", .double).notNull()
+                table.uniqueKey(["stream", "stream_sequence"])
+            }
+            try db.create(table: "outbox_cursor") { table in
+                table.primaryKey("subscriber", .text)
+                table.column("delivered_through", .integer).notNull().defaults(to: 0)
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("last_error", .text)
+            }
+            try db.create(table: "inbox_event") { table in
+                table.primaryKey("event_id", .text)
+                table.column("producer", .text).notNull()
+                table.column("stream", .text).notNull()
+                table.column("stream_sequence", .integer).notNull()
+                table.column("received_at", .double).notNull()
+            }
+        }
+    }
+}

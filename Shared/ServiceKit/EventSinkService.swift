@@ -1,0 +1,29 @@
+import Foundation
+import SupportProto
+import SupportRPC
+
+/// `support.events.v1.EventSink` on every service: applies another
+/// service's events through the inbox, once each.
+struct EventSinkService: RPCService {
+    let inbox: EventInbox
+    let clock: any ServiceClock
+
+    func register(into router: inout RPCRouter) {
+        router.register(EventSinkRPC.deliver) { request, context in
+            for (index, event) in request.events.enumerated() where event.eventID.isEmpty || event.producer.isEmpty || event.payload == nil {
+                throw RPCError.invalidArgument(
+                    field: "events[\(index)]",
+                    "event \(index) has no event_id, producer or payload; the producer must fix it, not resend it"
+                )
+            }
+            let (accepted, duplicates) = try await self.inbox.receive(request.events, receivedAt: self.clock.now())
+            if duplicates > 0 {
+                context.logger.debug("redelivered events ignored", metadata: ["duplicates": "\(duplicates)"])
+            }
+            var response = Support_Events_V1_DeliverResponse()
+            response.appliedEventIds = accepted
+            response.duplicateCount = UInt32(duplicates)
+            return response
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import SupportProto
+import SupportRPC
+import Synchronization
+
+/// Delivers a producer's outbox to each subscriber, in outbox order, by
+/// `EventSink/Deliver`.
+///
+/// Each subscriber has its own cursor (the last outbox position it
+/// accepted), so one that is down only delays itself: the others, and the
+/// producer's own RPCs, go on. A failed delivery is retried with jittered
+/// exponential backoff; a subscriber that comes back catches up from its
+/// cursor.
+public final class OutboxRelay: Service, Sendable {
+    public struct Subscriber: Sendable {
+        public let name: String
+        public let client: RPCClient
+
+        public init(name: String, client: RPCClient) {
+            self.name = name
+            self.client = client
+        }
+    }
+
+    let database: ServiceDatabase
+    let subscribers: [Subscriber]
+    let logger: Logger
+    let batchSize: Int
+    private let wakeups: [String: Wakeup]
+
+    public init(database: ServiceDatabase, subscribers: [Subscriber], logger: Logger, batchSize: Int = 100) {
+        self.database = database
+        self.subscribers = subscribers
+        self.logger = logger
+        self.batchSize = batchSize
+        self.wakeups = Dictionary(uniqueKeysWithValues: subscribers.map { ($0.name, Wakeup()) })
+    }
+
+    /// Tells the delivery loops that new rows were committed.
+    public func wake() {
+        for wakeup in self.wakeups.values { wakeup.signal() }
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for subscriber in self.subscribers {
+                group.addTask { await self.deliver(to: subscriber) }
+            }
+        }
+    }
+
+    /// Events written but not yet accepted, per subscriber.
+    public func depth() throws -> [String: Int] {
+        try self.database.writer.read { db in
+            let head = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM outbox_event") ?? 0
+            var depth: [String: Int] = [:]
+            for subscriber in self.subscribers {
+                let cursor = try Int.fetchOne(
+                    db, sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?", arguments: [subscriber.name]
+                ) ?? 0
+                depth[subscriber.name] = head - cursor
+            }
+            return depth
+        }
+    }
+
+    private func deliver(to subscriber: Subscriber) async {
+        let wakeup = self.wakeups[subscriber.name]!
+        var failures = 0
+        var logger = self.logger
+        logger[metadataKey: "subscriber"] = "\(subscriber.name)"
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let batch = try await self.pending(for: subscriber.name)
+                guard let last = batch.last else {
+                    // Nothing to send: sleep until woken, with a periodic look
+                    // in case a wake-up was missed.
+                    await wakeup.wait(timeout: .seconds(1))
+                    continue
+                }
+                var request = Support_Events_V1_DeliverRequest()
+                request.events = batch.map(\.event)
+                let response = try await subscriber.client.call(EventSinkRPC.deliver, request, timeout: .seconds(30))
+                let accepted = min(response.appliedEventIds.count, batch.count)
+                guard accepted > 0 else { throw RPCError(.internal, "\(subscriber.name) accepted none of \(batch.count) events") }
+                try await self.advance(subscriber.name, to: batch[accepted - 1].position)
+                if failures > 0 {
+                    logger.info("delivering again after \(failures) failed attempts")
+                }
+                failures = 0
+                _ = last
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                failures += 1
+                let delay = Self.backoff(afterFailures: failures)
+                let level: Logger.Level = failures == 1 || failures % 20 == 0 ? .warning : .debug
+                logger.log(level: level, "event delivery failed; retrying", metadata: [
+                    "error": "\(error)", "attempt": "\(failures)", "retry_in": "\(delay)",
+                ])
+                try? await self.recordFailure(subscriber.name, error: error)
+                await wakeup.sleep(for: delay)
+            }
+        }
+    }
+
+    struct Pending {
+        let position: Int64
+        let event: Event
+    }
+
+    private func pending(for subscriber: String) async throws -> [Pending] {
+        try await self.database.writer.read { db in
+            let cursor = try Int64.fetchOne(
+                db, sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?", arguments: [subscriber]
+            ) ?? 0
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT position, payload FROM outbox_event WHERE position > ? ORDER BY position LIMIT ?",
+                arguments: [cursor, self.batchSize]
+            ).map { row in
+                Pending(position: row["position"], event: try Event(serializedBytes: row["payload"] as Data))
+            }
+        }
+    }
+
+    private func advance(_ subscriber: String, to position: Int64) async throws {
+        try await self.database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox_cursor (subscriber, delivered_through, attempts, last_error) VALUES (?, ?, 0, NULL)
+                    ON CONFLICT(subscriber) DO UPDATE SET delivered_through = excluded.delivered_through, attempts = 0, last_error = NULL
+                    """,
+                arguments: [subscriber, position]
+            )
+        }
+    }
+
+    private func recordFailure(_ subscriber: String, error: any Error) async throws {
+        try await self.database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox_cursor (subscriber, delivered_through, attempts, last_error) VALUES (?, 0, 1, ?)
+                    ON CONFLICT(subscriber) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error
+                    """,
+                arguments: [subscriber, "\(error)"]
+            )
+        }
+    }
+
+    /// Full jitter over 50 ms doubling to 5 s.
+    static func backoff(afterFailures failures: Int) -> Duration {
+        let ceiling = min(5.0, 0.05 * pow(2.0, Double(min(failures - 1, 10))))
+        return .milliseconds(Int64(ceiling * 1000 * Double.random(in: 0.5...1.0)))
+    }
+}
+
+/// A wake-up flag one loop waits on: signals while it is busy are kept, so
+/// none is lost between a check and a wait.
+final class Wakeup: Sendable {
+    private struct State {
+        var signalled = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            if state.waiter == nil { state.signalled = true }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when signalled, or after `timeout`, or on cancellation.
+    func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForSignal() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            self.signal()  // release the signal waiter if the timer won
+        }
+    }
+
+    /// Sleeps for `duration` ignoring signals (backoff), but not cancellation.
+    func sleep(for duration: Duration) async {
+        try? await Task.sleep(for: duration)
+    }
+
+    private func waitForSignal() async {
+        await withCheckedContinuation { continuation in
+            let already = self.state.withLock { state -> Bool in
+                if state.signalled {
+                    state.signalled = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+}
