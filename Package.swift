@@ -22,7 +22,12 @@ func service(_ name: String, executable: String) -> [Target] {
     [
         .target(
             name: name,
-            dependencies: ["ServiceKit", "SupportRPC", "SupportProto"],
+            dependencies: [
+                "ServiceKit", "SupportRPC", "SupportProto", "BusinessCalendar",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Services/\(name)/Library",
             swiftSettings: settings
         ),
@@ -74,6 +79,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/SupportRPC",
+            swiftSettings: settings
+        ),
+        .target(
+            name: "BusinessCalendar",
+            path: "Shared/BusinessCalendar",
             swiftSettings: settings
         ),
         .target(

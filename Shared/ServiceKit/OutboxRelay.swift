@@ -83,7 +83,7 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 var request = Support_Events_V1_DeliverRequest()
                 request.events = batch.map(\.event)
-                let response = try await subscriber.client.call(EventSinkRPC.deliver, request, timeout: .seconds(30))
+                let response = try await subscriber.client.call(EventSinkRPC.deliver, request, timeout: .seconds(5))
                 let accepted = min(response.appliedEventIds.count, batch.count)
                 guard accepted > 0 else { throw RPCError(.internal, "\(subscriber.name) accepted none of \(batch.count) events") }
                 try await self.advance(subscriber.name, to: batch[accepted - 1].position)

@@ -44,6 +44,8 @@ public struct ServiceEnvironment: Sendable {
     public let clock: any ServiceClock
     public let logger: Logger
     public let layout: RuntimeLayout
+    /// The shared configuration directory (offices, holidays, roster).
+    public let configDirectory: URL
     /// Where this service's events are written, in its own transactions.
     public let outbox: EventOutbox
     /// Delivers the outbox; nil for a service nobody subscribes to.
@@ -103,7 +105,7 @@ public enum ServiceHost {
         )
         let environment = ServiceEnvironment(
             name: definition.name, database: database, clock: clock, logger: logger, layout: layout,
-            outbox: EventOutbox(producer: definition.name), relay: relay
+            configDirectory: options.configDirectory, outbox: EventOutbox(producer: definition.name), relay: relay
         )
         var router = RPCRouter()
         router.register(EventSinkService(

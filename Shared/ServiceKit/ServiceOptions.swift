@@ -13,6 +13,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("SQLite database file (default: <runtime-dir>/<service>.sqlite).", valueName: "path"))
     public var database: String?
 
+    @Option(help: ArgumentHelp("Directory of the shared configuration: offices.json, holidays (default: $SUPPORTDESK_CONFIG_DIR, else ./deploy/config).", valueName: "dir"))
+    public var configDir: String?
+
     @Option(help: ArgumentHelp("Run on a controllable clock starting at this ISO 8601 time (e.g. 2026-12-04T08:00:00Z); supportctl clock moves it.", valueName: "time"))
     public var fakeClock: String?
 
@@ -37,6 +40,14 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     public func socketPath(for service: String) -> String { self.socket ?? self.layout.socketPath(for: service) }
     public func databasePath(for service: String) -> String { self.database ?? self.layout.databasePath(for: service) }
+
+    /// Where the configuration every service shares is read from.
+    public var configDirectory: URL {
+        let chosen = self.configDir
+            ?? ProcessInfo.processInfo.environment["SUPPORTDESK_CONFIG_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "deploy/config"
+        return URL(fileURLWithPath: chosen).standardizedFileURL
+    }
 
     public var fakeClockStart: Date? { self.fakeClock.flatMap(Self.parseTime) }
 

@@ -1,8 +1,26 @@
+import BusinessCalendar
 import ServiceKit
+import SupportRPC
 
-/// intake owns certificates, contact lists and incidents (DESIGN.md).
+/// intake owns certificates, contact lists, incidents, problems, health-check
+/// bookings and the Company Account's availability (DESIGN.md), and
+/// publishes every change to the other three services.
 public enum IntakeService {
     /// intake acknowledges an incident only once it is on disk, power loss
     /// included, so its database commits with `synchronous=FULL`.
-    public static let definition = ServiceDefinition(name: "intake", synchronous: .full)
+    public static let definition = ServiceDefinition(
+        name: "intake",
+        synchronous: .full,
+        subscribers: ["sla-timer", "escalation", "notifier"],
+        migrations: { IntakeMigrations.register(in: &$0) },
+        services: { environment in
+            let offices: OfficeDirectory
+            do {
+                offices = try OfficeDirectory.load(configDirectory: environment.configDirectory)
+            } catch {
+                throw RuntimeError("intake cannot load its offices from \(environment.configDirectory.path): \(error)")
+            }
+            return [IntakeRPCService(environment: environment, offices: Offices(directory: offices))]
+        }
+    )
 }

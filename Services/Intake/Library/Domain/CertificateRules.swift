@@ -1,0 +1,124 @@
+import Foundation
+import SupportProto
+
+typealias Contact = Support_Common_V1_Contact
+
+/// Certificates and their authorised contacts (R-ORG-1..3).
+enum CertificateRules {
+    /// R-ORG-2: at most eight authorised contacts.
+    static let contactLimit = 8
+
+    static func validated(_ contact: Contact, field: String) throws -> Contact {
+        var contact = contact
+        contact.name = try require(contact.name, "\(field).name", "the contact's name")
+        contact.email = try require(contact.email, "\(field).email", "the contact's email").lowercased()
+        contact.phone = try optional(contact.phone, "\(field).phone", max: Limits.shortText)
+        let parts = contact.email.split(separator: "@")
+        guard parts.count == 2, parts[1].contains("."), !contact.email.contains(" ") else {
+            throw IntakeError.invalid("\(field).email", "\(contact.email) is not an email address")
+        }
+        return contact
+    }
+
+    static func checkContactList(_ contacts: [Contact]) throws {
+        guard contacts.count <= Self.contactLimit else {
+            throw Self.limitReached(count: contacts.count)
+        }
+        var seen = Set<String>()
+        for (index, contact) in contacts.enumerated() where !seen.insert(contact.email).inserted {
+            throw IntakeError.invalid("contacts[\(index)].email", "\(contact.email) is listed twice")
+        }
+    }
+
+    static func add(_ contact: Contact, to certificate: inout Certificate) throws {
+        guard !certificate.contacts.contains(where: { $0.email == contact.email }) else {
+            throw IntakeError(.alreadyExists, reason: "CONTACT_EXISTS", field: "contact.email", "\(contact.email) is already an authorised contact of \(certificate.id)")
+        }
+        guard certificate.contacts.count < Self.contactLimit else { throw Self.limitReached(count: certificate.contacts.count + 1) }
+        certificate.contacts.append(contact)
+    }
+
+    static func remove(_ email: String, from certificate: inout Certificate) throws -> Contact {
+        guard let index = certificate.contacts.firstIndex(where: { $0.email == email }) else {
+            throw IntakeError(.notFound, reason: "CONTACT_NOT_FOUND", field: "email", "\(email) is not an authorised contact of \(certificate.id)")
+        }
+        return certificate.contacts.remove(at: index)
+    }
+
+    private static func limitReached(count: Int) -> IntakeError {
+        IntakeError(
+            .failedPrecondition, reason: "CONTACT_LIMIT", field: "contact",
+            "a certificate names at most \(Self.contactLimit) authorised contacts (R-ORG-2); remove one with `supportctl contact remove` before adding another"
+        )
+    }
+
+    static func checkRevision(_ expected: UInt32, of certificate: Certificate) throws {
+        guard expected == 0 || expected == certificate.revision else {
+            throw IntakeError(.aborted, reason: "REVISION_MISMATCH", field: "expected_revision", "\(certificate.id) is at revision \(certificate.revision), not \(expected); re-read it and retry")
+        }
+    }
+
+    /// R-ORG-2: every change issues a new revision, kept with its contacts.
+    static func newRevision(of certificate: inout Certificate, by actor: String, summary: String, at now: Date) {
+        certificate.revision += 1
+        certificate.updatedAt = .init(date: now)
+        var revision = Support_Intake_V1_CertificateRevision()
+        revision.revision = certificate.revision
+        revision.at = .init(date: now)
+        revision.actor = actor
+        revision.summary = summary
+        revision.contacts = certificate.contacts
+        certificate.history.append(revision)
+    }
+
+    /// R-ORG-3: only an authorised contact of a certificate valid now.
+    static func authorise(_ email: String, on certificate: Certificate, at now: Date, field: String = "contact_email") throws -> Contact {
+        let email = email.lowercased()
+        guard let contact = certificate.contacts.first(where: { $0.email == email }) else {
+            throw IntakeError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: field, "\(email) is not an authorised contact of certificate \(certificate.id) (R-ORG-3); ask the Company Account to add it")
+        }
+        try self.checkValid(certificate, at: now)
+        return contact
+    }
+
+    static func checkValid(_ certificate: Certificate, at now: Date) throws {
+        guard now >= certificate.validFrom.date, now < certificate.validUntil.date else {
+            throw IntakeError(
+                .failedPrecondition, reason: "CERTIFICATE_NOT_VALID",
+                "certificate \(certificate.id) is valid from \(certificate.validFrom.date.formatted(.iso8601)) until \(certificate.validUntil.date.formatted(.iso8601)); it does not cover now (R-ORG-3). Renew it first."
+            )
+        }
+    }
+
+    static func changedEvent(_ certificate: Certificate, by actor: String, at now: Date) -> Support_Events_V1_Event {
+        var changed = Support_Events_V1_CertificateChanged()
+        changed.certificateID = certificate.id
+        changed.customer = certificate.customer
+        changed.tier = certificate.tier
+        changed.office = certificate.office
+        changed.validFrom = certificate.validFrom
+        changed.validUntil = certificate.validUntil
+        changed.tam = certificate.tam
+        changed.revision = certificate.revision
+        changed.contacts = certificate.contacts
+        changed.changedBy = actor
+        var event = Support_Events_V1_Event()
+        event.occurredAt = .init(date: now)
+        event.payload = .certificateChanged(changed)
+        return event
+    }
+
+    static func contactsEvent(_ certificate: Certificate, added: Contact?, removed: Contact?, by actor: String, at now: Date) -> Support_Events_V1_Event {
+        var changed = Support_Events_V1_ContactsChanged()
+        changed.certificateID = certificate.id
+        changed.revision = certificate.revision
+        changed.contacts = certificate.contacts
+        if let added { changed.added = added }
+        if let removed { changed.removed = removed }
+        changed.changedBy = actor
+        var event = Support_Events_V1_Event()
+        event.occurredAt = .init(date: now)
+        event.payload = .contactsChanged(changed)
+        return event
+    }
+}

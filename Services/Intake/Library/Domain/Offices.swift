@@ -1,0 +1,38 @@
+import BusinessCalendar
+import Foundation
+
+/// The offices intake knows, and the one question it asks of them: is it
+/// business time there now (R-ORG-5, and the TAM's hours, R-ORG-4)?
+struct Offices: Sendable {
+    let directory: OfficeDirectory
+
+    var ids: [String] { self.directory.ids }
+
+    func calendar(_ id: String) -> OfficeCalendar? { self.directory[id] }
+
+    func isOpen(_ office: String, at instant: Date) -> Bool {
+        self.directory[office]?.isOpen(at: instant) ?? false
+    }
+
+    /// "Mon–Fri 10:00–18:00 Asia/Tokyo, except holidays" for messages.
+    func summary(_ office: String) -> String {
+        guard let calendar = self.directory[office] else { return "unknown office \(office)" }
+        let names: [(Weekday, String)] = [
+            (.monday, "Mon"), (.tuesday, "Tue"), (.wednesday, "Wed"), (.thursday, "Thu"),
+            (.friday, "Fri"), (.saturday, "Sat"), (.sunday, "Sun"),
+        ]
+        // Group consecutive days with the same hours: "Mon–Fri 10:00–18:00".
+        var groups: [(first: String, last: String, hours: String)] = []
+        for (day, name) in names {
+            let hours = calendar.hours[day].map(\.description).joined(separator: ", ")
+            guard !hours.isEmpty else { continue }
+            if let last = groups.last, last.hours == hours, names.firstIndex(where: { $0.1 == last.last }).map({ names[$0 + 1].1 == name }) == true {
+                groups[groups.count - 1].last = name
+            } else {
+                groups.append((name, name, hours))
+            }
+        }
+        let text = groups.map { $0.first == $0.last ? "\($0.first) \($0.hours)" : "\($0.first)–\($0.last) \($0.hours)" }
+        return "\(text.joined(separator: "; ")) \(calendar.timeZone.identifier), except holidays"
+    }
+}

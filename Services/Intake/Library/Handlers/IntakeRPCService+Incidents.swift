@@ -1,0 +1,256 @@
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+
+extension IntakeRPCService {
+    func registerIncidents(into router: inout RPCRouter) {
+        router.register(IntakeRPC.openIncident) { request, context in
+            let certificateID = try require(request.certificateID, "certificate_id", "the certificate the incident is under")
+            let email = try require(request.contactEmail, "contact_email", "the authorised contact reporting it (R-ORG-3)")
+            guard request.channel != .unspecified, Channel.allCases.contains(request.channel) else {
+                throw IntakeError.missing("channel", "portal, phone, email or tam")
+            }
+            guard request.kind != .unspecified, Support_Common_V1_IncidentKind.allCases.contains(request.kind) else {
+                throw IntakeError.missing("kind", "product, outbreak, malware, false-positive, service, definitions-release or patch")
+            }
+            guard (1...4).contains(request.severity) else {
+                throw IntakeError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
+            }
+            let title = try require(request.title, "title", "a one-line summary")
+            let description = try optional(request.description_p, "description")
+            let actor = try optional(request.actor, "actor", max: Limits.shortText)
+
+            return try await self.write(context, idempotent: true) { db, now in
+                guard let certificate = try IntakeStore.certificate(certificateID, in: db) else {
+                    throw IntakeError.notFound("certificate", certificateID)
+                }
+                let contact = try CertificateRules.authorise(email, on: certificate, at: now)
+                let policy = ChannelPolicy(
+                    businessHoursNow: self.offices.isOpen(certificate.office, at: now),
+                    companyAccountAvailable: try IntakeStore.companyAccount(in: db).available,
+                    hoursSummary: self.offices.summary(certificate.office)
+                )
+                try policy.check(request.channel, severity: request.severity)
+
+                let number = try IntakeStore.next("incident", in: db)
+                var incident = Incident()
+                incident.id = String(format: "INC-%06d", number)
+                incident.certificateID = certificate.id
+                incident.customer = certificate.customer
+                incident.tier = certificate.tier
+                incident.office = certificate.office
+                incident.tam = certificate.tam
+                incident.contact = contact
+                incident.channel = request.channel
+                incident.kind = request.kind
+                incident.severity = request.severity
+                incident.title = title
+                incident.description_p = description
+                incident.state = .new
+                incident.side = .vendor
+                incident.sideSince = .init(date: now)
+                incident.phoneAdvised = policy.phoneAdvised(request.channel, severity: request.severity)  // R-SLA-3
+                incident.openedAt = .init(date: now)
+                incident.updatedAt = .init(date: now)
+                incident.enteredBy = actor.isEmpty ? contact.email : actor
+                var first = Support_Intake_V1_SeverityChange()
+                first.toSeverity = request.severity
+                first.changedBy = contact.email
+                first.at = .init(date: now)
+                first.reason = "reported"
+                incident.severityHistory = [first]
+                try IntakeStore.insert(incident, number: number, in: db)
+
+                var opened = Support_Events_V1_IncidentOpened()
+                opened.description_p = description
+                let snapshot = IncidentSnapshots.snapshot(of: incident, previous: (.unspecified, .unspecified))
+                return (incident, [IncidentSnapshots.event(.incidentOpened(opened), snapshot: snapshot, incidentID: incident.id, at: now)])
+            }
+        }
+
+        router.register(IntakeRPC.getIncident) { request, context in
+            let id = try require(request.incidentID, "incident_id", "the incident to show")
+            return try await self.read(context) { db in
+                guard let incident = try IntakeStore.incident(id, in: db) else { throw IntakeError.notFound("incident", id) }
+                return incident
+            }
+        }
+
+        router.register(IntakeRPC.listIncidents) { request, context in
+            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            guard (0...4).contains(request.severity) else {
+                throw IntakeError.invalid("severity", "severity filters by 1 to 4 (0 for all), not \(request.severity)")
+            }
+            let filter = IntakeStore.QueueFilter(
+                certificateID: request.certificateID, office: request.office, states: request.states,
+                side: request.side, severity: request.severity
+            )
+            return try await self.read(context) { db in
+                var incidents = try IntakeStore.queue(filter, offset: offset, limit: size + 1, in: db)
+                var response = Support_Intake_V1_ListIncidentsResponse()
+                if incidents.count > size {
+                    incidents.removeLast()
+                    response.nextPageToken = Paging.token(after: offset + size)
+                }
+                response.incidents = incidents.map { incident in
+                    var summary = incident
+                    summary.severityHistory = []
+                    summary.conversation = []
+                    summary.transitions = []
+                    return summary
+                }
+                return response
+            }
+        }
+
+        router.register(IntakeRPC.respond) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id answering")
+            let text = try require(request.text, "text", "the answer", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.respond(actor: actor, text: text, via: request.via == .unspecified ? .portal : request.via)
+            }
+        }
+        router.register(IntakeRPC.requestInfo) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id asking")
+            let text = try require(request.text, "text", "what the customer must provide or do", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.requestInfo(actor: actor, text: text)
+            }
+        }
+        router.register(IntakeRPC.provideInfo) { request, context in
+            let email = try require(request.contactEmail, "contact_email", "the authorised contact answering (R-ORG-3)")
+            let text = try require(request.text, "text", "the information", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
+                let contact = try CertificateRules.authorise(email, on: certificate, at: now)
+                try lifecycle.provideInfo(contact: contact.email, text: text)
+            }
+        }
+        router.register(IntakeRPC.resolve) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id resolving")
+            let resolution = try require(request.resolution, "resolution", "what resolved it", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.resolve(actor: actor, resolution: resolution)
+            }
+        }
+        router.register(IntakeRPC.reopen) { request, context in
+            let reason = try require(request.reason, "reason", "why it is reopened", max: Limits.longText)
+            let party = try Self.party(contact: request.contactEmail, actor: request.actor)
+            return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
+                if case .contact(let email) = party { _ = try CertificateRules.authorise(email, on: certificate, at: now) }
+                try lifecycle.reopen(by: party.name, reason: reason)
+            }
+        }
+        router.register(IntakeRPC.close) { request, context in
+            let party = try Self.party(contact: request.contactEmail, actor: request.actor)
+            let reason = try Self.validated(request.reason)
+            if case .contact = party, reason.kind != .resolved {
+                throw IntakeError(.permissionDenied, reason: "STAFF_ONLY", field: "reason.kind", "a customer contact may close an incident only by accepting its resolution; out-of-scope and not-reproducible closures are the vendor's")
+            }
+            return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
+                if case .contact(let email) = party {
+                    let contact = try CertificateRules.authorise(email, on: certificate, at: now)
+                    try lifecycle.close(by: contact.email, reason: reason)
+                } else {
+                    try lifecycle.close(by: party.name, reason: reason)
+                }
+            }
+        }
+        router.register(IntakeRPC.setSeverity) { request, context in
+            guard (1...4).contains(request.severity) else {
+                throw IntakeError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
+            }
+            let actor = try require(request.actor, "actor", "the staff id re-classifying")
+            let reason = try require(request.reason, "reason", "why the level changes (R-SEV-1 keeps who, when and why)", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.setSeverity(request.severity, actor: actor, reason: reason)
+            }
+        }
+        router.register(IntakeRPC.provideWorkaround) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id giving the workaround")
+            let text = try require(request.text, "text", "the workaround", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.provideWorkaround(actor: actor, text: text)
+            }
+        }
+        router.register(IntakeRPC.addNote) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id writing the note")
+            let text = try require(request.text, "text", "the note", max: Limits.longText)
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.addNote(actor: actor, text: text)
+            }
+        }
+        router.register(IntakeRPC.closeForCustomerTimeout) { request, context in
+            guard request.hasWaitingSince else { throw IntakeError.missing("waiting_since", "when the incident went to the customer's side") }
+            return try await self.change(request.incidentID, context) { lifecycle, _, _ in
+                try lifecycle.closeForCustomerTimeout(waitingSince: request.waitingSince.date)
+            }
+        }
+    }
+
+    /// Loads an incident and its certificate, runs one lifecycle step, and
+    /// stores the incident with the events the step caused.
+    func change(
+        _ incidentID: String,
+        _ context: ServerContext,
+        _ step: @escaping @Sendable (inout IncidentLifecycle, Certificate, Date) throws -> Void
+    ) async throws -> Incident {
+        let id = try require(incidentID, "incident_id", "the incident to act on")
+        return try await self.write(context) { db, now in
+            guard let incident = try IntakeStore.incident(id, in: db) else { throw IntakeError.notFound("incident", id) }
+            guard let certificate = try IntakeStore.certificate(incident.certificateID, in: db) else {
+                throw RPCError(.internal, "incident \(id) refers to a missing certificate \(incident.certificateID)")
+            }
+            var lifecycle = IncidentLifecycle(incident, now: now)
+            try step(&lifecycle, certificate, now)
+            if lifecycle.incident != incident { try IntakeStore.update(lifecycle.incident, in: db) }
+            let events = lifecycle.events.map {
+                IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: id, at: now)
+            }
+            return (lifecycle.incident, events)
+        }
+    }
+
+    enum Party {
+        case contact(String)
+        case staff(String)
+
+        var name: String {
+            switch self {
+            case .contact(let email): email.lowercased()
+            case .staff(let actor): actor
+            }
+        }
+    }
+
+    /// Exactly one of a contact and a staff actor acts.
+    static func party(contact: String, actor: String) throws -> Party {
+        let contact = contact.trimmingCharacters(in: .whitespaces)
+        let actor = actor.trimmingCharacters(in: .whitespaces)
+        switch (contact.isEmpty, actor.isEmpty) {
+        case (false, true): return .contact(contact)
+        case (true, false): return .staff(actor)
+        default:
+            throw IntakeError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
+        }
+    }
+
+    static func validated(_ reason: Support_Common_V1_ClosureReason) throws -> Support_Common_V1_ClosureReason {
+        switch reason.kind {
+        case .resolved, .notReproducible:
+            return reason
+        case .outOfScope:
+            guard reason.outOfScopeReason != .unspecified,
+                Support_Common_V1_OutOfScopeReason.allCases.contains(reason.outOfScopeReason)
+            else {
+                throw IntakeError.missing("reason.out_of_scope_reason", "which R-SCOPE-3 reason puts it out of scope")
+            }
+            return reason
+        case .customerTimeout:
+            throw IntakeError.invalid("reason.kind", "customer-timeout closures are sla-timer's alone (R-SLA-6)")
+        default:
+            throw IntakeError.missing("reason.kind", "resolved, out-of-scope or not-reproducible")
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import BusinessCalendar
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+
+extension IntakeRPCService {
+    /// Problems and known errors (section 3, R-SEV-4).
+    func registerProblems(into router: inout RPCRouter) {
+        router.register(IntakeRPC.createProblem) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id recording the problem")
+            let title = try require(request.title, "title", "what the problem is")
+            let description = try optional(request.description_p, "description")
+            return try await self.write(context, idempotent: true) { db, now in
+                let number = try IntakeStore.next("problem", in: db)
+                var problem = Problem()
+                problem.id = String(format: "PRB-%05d", number)
+                problem.title = title
+                problem.description_p = description
+                problem.state = .open
+                problem.createdBy = actor
+                problem.createdAt = .init(date: now)
+                try IntakeStore.save(problem, number: number, in: db)
+                var events: [Support_Events_V1_Event] = []
+                for incidentID in request.incidentIds {
+                    events += try self.link(incidentID, to: &problem, by: actor, at: now, in: db).events
+                }
+                try IntakeStore.save(problem, in: db)
+                return (problem, events)
+            }
+        }
+        router.register(IntakeRPC.linkIncident) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id linking")
+            let problemID = try require(request.problemID, "problem_id", "the problem")
+            let incidentID = try require(request.incidentID, "incident_id", "the incident to link")
+            return try await self.write(context) { db, now in
+                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw IntakeError.notFound("problem", problemID) }
+                let (reclassified, events) = try self.link(incidentID, to: &problem, by: actor, at: now, in: db)
+                try IntakeStore.save(problem, in: db)
+                var response = Support_Intake_V1_LinkIncidentResponse()
+                response.problem = problem
+                response.reclassified = reclassified
+                return (response, events)
+            }
+        }
+        router.register(IntakeRPC.recordKnownError) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id recording it")
+            let problemID = try require(request.problemID, "problem_id", "the problem")
+            let rootCause = try require(request.rootCause, "root_cause", "the identified root cause", max: Limits.longText)
+            let workaround = try optional(request.workaround, "workaround")
+            let fix = try optional(request.permanentFix, "permanent_fix")
+            guard !workaround.isEmpty || !fix.isEmpty else {
+                throw IntakeError.missing("workaround", "a known error has a workaround or a permanent fix")
+            }
+            return try await self.write(context) { db, now in
+                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw IntakeError.notFound("problem", problemID) }
+                let hadWorkaround = !problem.workaround.isEmpty
+                problem.rootCause = rootCause
+                problem.workaround = workaround
+                problem.permanentFix = fix
+                problem.state = .knownError
+                problem.knownErrorBy = actor
+                problem.knownErrorAt = .init(date: now)
+                try IntakeStore.save(problem, in: db)
+                var response = Support_Intake_V1_RecordKnownErrorResponse()
+                var events: [Support_Events_V1_Event] = []
+                // R-SEV-4: the workaround reaches every open linked incident once.
+                if !workaround.isEmpty && !hadWorkaround {
+                    for incidentID in problem.incidentIds {
+                        guard let incident = try IntakeStore.incident(incidentID, in: db),
+                            [.new, .inProgress, .waitingCustomer].contains(incident.state)
+                        else { continue }
+                        var lifecycle = IncidentLifecycle(incident, now: now)
+                        try lifecycle.provideWorkaround(actor: actor, text: workaround, problemID: problem.id)
+                        try IntakeStore.update(lifecycle.incident, in: db)
+                        if incident.severity == 1 { response.reclassifiedIncidentIds.append(incidentID) }
+                        events += lifecycle.events.map { IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: incidentID, at: now) }
+                    }
+                }
+                response.problem = problem
+                return (response, events)
+            }
+        }
+        router.register(IntakeRPC.getProblem) { request, context in
+            let id = try require(request.problemID, "problem_id", "the problem to show")
+            return try await self.read(context) { db in
+                guard let problem = try IntakeStore.problem(id, in: db) else { throw IntakeError.notFound("problem", id) }
+                return problem
+            }
+        }
+        router.register(IntakeRPC.listProblems) { request, context in
+            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            return try await self.read(context) { db in
+                var problems = try IntakeStore.problems(state: request.state, offset: offset, limit: size + 1, in: db)
+                var response = Support_Intake_V1_ListProblemsResponse()
+                if problems.count > size {
+                    problems.removeLast()
+                    response.nextPageToken = Paging.token(after: offset + size)
+                }
+                response.problems = problems
+                return response
+            }
+        }
+    }
+
+    /// Links an incident; a known error with a workaround reclassifies a
+    /// severity-1 incident at once (R-SEV-4).
+    private func link(
+        _ incidentID: String, to problem: inout Problem, by actor: String, at now: Date, in db: Database
+    ) throws -> (reclassified: Bool, events: [Support_Events_V1_Event]) {
+        guard var incident = try IntakeStore.incident(incidentID, in: db) else { throw IntakeError.notFound("incident", incidentID) }
+        if incident.problemID == problem.id { return (false, []) }
+        guard incident.problemID.isEmpty else {
+            throw IntakeError(.failedPrecondition, reason: "ALREADY_LINKED", field: "incident_id", "\(incidentID) is linked to \(incident.problemID) already; an incident belongs to one problem")
+        }
+        guard incident.state != .closed else {
+            throw IntakeError.illegal("linked", state: .closed, incident: incidentID, hint: "Link open incidents only.")
+        }
+        incident.problemID = problem.id
+        problem.incidentIds.append(incidentID)
+        var events: [Support_Events_V1_Event] = []
+        var reclassified = false
+        if problem.state == .knownError && !problem.workaround.isEmpty && incident.state != .resolved {
+            var lifecycle = IncidentLifecycle(incident, now: now)
+            try lifecycle.provideWorkaround(actor: actor, text: problem.workaround, problemID: problem.id)
+            reclassified = incident.severity == 1
+            incident = lifecycle.incident
+            events = lifecycle.events.map { IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: incidentID, at: now) }
+        }
+        try IntakeStore.update(incident, in: db)
+        return (reclassified, events)
+    }
+
+    /// Health checks (R-HC-1, R-HC-2), the Company Account (R-CH-3), offices.
+    func registerAccount(into router: inout RPCRouter) {
+        router.register(IntakeRPC.bookHealthCheck) { request, context in
+            let actor = try require(request.actor, "actor", "the TAM or staff id booking it")
+            let certificateID = try require(request.certificateID, "certificate_id", "the certificate")
+            let dateText = try require(request.date, "date", "the day of the check, YYYY-MM-DD in the office's time zone")
+            guard let date = LocalDate(dateText) else { throw IntakeError.invalid("date", "\(dateText) is not a date like 2027-03-15") }
+            let agreedWith = try optional(request.agreedWith, "agreed_with", max: Limits.shortText)
+            let notes = try optional(request.notes, "notes")
+            return try await self.write(context, idempotent: true) { db, now in
+                guard let certificate = try IntakeStore.certificate(certificateID, in: db) else {
+                    throw IntakeError.notFound("certificate", certificateID)
+                }
+                guard let calendar = self.offices.calendar(certificate.office) else {
+                    throw RPCError(.failedPrecondition, "office \(certificate.office) is not configured; add it to offices.json")
+                }
+                let booking = try HealthCheckRules.book(
+                    date: date, certificate: certificate, calendar: calendar, now: now,
+                    existing: try IntakeStore.healthChecks(certificateID: certificateID, in: db)
+                )
+                var stored = booking
+                stored.id = "HC-\(certificateID)-\(booking.certificateYear)"
+                stored.bookedBy = actor
+                stored.agreedWith = agreedWith
+                stored.notes = notes
+                stored.bookedAt = .init(date: now)
+                try IntakeStore.insert(stored, in: db)
+                return (stored, [])
+            }
+        }
+        router.register(IntakeRPC.listHealthChecks) { request, context in
+            let certificateID = try require(request.certificateID, "certificate_id", "the certificate")
+            return try await self.read(context) { db in
+                var response = Support_Intake_V1_ListHealthChecksResponse()
+                response.bookings = try IntakeStore.healthChecks(certificateID: certificateID, in: db)
+                return response
+            }
+        }
+        router.register(IntakeRPC.setCompanyAccountAvailability) { request, context in
+            let actor = try require(request.actor, "actor", "the operator changing it")
+            let note = try optional(request.note, "note")
+            return try await self.write(context) { db, now in
+                var account = try IntakeStore.companyAccount(in: db)
+                guard account.available != request.available || !account.hasSince else { return (account, []) }
+                account.available = request.available
+                account.since = .init(date: now)
+                account.changedBy = actor
+                account.note = note
+                try IntakeStore.save(account, in: db)
+                var changed = Support_Events_V1_CompanyAccountAvailabilityChanged()
+                changed.available = request.available
+                changed.changedBy = actor
+                changed.note = note
+                var event = Support_Events_V1_Event()
+                event.occurredAt = .init(date: now)
+                event.payload = .companyAccountAvailabilityChanged(changed)
+                return (account, [event])
+            }
+        }
+        router.register(IntakeRPC.getCompanyAccountAvailability) { _, context in
+            try await self.read(context) { db in try IntakeStore.companyAccount(in: db) }
+        }
+        router.register(IntakeRPC.listOffices) { _, _ in
+            let now = self.now
+            var response = Support_Intake_V1_ListOfficesResponse()
+            response.offices = self.offices.ids.compactMap { id in
+                guard let calendar = self.offices.calendar(id) else { return nil }
+                var office = Support_Intake_V1_Office()
+                office.id = id
+                office.name = id
+                office.timeZone = calendar.timeZone.identifier
+                office.hoursSummary = self.offices.summary(id)
+                office.calendarVersion = calendar.version
+                office.openNow = calendar.isOpen(at: now)
+                return office
+            }
+            return response
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import SupportProto
+import SupportRPC
+import SwiftProtobuf
+
+/// `support.intake.v1.Intake`: each handler validates its request, runs the
+/// domain in one write transaction together with the outbox rows of the
+/// events it causes, and answers with the stored result.
+struct IntakeRPCService: RPCService {
+    let environment: ServiceEnvironment
+    let offices: Offices
+
+    var database: ServiceDatabase { self.environment.database }
+    var now: Date { self.environment.clock.now() }
+
+    func register(into router: inout RPCRouter) {
+        self.registerCertificates(into: &router)
+        self.registerIncidents(into: &router)
+        self.registerProblems(into: &router)
+        self.registerAccount(into: &router)
+    }
+
+    /// Runs `body` in one write transaction, appends the events it returns
+    /// to the outbox in the same transaction, and wakes the relay after the
+    /// commit. With an `idempotency.key` in the metadata, a repeated call
+    /// returns the first call's response and creates nothing.
+    func write<Response: SwiftProtobuf.Message>(
+        _ context: ServerContext,
+        idempotent: Bool = false,
+        _ body: @escaping @Sendable (Database, Date) throws -> (Response, [Support_Events_V1_Event])
+    ) async throws -> Response {
+        let now = self.now
+        let key = idempotent ? context.metadata[Metadata.idempotencyKey] : nil
+        let outbox = self.environment.outbox
+        let method = context.method
+        let (response, published) = try await self.storing(context) {
+            try await self.database.writer.write { db -> (Response, Int) in
+                if let key, let earlier = try IntakeStore.remembered(method, key: key, as: Response.self, in: db) {
+                    return (earlier, 0)
+                }
+                let (response, events) = try body(db, now)
+                for event in events {
+                    var event = event
+                    event.requestID = context.requestID
+                    try outbox.append(event, in: db)
+                }
+                if let key { try IntakeStore.remember(method, key: key, response: response, at: now, in: db) }
+                return (response, events.count)
+            }
+        }
+        if published > 0 { self.environment.eventsCommitted() }
+        return response
+    }
+
+    func read<Response: Sendable>(_ context: ServerContext, _ body: @escaping @Sendable (Database) throws -> Response) async throws -> Response {
+        try await self.storing(context) { try await self.database.writer.read(body) }
+    }
+
+    /// Storage failures become statuses a caller can act on, never a crash
+    /// or a half-applied change (the transaction rolled back).
+    private func storing<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            context.logger.error("database failure", metadata: ["error": "\(error)"])
+            switch error.resultCode {
+            case .SQLITE_FULL:
+                throw RPCError(.resourceExhausted, "intake's disk is full; nothing was changed. Free space and retry.")
+            case .SQLITE_CONSTRAINT:
+                throw RPCError(.aborted, "a concurrent change conflicted with this one; nothing was changed. Retry.")
+            default:
+                throw RPCError(.unavailable, "intake cannot write its database now (\(error.resultCode)); nothing was changed. Retry shortly.")
+            }
+        }
+    }
+
+    // MARK: Certificates and contacts (R-ORG-1, R-ORG-2)
+
+    private func registerCertificates(into router: inout RPCRouter) {
+        router.register(IntakeRPC.registerCertificate) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id registering the certificate")
+            let id = try require(request.certificateID, "certificate_id", "the MSA Support Certificate's id")
+            let customer = try require(request.customer, "customer", "the customer organisation")
+            guard request.tier != .unspecified else { throw IntakeError.missing("tier", "enterprise or standard") }
+            let office = try require(request.office, "office", "the vendor office whose time governs it")
+            guard self.offices.calendar(office) != nil else {
+                throw IntakeError.invalid("office", "there is no office \(office); known offices: \(self.offices.ids.joined(separator: ", "))")
+            }
+            let tam = try require(request.tam, "tam", "the Technical Account Manager (R-ORG-4)")
+            guard request.hasValidFrom, request.hasValidUntil else {
+                throw IntakeError.missing("valid_from", "the validity period, valid_from and valid_until")
+            }
+            guard request.validUntil.date > request.validFrom.date else {
+                throw IntakeError.invalid("valid_until", "valid_until must be after valid_from")
+            }
+            let contacts = try request.contacts.enumerated().map { try CertificateRules.validated($0.element, field: "contacts[\($0.offset)]") }
+            try CertificateRules.checkContactList(contacts)
+            return try await self.write(context, idempotent: true) { db, now in
+                guard try IntakeStore.certificate(id, in: db) == nil else {
+                    throw IntakeError(.alreadyExists, reason: "CERTIFICATE_EXISTS", field: "certificate_id", "certificate \(id) exists already; change its contacts with AddContact/RemoveContact")
+                }
+                var certificate = Certificate()
+                certificate.id = id
+                certificate.customer = customer
+                certificate.tier = request.tier
+                certificate.office = office
+                certificate.validFrom = request.validFrom
+                certificate.validUntil = request.validUntil
+                certificate.tam = tam
+                certificate.contacts = contacts
+                certificate.createdAt = .init(date: now)
+                CertificateRules.newRevision(of: &certificate, by: actor, summary: "registered", at: now)
+                try IntakeStore.save(certificate, in: db)
+                return (certificate, [CertificateRules.changedEvent(certificate, by: actor, at: now)])
+            }
+        }
+        router.register(IntakeRPC.getCertificate) { request, context in
+            let id = try require(request.certificateID, "certificate_id", "the certificate to show")
+            return try await self.read(context) { db in
+                guard let certificate = try IntakeStore.certificate(id, in: db) else { throw IntakeError.notFound("certificate", id) }
+                return certificate
+            }
+        }
+        router.register(IntakeRPC.listCertificates) { request, context in
+            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            return try await self.read(context) { db in
+                var certificates = try IntakeStore.certificates(office: request.office, offset: offset, limit: size + 1, in: db)
+                var response = Support_Intake_V1_ListCertificatesResponse()
+                if certificates.count > size {
+                    certificates.removeLast()
+                    response.nextPageToken = Paging.token(after: offset + size)
+                }
+                response.certificates = certificates.map { var c = $0; c.history = []; return c }
+                return response
+            }
+        }
+        router.register(IntakeRPC.addContact) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id changing the list")
+            let id = try require(request.certificateID, "certificate_id", "the certificate to change")
+            let contact = try CertificateRules.validated(request.contact, field: "contact")
+            return try await self.write(context, idempotent: true) { db, now in
+                guard var certificate = try IntakeStore.certificate(id, in: db) else { throw IntakeError.notFound("certificate", id) }
+                try CertificateRules.checkRevision(request.expectedRevision, of: certificate)
+                try CertificateRules.add(contact, to: &certificate)
+                CertificateRules.newRevision(of: &certificate, by: actor, summary: "added contact \(contact.email)", at: now)
+                try IntakeStore.save(certificate, in: db)
+                return (certificate, [CertificateRules.contactsEvent(certificate, added: contact, removed: nil, by: actor, at: now)])
+            }
+        }
+        router.register(IntakeRPC.removeContact) { request, context in
+            let actor = try require(request.actor, "actor", "the staff id changing the list")
+            let id = try require(request.certificateID, "certificate_id", "the certificate to change")
+            let email = try require(request.email, "email", "the contact to remove").lowercased()
+            return try await self.write(context) { db, now in
+                guard var certificate = try IntakeStore.certificate(id, in: db) else { throw IntakeError.notFound("certificate", id) }
+                try CertificateRules.checkRevision(request.expectedRevision, of: certificate)
+                let removed = try CertificateRules.remove(email, from: &certificate)
+                CertificateRules.newRevision(of: &certificate, by: actor, summary: "removed contact \(email)", at: now)
+                try IntakeStore.save(certificate, in: db)
+                return (certificate, [CertificateRules.contactsEvent(certificate, added: nil, removed: removed, by: actor, at: now)])
+            }
+        }
+    }
+}
+
+/// Page tokens: the offset into the ordered result, opaque to callers.
+enum Paging {
+    static func decode(_ token: String, pageSize: UInt32) throws -> (offset: Int, size: Int) {
+        let size = pageSize == 0 ? 100 : min(Int(pageSize), 1000)
+        guard !token.isEmpty else { return (0, size) }
+        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()), offset >= 0 else {
+            throw IntakeError.invalid("page_token", "page_token is not one this service gave out; start again without it")
+        }
+        return (offset, size)
+    }
+
+    static func token(after offset: Int) -> String { "o\(offset)" }
+}

@@ -1,0 +1,64 @@
+import GRDB
+
+/// intake's schema. Each aggregate (certificate, incident, problem,
+/// booking) is one row: the columns queries filter and order by, and the
+/// whole protobuf message as `document`, so its histories are written in the
+/// same statement as its state. Named migrations are never edited once
+/// shipped.
+enum IntakeMigrations {
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("intake-1-aggregates") { db in
+            try db.create(table: "certificate") { table in
+                table.primaryKey("id", .text)
+                table.column("office", .text).notNull()
+                table.column("document", .blob).notNull()
+            }
+            try db.create(table: "incident") { table in
+                table.primaryKey("id", .text)
+                table.column("number", .integer).notNull().unique()
+                table.column("certificate_id", .text).notNull().references("certificate")
+                table.column("office", .text).notNull()
+                // R-SLA-4: enterprise (0) is queued before standard (1).
+                table.column("tier_rank", .integer).notNull()
+                table.column("severity", .integer).notNull()
+                table.column("state", .integer).notNull()
+                table.column("side", .integer).notNull()
+                table.column("opened_at", .double).notNull()
+                table.column("document", .blob).notNull()
+            }
+            try db.create(index: "incident_queue", on: "incident", columns: ["tier_rank", "severity", "opened_at", "number"])
+            try db.create(index: "incident_certificate", on: "incident", columns: ["certificate_id"])
+            try db.create(table: "problem") { table in
+                table.primaryKey("id", .text)
+                table.column("number", .integer).notNull().unique()
+                table.column("state", .integer).notNull()
+                table.column("document", .blob).notNull()
+            }
+            try db.create(table: "health_check") { table in
+                table.primaryKey("id", .text)
+                table.column("certificate_id", .text).notNull().references("certificate")
+                table.column("certificate_year", .integer).notNull()
+                table.column("document", .blob).notNull()
+                // R-HC-1: one per certificate year.
+                table.uniqueKey(["certificate_id", "certificate_year"])
+            }
+            try db.create(table: "company_account") { table in
+                table.primaryKey("id", .integer).check { $0 == 1 }
+                table.column("document", .blob).notNull()
+            }
+            try db.create(table: "counter") { table in
+                table.primaryKey("name", .text)
+                table.column("value", .integer).notNull()
+            }
+            // Calls that create something, by idempotency key: the first
+            // answer is returned again and nothing new is created.
+            try db.create(table: "idempotency") { table in
+                table.column("method", .text).notNull()
+                table.column("key", .text).notNull()
+                table.column("response", .blob).notNull()
+                table.column("created_at", .double).notNull()
+                table.primaryKey(["method", "key"])
+            }
+        }
+    }
+}

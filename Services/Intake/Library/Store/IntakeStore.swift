@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+import SupportProto
+import SwiftProtobuf
+
+typealias Certificate = Support_Intake_V1_Certificate
+typealias Incident = Support_Intake_V1_Incident
+typealias Problem = Support_Intake_V1_Problem
+typealias HealthCheckBooking = Support_Intake_V1_HealthCheckBooking
+typealias CompanyAccount = Support_Intake_V1_CompanyAccountAvailability
+
+/// Reads and writes intake's aggregates inside a caller's transaction.
+enum IntakeStore {
+    // MARK: Certificates
+
+    static func certificate(_ id: String, in db: Database) throws -> Certificate? {
+        try Data.fetchOne(db, sql: "SELECT document FROM certificate WHERE id = ?", arguments: [id])
+            .map { try Certificate(serializedBytes: $0) }
+    }
+
+    static func save(_ certificate: Certificate, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO certificate (id, office, document) VALUES (?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET office = excluded.office, document = excluded.document
+                """,
+            arguments: [certificate.id, certificate.office, try certificate.serializedBytes() as Data]
+        )
+    }
+
+    static func certificates(office: String, offset: Int, limit: Int, in db: Database) throws -> [Certificate] {
+        try Data.fetchAll(
+            db,
+            sql: "SELECT document FROM certificate WHERE (? = '' OR office = ?) ORDER BY id LIMIT ? OFFSET ?",
+            arguments: [office, office, limit, offset]
+        ).map { try Certificate(serializedBytes: $0) }
+    }
+
+    // MARK: Incidents
+
+    static func incident(_ id: String, in db: Database) throws -> Incident? {
+        try Data.fetchOne(db, sql: "SELECT document FROM incident WHERE id = ?", arguments: [id])
+            .map { try Incident(serializedBytes: $0) }
+    }
+
+    static func insert(_ incident: Incident, number: Int64, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                incident.id, number, incident.certificateID, incident.office, tierRank(incident.tier),
+                incident.severity, incident.state.rawValue, incident.side.rawValue,
+                incident.openedAt.date.timeIntervalSince1970, try incident.serializedBytes() as Data,
+            ]
+        )
+    }
+
+    static func update(_ incident: Incident, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE incident SET severity = ?, state = ?, side = ?, document = ? WHERE id = ?",
+            arguments: [
+                incident.severity, incident.state.rawValue, incident.side.rawValue,
+                try incident.serializedBytes() as Data, incident.id,
+            ]
+        )
+    }
+
+    struct QueueFilter {
+        var certificateID = ""
+        var office = ""
+        var states: [Support_Common_V1_IncidentState] = []
+        var side: Support_Common_V1_Side = .unspecified
+        var severity: Int32 = 0
+    }
+
+    /// The queue in R-SLA-4 order: enterprise first, then severity 1 first,
+    /// then oldest first. `offset` pages through it.
+    static func queue(_ filter: QueueFilter, offset: Int, limit: Int, in db: Database) throws -> [Incident] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !filter.certificateID.isEmpty {
+            clauses.append("certificate_id = ?")
+            _ = arguments.append(contentsOf: [filter.certificateID])
+        }
+        if !filter.office.isEmpty {
+            clauses.append("office = ?")
+            _ = arguments.append(contentsOf: [filter.office])
+        }
+        if !filter.states.isEmpty {
+            clauses.append("state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(filter.states.map(\.rawValue)))
+        }
+        if filter.side != .unspecified {
+            clauses.append("side = ?")
+            _ = arguments.append(contentsOf: [filter.side.rawValue])
+        }
+        if filter.severity != 0 {
+            clauses.append("severity = ?")
+            _ = arguments.append(contentsOf: [filter.severity])
+        }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [limit, offset])
+        return try Data.fetchAll(
+            db,
+            sql: "SELECT document FROM incident \(whereClause) ORDER BY tier_rank, severity, opened_at, number LIMIT ? OFFSET ?",
+            arguments: arguments
+        ).map { try Incident(serializedBytes: $0) }
+    }
+
+    static func tierRank(_ tier: Support_Common_V1_Tier) -> Int {
+        tier == .enterprise ? 0 : 1
+    }
+
+    // MARK: Problems
+
+    static func problem(_ id: String, in db: Database) throws -> Problem? {
+        try Data.fetchOne(db, sql: "SELECT document FROM problem WHERE id = ?", arguments: [id])
+            .map { try Problem(serializedBytes: $0) }
+    }
+
+    static func save(_ problem: Problem, number: Int64? = nil, in db: Database) throws {
+        if let number {
+            try db.execute(
+                sql: "INSERT INTO problem (id, number, state, document) VALUES (?, ?, ?, ?)",
+                arguments: [problem.id, number, problem.state.rawValue, try problem.serializedBytes() as Data]
+            )
+        } else {
+            try db.execute(
+                sql: "UPDATE problem SET state = ?, document = ? WHERE id = ?",
+                arguments: [problem.state.rawValue, try problem.serializedBytes() as Data, problem.id]
+            )
+        }
+    }
+
+    static func problems(state: Support_Intake_V1_ProblemState, offset: Int, limit: Int, in db: Database) throws -> [Problem] {
+        try Data.fetchAll(
+            db,
+            sql: "SELECT document FROM problem WHERE (? = 0 OR state = ?) ORDER BY number DESC LIMIT ? OFFSET ?",
+            arguments: [state.rawValue, state.rawValue, limit, offset]
+        ).map { try Problem(serializedBytes: $0) }
+    }
+
+    // MARK: Health checks, Company Account, counters
+
+    static func insert(_ booking: HealthCheckBooking, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO health_check (id, certificate_id, certificate_year, document) VALUES (?, ?, ?, ?)",
+            arguments: [booking.id, booking.certificateID, booking.certificateYear, try booking.serializedBytes() as Data]
+        )
+    }
+
+    static func healthChecks(certificateID: String, in db: Database) throws -> [HealthCheckBooking] {
+        try Data.fetchAll(
+            db, sql: "SELECT document FROM health_check WHERE certificate_id = ? ORDER BY certificate_year", arguments: [certificateID]
+        ).map { try HealthCheckBooking(serializedBytes: $0) }
+    }
+
+    /// R-CH-3: the portal is available unless an operator said otherwise.
+    static func companyAccount(in db: Database) throws -> CompanyAccount {
+        if let stored = try Data.fetchOne(db, sql: "SELECT document FROM company_account WHERE id = 1") {
+            return try CompanyAccount(serializedBytes: stored)
+        }
+        var available = CompanyAccount()
+        available.available = true
+        return available
+    }
+
+    static func save(_ account: CompanyAccount, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO company_account (id, document) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
+            arguments: [try account.serializedBytes() as Data]
+        )
+    }
+
+    /// The next number of a named counter, starting at 1.
+    static func next(_ counter: String, in db: Database) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            arguments: [counter]
+        )
+        return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [counter])!
+    }
+
+    // MARK: Idempotency
+
+    static func remembered<Response: SwiftProtobuf.Message>(
+        _ method: String, key: String, as type: Response.Type, in db: Database
+    ) throws -> Response? {
+        try Data.fetchOne(db, sql: "SELECT response FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
+            .map { try Response(serializedBytes: $0) }
+    }
+
+    static func remember(_ method: String, key: String, response: some SwiftProtobuf.Message, at now: Date, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [method, key, try response.serializedBytes() as Data, now.timeIntervalSince1970]
+        )
+    }
+}
