@@ -9,7 +9,10 @@ public struct SupportCtl: AsyncParsableCommand {
         abstract: "Operate SupportDesk: health, clocks, and any RPC.",
         discussion: "Global options (--runtime-dir, --json, --timeout) may come before or after the subcommand.",
         version: "supportctl \(SupportDeskVersion.current)",
-        subcommands: [HealthCommand.self, ClockCommand.self, CallCommand.self]
+        subcommands: [
+            HealthCommand.self, ClockCommand.self, CallCommand.self, CertificateCommand.self, ContactCommand.self,
+            IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self,
+        ]
     )
 
     public init() {}
