@@ -143,8 +143,20 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "IntakeTests",
+            dependencies: [
+                "Intake", "ServiceKit", "SupportRPC", "SupportProto", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/IntakeTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SupportRPC", "SupportProto", "TestSupport"],
+            dependencies: [
+                "SupportRPC", "SupportProto", "TestSupport", "ServiceKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/EndToEndTests",
             swiftSettings: settings
         ),

@@ -162,6 +162,9 @@ public enum ServiceHost {
         } catch let error as RuntimeError {
             logger.critical("\(error.message)")
             throw ExitCode(1)
+        } catch {
+            logger.critical("\(definition.name) stopped: \(error)")
+            throw ExitCode(1)
         }
     }
 }

@@ -21,6 +21,20 @@ public final class RunningServer: Sendable {
         let (events, continuation) = AsyncStream<Result<Void, any Error>>.makeStream()
         configuration.onListening = { continuation.yield(.success(())) }
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
+        return try await RunningServer(adopting: server, socketPath: socketPath, events: events, continuation: continuation)
+    }
+
+    /// Runs an already built server (its own onListening is not called).
+    public convenience init(adopting server: RPCServer, socketPath: String) async throws {
+        let (events, continuation) = AsyncStream<Result<Void, any Error>>.makeStream()
+        try await self.init(adopting: server, socketPath: socketPath, events: events, continuation: continuation, waitForSocket: true)
+    }
+
+    private convenience init(
+        adopting server: RPCServer, socketPath: String,
+        events: AsyncStream<Result<Void, any Error>>, continuation: AsyncStream<Result<Void, any Error>>.Continuation,
+        waitForSocket: Bool = false
+    ) async throws {
         let task = Task {
             do {
                 try await server.run()
@@ -29,13 +43,20 @@ public final class RunningServer: Sendable {
                 throw error
             }
         }
-        // Wait for the socket, or for run() to fail.
-        for await event in events {
-            try event.get()
-            break
+        if waitForSocket {
+            // The server was configured elsewhere: poll Health until it answers.
+            let probe = RPCClient(socketPath: socketPath)
+            _ = try await probe.call(HealthRPC.check, .init(), timeout: .seconds(10))
+            await probe.close()
+        } else {
+            // Wait for the socket, or for run() to fail.
+            for await event in events {
+                try event.get()
+                break
+            }
         }
         continuation.finish()
-        return RunningServer(server: server, socketPath: socketPath, task: task)
+        self.init(server: server, socketPath: socketPath, task: task)
     }
 
     private init(server: RPCServer, socketPath: String, task: Task<Void, any Error>) {

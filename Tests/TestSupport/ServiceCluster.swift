@@ -60,7 +60,7 @@ public final class ServiceCluster: Sendable {
     public func launch(_ service: String, extraArguments: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/\(service)")
-        var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug"]
+        var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug", "--config-dir", InProcessService.configDirectory]
         if let fakeClock { arguments += ["--fake-clock", fakeClock] }
         process.arguments = arguments + extraArguments
         if !FileManager.default.fileExists(atPath: self.logPath(service)) {

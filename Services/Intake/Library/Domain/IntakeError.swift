@@ -65,7 +65,7 @@ import Foundation
 
 extension Support_Common_V1_IncidentState {
     /// The name operators use: `new`, `in-progress`, `waiting-customer`, …
-    public var label: String {
+    var label: String {
         switch self {
         case .new: "new"
         case .inProgress: "in-progress"
@@ -78,7 +78,7 @@ extension Support_Common_V1_IncidentState {
 }
 
 extension Support_Common_V1_Channel {
-    public var label: String {
+    var label: String {
         switch self {
         case .portal: "portal"
         case .phone: "phone"
