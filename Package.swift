@@ -132,7 +132,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "SupportCtl", "TestSupport"],
+            dependencies: [
+                "ServiceKit", "SupportCtl", "TestSupport", "SupportRPC", "SupportProto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/ServiceKitTests",
             swiftSettings: settings
         ),

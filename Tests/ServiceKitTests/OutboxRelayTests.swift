@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite("Outbox relay and inbox")
+struct OutboxRelayTests {
+    /// A subscriber that applies events through a real inbox and counts
+    /// what it was sent.
+    final class Subscriber: Sendable {
+        let database: ServiceDatabase
+        let log = EventLog()
+        let running: RunningServer
+
+        var applied: EventLog { self.log }
+
+        init(directory: TemporaryDirectory, name: String) async throws {
+            self.database = try ServiceDatabase(path: directory.file("\(name).sqlite"))
+            let log = self.log
+            let inbox = EventInbox(database: self.database) { _, event in log.append(event.eventID) }
+            var router = RPCRouter()
+            router.register(EventSinkRPC.deliver) { request, _ in
+                let (accepted, duplicates) = try await inbox.receive(request.events, receivedAt: Date())
+                var response = Support_Events_V1_DeliverResponse()
+                response.appliedEventIds = accepted
+                response.duplicateCount = UInt32(duplicates)
+                return response
+            }
+            self.running = try await RunningServer.start(router: router, socketPath: directory.file("\(name).sock"))
+        }
+    }
+
+    static func write(_ count: Int, to database: ServiceDatabase, outbox: EventOutbox) async throws {
+        try await database.writer.write { db in
+            for index in 0..<count {
+                var event = Support_Events_V1_Event()
+                event.incidentID = "INC-00000\(index % 2)"
+                event.occurredAt = .init(date: Date())
+                event.payload = .companyAccountAvailabilityChanged(.init())
+                try outbox.append(event, in: db)
+            }
+        }
+    }
+
+    @Test("A subscriber that is down delays only itself; it catches up exactly once when it comes back")
+    func subscriberDown() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let producer = try ServiceDatabase(path: directory.file("producer.sqlite"))
+        let outbox = EventOutbox(producer: "producer")
+        let up = try await Subscriber(directory: directory, name: "up")
+        let relay = OutboxRelay(
+            database: producer,
+            subscribers: [
+                .init(name: "up", client: RPCClient(socketPath: directory.file("up.sock"))),
+                .init(name: "late", client: RPCClient(socketPath: directory.file("late.sock"))),
+            ],
+            logger: LogRecorder().logger()
+        )
+        let task = Task { try await relay.run() }
+        try await Self.write(6, to: producer, outbox: outbox)
+        relay.wake()
+
+        try await waitUntil { up.applied.withLock { $0.count } == 6 }
+        #expect(up.applied.withLock { $0.count } == 6)
+        #expect(try relay.depth() == ["up": 0, "late": 6])
+
+        let late = try await Subscriber(directory: directory, name: "late")
+        try await waitUntil({ late.applied.withLock { $0.count } == 6 }, timeout: .seconds(15))
+        #expect(late.applied.withLock { $0 } == up.applied.withLock { $0 }, "the same events, in the same order")
+        #expect(try relay.depth() == ["up": 0, "late": 0])
+
+        // Per-incident sequences are gap-free and ordered.
+        let events = try await producer.writer.read { db in try outbox.events(stream: "INC-000000", in: db) }
+        #expect(events.map(\.sequence) == [1, 2, 3])
+
+        task.cancel()
+        _ = await task.result
+        try await up.running.stop()
+        try await late.running.stop()
+    }
+
+    @Test("The inbox applies a redelivered event once and says it was a duplicate")
+    func inboxDeduplicates() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try ServiceDatabase(path: directory.file("s.sqlite"))
+        let applied = EventLog()
+        let inbox = EventInbox(database: database) { _, event in applied.append(event.eventID) }
+        var event = Support_Events_V1_Event()
+        event.eventID = "e-1"
+        event.producer = "intake"
+        let first = try await inbox.receive([event], receivedAt: Date())
+        let again = try await inbox.receive([event], receivedAt: Date())
+        #expect(first.accepted == ["e-1"] && first.duplicates == 0)
+        #expect(again.accepted == ["e-1"] && again.duplicates == 1)
+        #expect(applied.withLock { $0 }.count == 1)
+    }
+}
+
+func waitUntil(_ condition: () throws -> Bool, timeout: Duration = .seconds(5)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// Event ids in the order a test subscriber applied them.
+final class EventLog: Sendable {
+    private let ids = Mutex<[String]>([])
+    func append(_ id: String) { self.ids.withLock { $0.append(id) } }
+    func withLock<T>(_ body: ([String]) -> T) -> T { self.ids.withLock { body($0) } }
+}
