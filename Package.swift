@@ -146,6 +146,12 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "BusinessCalendarTests",
+            dependencies: ["BusinessCalendar"],
+            path: "Tests/BusinessCalendarTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "IntakeTests",
             dependencies: [
                 "Intake", "ServiceKit", "SupportRPC", "SupportProto", "TestSupport",
