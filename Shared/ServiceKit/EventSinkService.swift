@@ -7,6 +7,7 @@ import SupportRPC
 struct EventSinkService: RPCService {
     let inbox: EventInbox
     let clock: any ServiceClock
+    let afterCommit: @Sendable () -> Void
 
     func register(into router: inout RPCRouter) {
         router.register(EventSinkRPC.deliver) { request, context in
@@ -17,6 +18,7 @@ struct EventSinkService: RPCService {
                 )
             }
             let (accepted, duplicates) = try await self.inbox.receive(request.events, receivedAt: self.clock.now())
+            self.afterCommit()
             if duplicates > 0 {
                 context.logger.debug("redelivered events ignored", metadata: ["duplicates": "\(duplicates)"])
             }

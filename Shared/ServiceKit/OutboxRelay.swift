@@ -159,7 +159,9 @@ public final class OutboxRelay: Service, Sendable {
 
 /// A wake-up flag one loop waits on: signals while it is busy are kept, so
 /// none is lost between a check and a wait.
-final class Wakeup: Sendable {
+public final class Wakeup: Sendable {
+    public init() {}
+
     private struct State {
         var signalled = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -167,7 +169,7 @@ final class Wakeup: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public func signal() {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.waiter = nil }
             if state.waiter == nil { state.signalled = true }
@@ -177,7 +179,7 @@ final class Wakeup: Sendable {
     }
 
     /// Returns when signalled, or after `timeout`, or on cancellation.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             group.addTask { try? await Task.sleep(for: timeout) }

@@ -12,28 +12,50 @@ public struct ServiceDefinition: Sendable {
     public let name: String
     public let synchronous: ServiceDatabase.Synchronous
     public let migrations: @Sendable (inout DatabaseMigrator) -> Void
-    /// The domain's RPC services, built on the opened environment.
-    public let services: @Sendable (ServiceEnvironment) throws -> [any RPCService]
     /// The services this one's outbox is delivered to.
     public let subscribers: [String]
-    /// Applies another service's event inside the inbox transaction; the
-    /// default records it and changes nothing else.
-    public let applyEvent: @Sendable (ServiceEnvironment) -> EventInbox.Apply
+    /// Builds the domain on the opened environment, once per process.
+    public let make: @Sendable (ServiceEnvironment) throws -> ServiceParts
 
     public init(
         name: String,
         synchronous: ServiceDatabase.Synchronous = .normal,
         subscribers: [String] = [],
         migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void = { _ in },
-        applyEvent: @escaping @Sendable (ServiceEnvironment) -> EventInbox.Apply = { _ in { _, _ in } },
-        services: @escaping @Sendable (ServiceEnvironment) throws -> [any RPCService] = { _ in [] }
+        make: @escaping @Sendable (ServiceEnvironment) throws -> ServiceParts = { _ in ServiceParts() }
     ) {
         self.name = name
         self.synchronous = synchronous
         self.subscribers = subscribers
         self.migrations = migrations
+        self.make = make
+    }
+}
+
+/// The pieces of one service's domain.
+public struct ServiceParts: Sendable {
+    /// The domain's RPC services.
+    public var rpc: [any RPCService]
+    /// Long-running work beside the server (a timer scheduler), stopped
+    /// before the server drains.
+    public var workers: [any ServiceLifecycle.Service]
+    /// Applies another service's event inside the inbox transaction; the
+    /// default records it and changes nothing else.
+    public var applyEvent: EventInbox.Apply
+    /// Runs after a batch of events was applied and committed (wake a
+    /// scheduler whose timers may have changed).
+    public var afterEvents: @Sendable () -> Void
+
+    public init(
+        rpc: [any RPCService] = [],
+        workers: [any ServiceLifecycle.Service] = [],
+        applyEvent: @escaping EventInbox.Apply = { _, _ in },
+        afterEvents: @escaping @Sendable () -> Void = {}
+    ) {
+        self.rpc = rpc
+        self.workers = workers
         self.applyEvent = applyEvent
-        self.services = services
+        self.afterEvents = afterEvents
     }
 }
 
@@ -64,6 +86,7 @@ public struct ServiceEnvironment: Sendable {
 public struct ServiceProcess: Sendable {
     public let environment: ServiceEnvironment
     public let server: RPCServer
+    public let workers: [any ServiceLifecycle.Service]
 }
 
 public enum ServiceHost {
@@ -107,14 +130,24 @@ public enum ServiceHost {
             name: definition.name, database: database, clock: clock, logger: logger, layout: layout,
             configDirectory: options.configDirectory, outbox: EventOutbox(producer: definition.name), relay: relay
         )
+        let parts: ServiceParts
+        do {
+            parts = try definition.make(environment)
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("\(definition.name) cannot start: \(error)")
+        }
         var router = RPCRouter()
-        router.register(EventSinkService(
-            inbox: EventInbox(database: database, apply: definition.applyEvent(environment)), clock: clock
-        ))
+        router.register(EventSinkService(inbox: EventInbox(database: database, apply: parts.applyEvent), clock: clock) {
+            // Applying may have written this service's own events.
+            relay?.wake()
+            parts.afterEvents()
+        })
         router.register(ClockService(serviceName: definition.name, clock: clock) { now in
             try await database.persistFakeClock(now)
         })
-        for service in try definition.services(environment) {
+        for service in parts.rpc {
             router.register(service)
         }
 
@@ -134,7 +167,7 @@ public enum ServiceHost {
             return status
         }
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
-        return ServiceProcess(environment: environment, server: server)
+        return ServiceProcess(environment: environment, server: server, workers: parts.workers)
     }
 
     /// Runs a service until SIGTERM or SIGINT, then drains and returns.
@@ -151,6 +184,7 @@ public enum ServiceHost {
             // Reverse order on shutdown: the relay stops before the server drains.
             let services: [ServiceGroupConfiguration.ServiceConfiguration] =
                 [.init(service: process.server)] + (process.environment.relay.map { [.init(service: $0)] } ?? [])
+                + process.workers.map { .init(service: $0) }
             let group = ServiceGroup(
                 configuration: .init(
                     services: services,

@@ -13,14 +13,15 @@ public enum IntakeService {
         synchronous: .full,
         subscribers: ["sla-timer", "escalation", "notifier"],
         migrations: { IntakeMigrations.register(in: &$0) },
-        services: { environment in
+        make: { environment in
             let offices: OfficeDirectory
             do {
                 offices = try OfficeDirectory.load(configDirectory: environment.configDirectory)
             } catch {
                 throw RuntimeError("intake cannot load its offices from \(environment.configDirectory.path): \(error)")
             }
-            return [IntakeRPCService(environment: environment, offices: Offices(directory: offices))]
+            let service = IntakeRPCService(environment: environment, offices: Offices(directory: offices))
+            return ServiceParts(rpc: [service], applyEvent: service.apply)
         }
     )
 }

@@ -1,0 +1,174 @@
+import BusinessCalendar
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+
+/// `support.sla.v1.SLATimer`: clocks, due and breached cycles, and the pure
+/// calendar questions tools ask.
+struct SLARPCService: RPCService {
+    let environment: ServiceEnvironment
+    let engine: SLAEngine
+
+    var database: ServiceDatabase { self.environment.database }
+
+    func register(into router: inout RPCRouter) {
+        router.register(SLATimerRPC.getClock) { request, _ in
+            let id = try Self.required(request.incidentID, "incident_id")
+            let now = self.environment.clock.now()
+            return try await self.database.writer.read { db in
+                guard let view = try SLAStore.view(id, in: db) else {
+                    throw RPCError(.notFound, "sla-timer has no clock for \(id); it starts when intake's IncidentOpened arrives")
+                }
+                var response = Support_Sla_V1_GetClockResponse()
+                response.incidentID = id
+                response.now = .init(date: now)
+                response.side = view.snapshot.side
+                response.sideSince = .init(date: view.sideSince)
+                response.history = try SLAStore.cycles(of: id, in: db)
+                response.timers = try SLAStore.timers(of: id, in: db)
+                if let current = response.history.last {
+                    response.current = current
+                    if current.state == .running, let office = self.engine.offices[current.office] {
+                        let clock: any ResponseClock = current.clockKind == .business ? office : WallClock24x7()
+                        let from = max(now, current.startedAt.date)
+                        let remaining = current.dueAt.date > from ? clock.businessDuration(from: from, to: current.dueAt.date) : 0
+                        response.remaining = .init(rounding: remaining)
+                        response.remainingWall = .init(rounding: current.dueAt.date.timeIntervalSince(now))
+                    }
+                }
+                if let timeout = response.timers.first(where: { $0.kind == .customerTimeout && $0.state == .armed }) {
+                    response.customerTimeoutAt = timeout.dueAt
+                }
+                return response
+            }
+        }
+        router.register(SLATimerRPC.listDue) { request, _ in
+            let before = request.hasBefore ? request.before.date : Date.distantFuture
+            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            return try await self.database.writer.read { db in
+                var cycles = try SLAStore.cycles(
+                    state: .running, dueFrom: .distantPast, dueBefore: before, office: request.office, certificate: "",
+                    offset: offset, limit: size + 1, in: db
+                )
+                var response = Support_Sla_V1_ListDueResponse()
+                if cycles.count > size {
+                    cycles.removeLast()
+                    response.nextPageToken = "o\(offset + size)"
+                }
+                response.cycles = cycles
+                return response
+            }
+        }
+        router.register(SLATimerRPC.listBreaches) { request, _ in
+            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            return try await self.database.writer.read { db in
+                var cycles = try SLAStore.cycles(
+                    state: .breached, dueFrom: request.hasFrom ? request.from.date : .distantPast,
+                    dueBefore: request.hasTo ? request.to.date : .distantFuture, office: request.office,
+                    certificate: request.certificateID, offset: offset, limit: size + 1, in: db
+                )
+                var response = Support_Sla_V1_ListBreachesResponse()
+                if cycles.count > size {
+                    cycles.removeLast()
+                    response.nextPageToken = "o\(offset + size)"
+                }
+                response.cycles = cycles
+                return response
+            }
+        }
+        router.register(SLATimerRPC.computeDue) { request, _ in
+            let office = try self.office(request.office)
+            guard (1...4).contains(request.severity) else {
+                throw RPCError.invalidArgument(field: "severity", "severity is 1 to 4, not \(request.severity)")
+            }
+            guard request.hasStart else { throw RPCError.invalidArgument(field: "start", "start is required: when the request was received") }
+            let deferred = SLAMath.startsAtNextOpening(
+                severity: Int(request.severity), channel: request.channel, receivedAt: request.start.date, office: office
+            )
+            let plan: SLAMath.Plan
+            do {
+                plan = try SLAMath.plan(
+                    policy: self.engine.policy, office: office, tier: SLAEngine.tierName(request.tier), severity: Int(request.severity),
+                    receivedAt: request.start.date, startsAtNextOpening: deferred
+                )
+            } catch {
+                throw RPCError(.failedPrecondition, "no due time can be computed: \(error)")
+            }
+            var response = Support_Sla_V1_ComputeDueResponse()
+            response.startedAt = .init(date: plan.startedAt)
+            response.dueAt = .init(date: plan.dueAt)
+            response.target = .init(rounding: plan.target)
+            response.clockKind = plan.businessHours ? .business : .wall
+            response.phoneAdvised = deferred
+            response.policyVersion = self.engine.policy.version
+            response.calendarVersion = plan.calendarVersion
+            response.dueLocal = Self.local(plan.dueAt, office.timeZone)
+            return response
+        }
+        router.register(SLATimerRPC.isOpen) { request, _ in
+            let office = try self.office(request.office)
+            let at = request.hasAt ? request.at.date : self.environment.clock.now()
+            var response = Support_Sla_V1_IsOpenResponse()
+            response.open = office.isOpen(at: at)
+            response.localTime = Self.local(at, office.timeZone)
+            response.calendarVersion = office.version
+            if response.open {
+                let day = office.localDate(at: at)
+                if let interval = office.openIntervals(on: day).first(where: { $0.contains(at) }) {
+                    response.changesAt = .init(date: interval.end)
+                }
+                response.reason = "within business hours"
+            } else {
+                if let opening = office.nextOpening(atOrAfter: at) { response.changesAt = .init(date: opening) }
+                response.reason = office.isBusinessDay(office.localDate(at: at)) ? "outside business hours" : "not a business day"
+            }
+            return response
+        }
+        router.register(SLATimerRPC.nextOpening) { request, _ in
+            let office = try self.office(request.office)
+            let after = request.hasAfter ? request.after.date : self.environment.clock.now()
+            guard let opening = office.nextOpening(atOrAfter: after) else {
+                throw RPCError(.failedPrecondition, "office \(request.office) never opens again under its calendar")
+            }
+            var response = Support_Sla_V1_NextOpeningResponse()
+            response.opening = .init(date: opening)
+            response.localTime = Self.local(opening, office.timeZone)
+            response.alreadyOpen = opening == after
+            return response
+        }
+    }
+
+    private func office(_ id: String) throws -> OfficeCalendar {
+        guard !id.isEmpty else { throw RPCError.invalidArgument(field: "office", "office is required, e.g. tokyo") }
+        guard let office = self.engine.offices[id] else {
+            throw RPCError(.notFound, "there is no office \(id); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
+        }
+        return office
+    }
+
+    static func required(_ value: String, _ field: String) throws -> String {
+        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "\(field) is required") }
+        return value
+    }
+
+    static func page(_ token: String, _ pageSize: UInt32) throws -> (Int, Int) {
+        let size = pageSize == 0 ? 100 : min(Int(pageSize), 1000)
+        guard !token.isEmpty else { return (0, size) }
+        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()) else {
+            throw RPCError.invalidArgument(field: "page_token", "page_token is not one this service gave out")
+        }
+        return (offset, size)
+    }
+
+    /// "2026-12-07 15:00 (Mon) Asia/Tokyo"
+    static func local(_ date: Date, _ timeZone: TimeZone) -> String {
+        var style = Date.VerbatimFormatStyle(
+            format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits) (\(weekday: .abbreviated))",
+            timeZone: timeZone, calendar: Calendar(identifier: .gregorian)
+        )
+        style.locale = Locale(identifier: "en_US_POSIX")
+        return "\(date.formatted(style)) \(timeZone.identifier)"
+    }
+}

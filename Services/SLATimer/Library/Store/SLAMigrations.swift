@@ -1,0 +1,42 @@
+import GRDB
+
+/// sla-timer's schema: its view of each incident (from intake's events), the
+/// response cycles, and the durable timers.
+enum SLAMigrations {
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("sla-1-cycles-timers") { db in
+            try db.create(table: "incident_view") { table in
+                table.primaryKey("incident_id", .text)
+                table.column("document", .blob).notNull()  // support.events.v1.IncidentSnapshot
+                table.column("side_since", .double).notNull()
+                table.column("cycles", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "cycle") { table in
+                table.primaryKey("id", .text)
+                table.column("incident_id", .text).notNull()
+                table.column("number", .integer).notNull()
+                table.column("state", .integer).notNull()
+                table.column("due_at", .double).notNull()
+                table.column("office", .text).notNull()
+                table.column("certificate_id", .text).notNull()
+                table.column("document", .blob).notNull()  // support.sla.v1.Cycle
+                table.uniqueKey(["incident_id", "number"])
+            }
+            try db.create(index: "cycle_state_due", on: "cycle", columns: ["state", "due_at"])
+            try db.create(table: "timer") { table in
+                table.primaryKey("id", .text)
+                table.column("kind", .integer).notNull()
+                table.column("incident_id", .text).notNull()
+                table.column("cycle_id", .text)
+                table.column("due_at", .double).notNull()
+                table.column("state", .integer).notNull()
+                table.column("fired_at", .double)
+                table.column("sequence", .integer).notNull()  // tie-break: arm order
+                table.column("document", .blob).notNull()  // support.sla.v1.Timer
+            }
+            // The deadline queue: the next armed timer is one index probe away.
+            try db.create(index: "timer_armed_due", on: "timer", columns: ["state", "due_at", "sequence"])
+            try db.create(index: "timer_incident", on: "timer", columns: ["incident_id", "state"])
+        }
+    }
+}

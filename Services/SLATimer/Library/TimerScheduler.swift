@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// Fires sla-timer's durable timers when they fall due.
+///
+/// The deadline queue is the `timer` table's (state, due) index: the next
+/// due time is one probe away, so the scheduler sleeps exactly until it (no
+/// polling window) and, once awake, fires every timer that is due, earliest
+/// first, however many came due together. At start it fires what came due
+/// while the service was down. On a fake clock it fires from the clock's
+/// listener, before Clock/Set or Advance returns.
+final class TimerScheduler: Service, Sendable {
+    let database: ServiceDatabase
+    let engine: SLAEngine
+    let clock: any ServiceClock
+    let logger: Logger
+    let relay: OutboxRelay?
+    private let wakeup = Wakeup()
+
+    init(environment: ServiceEnvironment, engine: SLAEngine) {
+        self.database = environment.database
+        self.engine = engine
+        self.clock = environment.clock
+        self.logger = environment.logger
+        self.relay = environment.relay
+        if let manual = environment.clock as? ManualClock {
+            manual.onChange { [weak self] _ in await self?.fireDue() }
+        }
+    }
+
+    /// Timers may have changed: look again.
+    func wake() { self.wakeup.signal() }
+
+    func run() async throws {
+        await self.fireDue()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await self.wakeup.wait(timeout: self.sleepTime())
+            await self.fireDue()
+        }
+    }
+
+    /// How long until the next timer, on the wall clock; a fake clock only
+    /// moves by RPC, which fires through the listener.
+    private func sleepTime() -> Duration {
+        guard !(self.clock is ManualClock),
+            let next = try? self.database.writer.read({ db in try SLAStore.nextDue(in: db) })
+        else { return .seconds(60) }
+        let seconds = max(0, min(60, next.timeIntervalSince(self.clock.now())))
+        return .milliseconds(Int64(seconds * 1000) + 1)
+    }
+
+    /// Fires every timer due by now, in due order, one transaction each.
+    @discardableResult
+    func fireDue() async -> Int {
+        var fired = 0
+        while true {
+            let now = self.clock.now()
+            do {
+                guard let timer = try await self.database.writer.write({ db in try self.engine.fireNext(dueBy: now, in: db) }) else { break }
+                fired += 1
+                let lag = now.timeIntervalSince(timer.dueAt.date)
+                self.logger.debug("timer fired", metadata: [
+                    "timer": "\(timer.id)", "kind": "\(timer.kind)", "incident": "\(timer.incidentID)", "lag_seconds": "\(lag)",
+                ])
+            } catch {
+                self.logger.error("a timer could not fire; retrying on the next wake-up", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        if fired > 0 { self.relay?.wake() }
+        return fired
+    }
+}
