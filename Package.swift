@@ -161,6 +161,15 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "SLATimerTests",
+            dependencies: [
+                "SLATimer", "BusinessCalendar", "ServiceKit", "SupportProto", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/SLATimerTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "SupportRPC", "SupportProto", "TestSupport", "ServiceKit",

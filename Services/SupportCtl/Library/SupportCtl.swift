@@ -11,7 +11,8 @@ public struct SupportCtl: AsyncParsableCommand {
         version: "supportctl \(SupportDeskVersion.current)",
         subcommands: [
             HealthCommand.self, ClockCommand.self, CallCommand.self, CertificateCommand.self, ContactCommand.self,
-            IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self,
+            IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self, SLACommand.self,
+            CalendarCommand.self,
         ]
     )
 
