@@ -45,10 +45,15 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            for subscriber in self.subscribers {
-                group.addTask { await self.deliver(to: subscriber) }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for subscriber in self.subscribers {
+                    group.addTask { await self.deliver(to: subscriber) }
+                }
             }
+        } onGracefulShutdown: {
+            // Wake every loop so it sees the shutdown now, not after its wait.
+            self.wake()
         }
     }
 
@@ -75,7 +80,7 @@ public final class OutboxRelay: Service, Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let batch = try await self.pending(for: subscriber.name)
-                guard let last = batch.last else {
+                guard !batch.isEmpty else {
                     // Nothing to send: sleep until woken, with a periodic look
                     // in case a wake-up was missed.
                     await wakeup.wait(timeout: .seconds(1))
@@ -91,7 +96,6 @@ public final class OutboxRelay: Service, Sendable {
                     logger.info("delivering again after \(failures) failed attempts")
                 }
                 failures = 0
-                _ = last
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 failures += 1
@@ -101,7 +105,8 @@ public final class OutboxRelay: Service, Sendable {
                     "error": "\(error)", "attempt": "\(failures)", "retry_in": "\(delay)",
                 ])
                 try? await self.recordFailure(subscriber.name, error: error)
-                await wakeup.sleep(for: delay)
+                // A wake-up (new events, shutdown) ends the backoff early.
+                await wakeup.wait(timeout: delay)
             }
         }
     }
@@ -187,11 +192,6 @@ public final class Wakeup: Sendable {
             group.cancelAll()
             self.signal()  // release the signal waiter if the timer won
         }
-    }
-
-    /// Sleeps for `duration` ignoring signals (backoff), but not cancellation.
-    func sleep(for duration: Duration) async {
-        try? await Task.sleep(for: duration)
     }
 
     private func waitForSignal() async {

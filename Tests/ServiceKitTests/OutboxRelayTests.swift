@@ -67,11 +67,14 @@ struct OutboxRelayTests {
 
         try await waitUntil { up.applied.withLock { $0.count } == 6 }
         #expect(up.applied.withLock { $0.count } == 6)
+        // The cursor moves once Deliver has answered.
+        try await waitUntil { try relay.depth() == ["up": 0, "late": 6] }
         #expect(try relay.depth() == ["up": 0, "late": 6])
 
         let late = try await Subscriber(directory: directory, name: "late")
         try await waitUntil({ late.applied.withLock { $0.count } == 6 }, timeout: .seconds(15))
         #expect(late.applied.withLock { $0 } == up.applied.withLock { $0 }, "the same events, in the same order")
+        try await waitUntil { try relay.depth() == ["up": 0, "late": 0] }
         #expect(try relay.depth() == ["up": 0, "late": 0])
 
         // Per-incident sequences are gap-free and ordered.

@@ -50,18 +50,18 @@ public final class ServiceCluster: Sendable {
     }
 
     /// Starts one service and waits until it serves.
-    public func start(_ service: String, extraArguments: [String] = []) async throws {
-        try self.launch(service, extraArguments: extraArguments)
+    public func start(_ service: String, fakeClock: String? = nil, extraArguments: [String] = []) async throws {
+        try self.launch(service, fakeClock: fakeClock, extraArguments: extraArguments)
         try await self.waitUntilServing(service)
     }
 
     /// Launches a service without waiting; returns the process.
     @discardableResult
-    public func launch(_ service: String, extraArguments: [String] = []) throws -> Process {
+    public func launch(_ service: String, fakeClock: String? = nil, extraArguments: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/\(service)")
         var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug", "--config-dir", InProcessService.configDirectory]
-        if let fakeClock { arguments += ["--fake-clock", fakeClock] }
+        if let clock = fakeClock ?? self.fakeClock { arguments += ["--fake-clock", clock] }
         process.arguments = arguments + extraArguments
         if !FileManager.default.fileExists(atPath: self.logPath(service)) {
             _ = FileManager.default.createFile(atPath: self.logPath(service), contents: nil)
@@ -89,6 +89,18 @@ public final class ServiceCluster: Sendable {
         guard let process = self.processes.withLock({ $0.removeValue(forKey: service) }) else { return -1 }
         kill(process.processIdentifier, signal)
         return await Self.waitForExit(process)
+    }
+
+    /// Polls `probe` until it returns a value, for up to `timeout`.
+    public func eventually<T: Sendable>(
+        timeout: Duration = .seconds(20), _ probe: () async throws -> T?
+    ) async throws -> T? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let value = try? await probe() { return value }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await probe()
     }
 
     public func pid(_ service: String) -> Int32? {

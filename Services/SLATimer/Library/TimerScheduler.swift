@@ -35,10 +35,15 @@ final class TimerScheduler: Service, Sendable {
     func wake() { self.wakeup.signal() }
 
     func run() async throws {
-        await self.fireDue()
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await self.wakeup.wait(timeout: self.sleepTime())
+        await withGracefulShutdownHandler {
             await self.fireDue()
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                await self.wakeup.wait(timeout: self.sleepTime())
+                guard !Task.isShuttingDownGracefully else { break }
+                await self.fireDue()
+            }
+        } onGracefulShutdown: {
+            self.wakeup.signal()
         }
     }
 
