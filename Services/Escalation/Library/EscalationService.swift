@@ -1,6 +1,71 @@
+import BusinessCalendar
+import Foundation
+import GRDB
 import ServiceKit
+import SupportProto
+import SupportRPC
+import SwiftProtobuf
 
-/// escalation owns the roster and escalation records and levels.
+/// escalation owns the roster, the escalation records and each incident's
+/// level: TAM → support lead → business account manager (R-ESC-1).
 public enum EscalationService {
-    public static let definition = ServiceDefinition(name: "escalation")
+    public static let definition = ServiceDefinition(
+        name: "escalation",
+        subscribers: ["notifier"],
+        migrations: { EscalationStore.register(in: &$0) },
+        make: { environment in
+            let offices: OfficeDirectory
+            do {
+                offices = try OfficeDirectory.load(configDirectory: environment.configDirectory)
+                try RosterSeed.seed(from: environment.configDirectory, into: environment.database, at: environment.clock.now())
+            } catch let error as RuntimeError {
+                throw error
+            } catch {
+                throw RuntimeError("escalation cannot load its configuration from \(environment.configDirectory.path): \(error)")
+            }
+            let engine = EscalationEngine(offices: offices, outbox: environment.outbox, logger: environment.logger)
+            return ServiceParts(
+                rpc: [EscalationRPCService(environment: environment, engine: engine)],
+                applyEvent: { db, event in try engine.apply(event, in: db) }
+            )
+        }
+    )
+}
+
+/// The rosters an office starts with, from `deploy/config/roster.json`:
+/// applied once per office; later changes go through SetRoster.
+enum RosterSeed {
+    static let fileName = "roster.json"
+
+    static func seed(from directory: URL, into database: ServiceDatabase, at now: Date) throws {
+        let url = directory.appendingPathComponent(Self.fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return }
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any], let rosters = root["rosters"] as? [Any] else {
+            throw RuntimeError("\(Self.fileName): expected {\"rosters\": [...]}")
+        }
+        var parsed: [Roster] = []
+        for (index, entry) in rosters.enumerated() {
+            let json = try JSONSerialization.data(withJSONObject: entry)
+            var options = JSONDecodingOptions()
+            options.ignoreUnknownFields = false
+            do {
+                parsed.append(try Roster(jsonUTF8Data: json, options: options))
+            } catch {
+                throw RuntimeError("\(Self.fileName): rosters[\(index)]: \(error)")
+            }
+            do {
+                try RosterRules.validate(parsed[index])
+            } catch let error as EscalationError {
+                throw RuntimeError("\(Self.fileName): rosters[\(index)]: \(error.rpcError.message) (\(error.rpcError.details.first?.field ?? ""))")
+            }
+        }
+        try database.writer.write { db in
+            for var roster in parsed where try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db) == nil {
+                roster.version = 1
+                roster.updatedBy = "deploy/config/\(Self.fileName)"
+                roster.updatedAt = .init(date: now)
+                try EscalationStore.save(roster, in: db)
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ struct IncidentCommand: AsyncParsableCommand {
         commandName: "incident", abstract: "Open incidents and carry them through their life.",
         subcommands: [
             Open.self, Show.self, List.self, Respond.self, RequestInfo.self, ProvideInfo.self, Resolve.self,
-            Reopen.self, Close.self, SetSeverity.self, Workaround.self, Note.self,
+            Reopen.self, Close.self, SetSeverity.self, Workaround.self, Note.self, EscalateCommand.self,
         ]
     )
 

@@ -1,0 +1,186 @@
+import BusinessCalendar
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import SupportProto
+
+/// escalation's domain inside a caller's transaction: its view of incidents
+/// from intake's events, automatic escalation on a breach (R-ESC-3), and
+/// escalations asked for by customers and staff (R-ESC-1, R-ESC-2).
+struct EscalationEngine: Sendable {
+    let offices: OfficeDirectory
+    let outbox: EventOutbox
+    let logger: Logger
+
+    enum Requester {
+        case customer(String)
+        case staff(String)
+        case slaBreach(cycle: String, event: String)
+    }
+
+    // MARK: Events
+
+    func apply(_ event: Event, in db: Database) throws {
+        switch event.payload {
+        case .certificateChanged(let certificate):
+            try EscalationStore.save(certificate, in: db)
+        case .contactsChanged(let change):
+            guard var certificate = try EscalationStore.certificate(change.certificateID, in: db) else { return }
+            certificate.contacts = change.contacts
+            certificate.revision = change.revision
+            try EscalationStore.save(certificate, in: db)
+        case .slaBreached(let breach):
+            guard try !EscalationStore.escalated(cycle: breach.cycle.cycleID, in: db) else { return }
+            guard let view = try EscalationStore.incident(event.incidentID, in: db), ![.resolved, .closed].contains(view.snapshot.state) else { return }
+            guard view.level.rawValue < 3 else {
+                self.logger.notice("breach at level 3: no higher level to escalate to", metadata: ["incident": "\(event.incidentID)"])
+                return
+            }
+            _ = try self.escalate(
+                event.incidentID, by: .slaBreach(cycle: breach.cycle.cycleID, event: event.eventID), direction: .up,
+                reason: "SLA breached: a response was due \(breach.cycle.dueAt.date.formatted(.iso8601)) (R-ESC-3)",
+                at: event.occurredAt.date, in: db
+            )
+        default:
+            guard let snapshot = Self.snapshot(of: event) else { return }
+            var view = try EscalationStore.incident(event.incidentID, in: db)
+                ?? EscalationStore.IncidentView(snapshot: snapshot, level: .tam, levelSince: event.occurredAt.date, escalations: 0)
+            view.snapshot = snapshot
+            try EscalationStore.save(view, id: event.incidentID, in: db)
+        }
+    }
+
+    static func snapshot(of event: Event) -> Snapshot? {
+        switch event.payload {
+        case .incidentOpened(let e): e.incident
+        case .responseGiven(let e): e.incident
+        case .infoRequested(let e): e.incident
+        case .infoProvided(let e): e.incident
+        case .severityChanged(let e): e.incident
+        case .workaroundProvided(let e): e.incident
+        case .resolved(let e): e.incident
+        case .reopened(let e): e.incident
+        case .closed(let e): e.incident
+        default: nil
+        }
+    }
+
+    // MARK: Escalating
+
+    /// Moves the incident one level and records who is responsible now;
+    /// emits Escalated to notifier.
+    func escalate(
+        _ incidentID: String, by requester: Requester, direction: Support_Escalation_V1_Direction, reason: String,
+        at now: Date, in db: Database
+    ) throws -> Record {
+        guard var view = try EscalationStore.incident(incidentID, in: db) else {
+            throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id (it arrives from intake within moments of opening)")
+        }
+        if case .customer(let email) = requester {
+            guard let certificate = try EscalationStore.certificate(view.snapshot.certificateID, in: db),
+                certificate.contacts.contains(where: { $0.email == email.lowercased() })
+            else {
+                throw EscalationError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: "contact_email", "\(email) is not an authorised contact of certificate \(view.snapshot.certificateID) (R-ORG-3)")
+            }
+            try EscalationRules.checkCustomer(view.snapshot, incident: incidentID, direction: direction)
+        }
+        if [.resolved, .closed].contains(view.snapshot.state), case .staff = requester, direction == .up {
+            throw EscalationError(.failedPrecondition, reason: "INCIDENT_RESOLVED", "\(incidentID) is resolved or closed; reopen it before escalating")
+        }
+        let to = try EscalationRules.next(from: view.level, direction: direction)
+        let (roster, office) = try self.roster(for: view.snapshot, in: db)
+        let who = try RosterRules.responsibility(level: to, at: now, roster: roster, office: office, certificateTAM: view.snapshot.tam)
+
+        var record = Record()
+        record.incidentID = incidentID
+        record.fromLevel = view.level
+        record.toLevel = to
+        record.reason = reason
+        record.levelOwner = who.levelOwner
+        record.responsible = who.responsible
+        record.tamContact = who.tamContact
+        record.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
+        record.at = .init(date: now)
+        record.rosterVersion = roster.version
+        switch requester {
+        case .customer(let email):
+            record.trigger = .customer
+            record.requestedBy = email.lowercased()
+        case .staff(let actor):
+            record.trigger = .staff
+            record.requestedBy = actor
+        case .slaBreach(let cycle, let event):
+            record.trigger = .slaBreach
+            record.requestedBy = "sla-timer"
+            record.slaCycleID = cycle
+            record.causeEventID = event
+        }
+        view.escalations += 1
+        record.id = "\(incidentID)/E\(view.escalations)"
+        view.level = to
+        view.levelSince = now
+        try EscalationStore.insert(record, number: view.escalations, in: db)
+        try EscalationStore.save(view, id: incidentID, in: db)
+
+        var escalated = Support_Events_V1_Escalated()
+        escalated.escalationID = record.id
+        escalated.fromLevel = record.fromLevel
+        escalated.toLevel = to
+        escalated.trigger = record.trigger
+        escalated.requestedBy = record.requestedBy
+        escalated.reason = reason
+        escalated.levelOwner = who.levelOwner
+        escalated.responsible = who.responsible
+        escalated.tamContact = who.tamContact
+        escalated.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
+        escalated.slaCycleID = record.slaCycleID
+        escalated.certificateID = view.snapshot.certificateID
+        escalated.office = view.snapshot.office
+        escalated.tier = view.snapshot.tier
+        escalated.severity = view.snapshot.severity
+        escalated.title = view.snapshot.title
+        var event = Event()
+        event.incidentID = incidentID
+        event.occurredAt = .init(date: now)
+        event.causationEventID = record.causeEventID
+        event.payload = .escalated(escalated)
+        try self.outbox.append(event, in: db)
+        return record
+    }
+
+    /// The effective roster of an incident's certificate and its office.
+    func roster(for snapshot: Snapshot, in db: Database) throws -> (Roster, OfficeCalendar) {
+        guard let office = self.offices[snapshot.office] else {
+            throw EscalationError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(snapshot.office) is not in escalation's offices.json; add it and restart escalation")
+        }
+        guard let base = try EscalationStore.roster(office: snapshot.office, in: db) else {
+            throw EscalationError(.failedPrecondition, reason: "ROSTER_GAP", "office \(snapshot.office) has no roster; set one with `supportctl roster set`")
+        }
+        let override = try EscalationStore.roster(office: snapshot.office, certificate: snapshot.certificateID, in: db)
+        return (RosterRules.effective(office: base, override: override), office)
+    }
+
+    func status(_ incidentID: String, at now: Date, in db: Database) throws -> Support_Escalation_V1_EscalationStatus {
+        guard let view = try EscalationStore.incident(incidentID, in: db) else {
+            throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id")
+        }
+        var status = Support_Escalation_V1_EscalationStatus()
+        status.incidentID = incidentID
+        status.certificateID = view.snapshot.certificateID
+        status.office = view.snapshot.office
+        status.tier = view.snapshot.tier
+        status.severity = view.snapshot.severity
+        status.state = view.snapshot.state
+        status.side = view.snapshot.side
+        status.currentLevel = view.level
+        status.levelSince = .init(date: view.levelSince)
+        if let (roster, office) = try? self.roster(for: view.snapshot, in: db),
+            let who = try? RosterRules.responsibility(level: view.level, at: now, roster: roster, office: office, certificateTAM: view.snapshot.tam)
+        {
+            status.responsible = who.responsible
+        }
+        if let last = try EscalationStore.records(of: incidentID, in: db).last { status.lastEscalation = last }
+        return status
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+
+/// `support.escalation.v1.Escalation`.
+struct EscalationRPCService: RPCService {
+    let environment: ServiceEnvironment
+    let engine: EscalationEngine
+
+    var database: ServiceDatabase { self.environment.database }
+
+    func register(into router: inout RPCRouter) {
+        router.register(EscalationRPC.escalate) { request, _ in
+            let id = try Self.required(request.incidentID, "incident_id")
+            let contact = request.contactEmail.trimmingCharacters(in: .whitespaces)
+            let actor = request.actor.trimmingCharacters(in: .whitespaces)
+            guard contact.isEmpty != actor.isEmpty else {
+                throw EscalationError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
+            }
+            let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard reason.count <= 2000 else { throw EscalationError.invalid("reason", "reason is at most 2000 characters") }
+            if !actor.isEmpty && reason.isEmpty {
+                throw EscalationError.invalid("reason", "staff escalations and de-escalations need a reason")
+            }
+            let requester: EscalationEngine.Requester = contact.isEmpty ? .staff(actor) : .customer(contact)
+            let now = self.environment.clock.now()
+            let record = try await self.database.writer.write { db in
+                try self.engine.escalate(
+                    id, by: requester, direction: request.direction == .down ? .down : .up,
+                    reason: reason.isEmpty ? "escalated by the customer" : reason, at: now, in: db
+                )
+            }
+            self.environment.eventsCommitted()
+            return record
+        }
+        router.register(EscalationRPC.getEscalations) { request, _ in
+            let id = try Self.required(request.incidentID, "incident_id")
+            let now = self.environment.clock.now()
+            return try await self.database.writer.read { db in
+                var response = Support_Escalation_V1_GetEscalationsResponse()
+                response.status = try self.engine.status(id, at: now, in: db)
+                response.records = try EscalationStore.records(of: id, in: db)
+                return response
+            }
+        }
+        router.register(EscalationRPC.listOpenEscalations) { request, _ in
+            let size = request.pageSize == 0 ? 100 : min(Int(request.pageSize), 1000)
+            guard request.pageToken.isEmpty || (request.pageToken.hasPrefix("o") && Int(request.pageToken.dropFirst()) != nil) else {
+                throw EscalationError.invalid("page_token", "page_token is not one this service gave out")
+            }
+            let offset = Int(request.pageToken.dropFirst()) ?? 0
+            let now = self.environment.clock.now()
+            return try await self.database.writer.read { db in
+                let rows = try EscalationStore.openEscalated(level: request.level.rawValue, offset: offset, limit: size + 1, in: db)
+                var response = Support_Escalation_V1_ListOpenEscalationsResponse()
+                response.escalations = try rows.prefix(size)
+                    .filter { request.office.isEmpty || $0.1.snapshot.office == request.office }
+                    .map { try self.engine.status($0.0, at: now, in: db) }
+                if rows.count > size { response.nextPageToken = "o\(offset + size)" }
+                return response
+            }
+        }
+        router.register(EscalationRPC.responsible) { request, _ in
+            let id = try Self.required(request.incidentID, "incident_id")
+            let at = request.hasAt ? request.at.date : self.environment.clock.now()
+            return try await self.database.writer.read { db in
+                guard let view = try EscalationStore.incident(id, in: db) else {
+                    throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id")
+                }
+                let (roster, office) = try self.engine.roster(for: view.snapshot, in: db)
+                let who = try RosterRules.responsibility(level: view.level, at: at, roster: roster, office: office, certificateTAM: view.snapshot.tam)
+                var response = Support_Escalation_V1_ResponsibleResponse()
+                response.incidentID = id
+                response.level = view.level
+                response.levelOwner = who.levelOwner
+                response.responsible = who.responsible
+                response.tamContact = who.tamContact
+                response.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
+                response.at = .init(date: at)
+                response.rosterVersion = roster.version
+                return response
+            }
+        }
+        router.register(EscalationRPC.setRoster) { request, _ in
+            let actor = try Self.required(request.actor, "actor")
+            let requested = request.roster
+            try RosterRules.validate(requested)
+            guard self.engine.offices[requested.office] != nil else {
+                throw EscalationError(.notFound, reason: "UNKNOWN_OFFICE", "there is no office \(requested.office); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
+            }
+            let now = self.environment.clock.now()
+            return try await self.database.writer.write { db in
+                var roster = requested
+                let current = try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db)
+                let version = current?.version ?? 0
+                guard request.expectedVersion == 0 || request.expectedVersion == version else {
+                    throw EscalationError(.aborted, reason: "VERSION_MISMATCH", field: "expected_version", "the roster is at version \(version), not \(request.expectedVersion); re-read it and retry")
+                }
+                roster.version = version + 1
+                roster.updatedBy = actor
+                roster.updatedAt = .init(date: now)
+                try EscalationStore.save(roster, in: db)
+                return roster
+            }
+        }
+        router.register(EscalationRPC.getRoster) { request, _ in
+            let office = try Self.required(request.office, "office")
+            return try await self.database.writer.read { db in
+                guard let base = try EscalationStore.roster(office: office, in: db) else {
+                    throw EscalationError(.notFound, reason: "ROSTER_NOT_FOUND", "office \(office) has no roster; set one with `supportctl roster set`")
+                }
+                guard !request.certificateID.isEmpty else { return base }
+                let override = try EscalationStore.roster(office: office, certificate: request.certificateID, in: db)
+                if request.effective { return RosterRules.effective(office: base, override: override) }
+                guard let override else {
+                    throw EscalationError(.notFound, reason: "ROSTER_NOT_FOUND", "certificate \(request.certificateID) has no roster override; ask with effective to see what applies")
+                }
+                return override
+            }
+        }
+    }
+
+    static func required(_ value: String, _ field: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw EscalationError.invalid(field, "\(field) is required") }
+        return trimmed
+    }
+}

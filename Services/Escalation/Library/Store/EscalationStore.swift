@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+import SupportProto
+import SwiftProtobuf
+
+typealias Record = Support_Escalation_V1_EscalationRecord
+typealias Snapshot = Support_Events_V1_IncidentSnapshot
+
+/// escalation's schema and rows: rosters, its view of certificates and
+/// incidents (from intake's events), and escalation records.
+enum EscalationStore {
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("escalation-1-roster-records") { db in
+            try db.create(table: "roster") { table in
+                table.column("office", .text).notNull()
+                table.column("certificate_id", .text).notNull()  // '' for the office's own roster
+                table.column("version", .integer).notNull()
+                table.column("document", .blob).notNull()
+                table.primaryKey(["office", "certificate_id"])
+            }
+            try db.create(table: "certificate_view") { table in
+                table.primaryKey("id", .text)
+                table.column("document", .blob).notNull()  // support.events.v1.CertificateChanged
+            }
+            try db.create(table: "incident_view") { table in
+                table.primaryKey("incident_id", .text)
+                table.column("document", .blob).notNull()  // IncidentSnapshot
+                table.column("level", .integer).notNull().defaults(to: 1)
+                table.column("level_since", .double).notNull()
+                table.column("escalations", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "escalation") { table in
+                table.primaryKey("id", .text)
+                table.column("incident_id", .text).notNull()
+                table.column("number", .integer).notNull()
+                table.column("sla_cycle_id", .text)
+                table.column("document", .blob).notNull()
+                table.uniqueKey(["incident_id", "number"])
+            }
+            // R-ESC-3: one automatic escalation per breached cycle, however
+            // often the breach is delivered.
+            try db.execute(sql: "CREATE UNIQUE INDEX escalation_breach ON escalation(sla_cycle_id) WHERE sla_cycle_id IS NOT NULL")
+        }
+    }
+
+    // MARK: Rosters
+
+    static func roster(office: String, certificate: String = "", in db: Database) throws -> Roster? {
+        try Data.fetchOne(db, sql: "SELECT document FROM roster WHERE office = ? AND certificate_id = ?", arguments: [office, certificate])
+            .map { try Roster(serializedBytes: $0) }
+    }
+
+    static func save(_ roster: Roster, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO roster (office, certificate_id, version, document) VALUES (?, ?, ?, ?)
+                ON CONFLICT(office, certificate_id) DO UPDATE SET version = excluded.version, document = excluded.document
+                """,
+            arguments: [roster.office, roster.certificateID, roster.version, try roster.serializedBytes() as Data]
+        )
+    }
+
+    // MARK: Views
+
+    static func certificate(_ id: String, in db: Database) throws -> Support_Events_V1_CertificateChanged? {
+        try Data.fetchOne(db, sql: "SELECT document FROM certificate_view WHERE id = ?", arguments: [id])
+            .map { try Support_Events_V1_CertificateChanged(serializedBytes: $0) }
+    }
+
+    static func save(_ certificate: Support_Events_V1_CertificateChanged, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO certificate_view (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
+            arguments: [certificate.certificateID, try certificate.serializedBytes() as Data]
+        )
+    }
+
+    struct IncidentView {
+        var snapshot: Snapshot
+        var level: Level
+        var levelSince: Date
+        var escalations: Int
+    }
+
+    static func incident(_ id: String, in db: Database) throws -> IncidentView? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM incident_view WHERE incident_id = ?", arguments: [id]) else { return nil }
+        return IncidentView(
+            snapshot: try Snapshot(serializedBytes: row["document"] as Data),
+            level: Level(rawValue: row["level"]) ?? .tam,
+            levelSince: Date(timeIntervalSince1970: row["level_since"]),
+            escalations: row["escalations"]
+        )
+    }
+
+    static func save(_ view: IncidentView, id: String, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO incident_view (incident_id, document, level, level_since, escalations) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, level = excluded.level,
+                    level_since = excluded.level_since, escalations = excluded.escalations
+                """,
+            arguments: [id, try view.snapshot.serializedBytes() as Data, view.level.rawValue, view.levelSince.timeIntervalSince1970, view.escalations]
+        )
+    }
+
+    /// Open incidents escalated at least once: highest level first, then
+    /// longest at it.
+    static func openEscalated(level: Int, offset: Int, limit: Int, in db: Database) throws -> [(String, IncidentView)] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM incident_view WHERE escalations > 0 AND (? = 0 OR level = ?)
+                ORDER BY level DESC, level_since, incident_id LIMIT ? OFFSET ?
+                """,
+            arguments: [level, level, limit * 4 + offset, 0]
+        ).compactMap { row -> (String, IncidentView)? in
+            let view = IncidentView(
+                snapshot: try Snapshot(serializedBytes: row["document"] as Data),
+                level: Level(rawValue: row["level"]) ?? .tam,
+                levelSince: Date(timeIntervalSince1970: row["level_since"]), escalations: row["escalations"]
+            )
+            return [.resolved, .closed].contains(view.snapshot.state) ? nil : (row["incident_id"], view)
+        }.dropFirst(offset).prefix(limit).map { $0 }
+    }
+
+    // MARK: Records
+
+    static func records(of incident: String, in db: Database) throws -> [Record] {
+        try Data.fetchAll(db, sql: "SELECT document FROM escalation WHERE incident_id = ? ORDER BY number", arguments: [incident])
+            .map { try Record(serializedBytes: $0) }
+    }
+
+    static func insert(_ record: Record, number: Int, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, document) VALUES (?, ?, ?, ?, ?)",
+            arguments: [
+                record.id, record.incidentID, number, record.slaCycleID.isEmpty ? nil : record.slaCycleID,
+                try record.serializedBytes() as Data,
+            ]
+        )
+    }
+
+    static func escalated(cycle: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM escalation WHERE sla_cycle_id = ?", arguments: [cycle]) ?? false
+    }
+}
