@@ -170,6 +170,15 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "EscalationTests",
+            dependencies: [
+                "Escalation", "BusinessCalendar", "ServiceKit", "SupportProto", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/EscalationTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "SupportRPC", "SupportProto", "TestSupport", "ServiceKit",

@@ -1,0 +1,200 @@
+import BusinessCalendar
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import SupportProto
+import Testing
+import TestSupport
+
+@testable import Escalation
+
+func jst(_ text: String) -> Date { ISO8601DateFormatter().date(from: text + "+09:00")! }
+
+/// escalation's engine on a real database seeded with the shipped roster,
+/// fed intake's and sla-timer's events.
+final class EscalationHarness {
+    let directory: TemporaryDirectory
+    let database: ServiceDatabase
+    let engine: EscalationEngine
+    var snapshot = Support_Events_V1_IncidentSnapshot()
+    var sequence = 0
+    let incident = "INC-000001"
+
+    init() throws {
+        self.directory = try TemporaryDirectory()
+        self.database = try ServiceDatabase(path: self.directory.file("e.sqlite")) { EscalationStore.register(in: &$0) }
+        let config = URL(fileURLWithPath: InProcessService.configDirectory)
+        try RosterSeed.seed(from: config, into: self.database, at: jst("2026-12-01T00:00:00"))
+        self.engine = EscalationEngine(
+            offices: try OfficeDirectory.load(configDirectory: config), outbox: EventOutbox(producer: "escalation"),
+            logger: LogRecorder().logger()
+        )
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        var contact = Support_Common_V1_Contact()
+        contact.email = "ann@acme.example"
+        certificate.contacts = [contact]
+        try self.send(.certificateChanged(certificate), at: "2026-12-01T00:00:00", incident: "")
+        self.snapshot.certificateID = "C-1"
+        self.snapshot.office = "tokyo"
+        self.snapshot.tam = "tam.sato"
+        self.snapshot.severity = 1
+        self.snapshot.tier = .enterprise
+    }
+
+    deinit { self.directory.remove() }
+
+    func send(_ payload: Support_Events_V1_Event.OneOf_Payload, at: String, incident: String? = nil, id: String? = nil) throws {
+        self.sequence += 1
+        var event = Event()
+        event.eventID = id ?? "e-\(self.sequence)"
+        event.producer = "intake"
+        event.incidentID = incident ?? self.incident
+        event.occurredAt = .init(date: jst(at))
+        event.payload = payload
+        try self.database.writer.write { db in try self.engine.apply(event, in: db) }
+    }
+
+    /// The incident in `state`, as intake's events would say.
+    func incident(state: Support_Common_V1_IncidentState, at: String) throws {
+        self.snapshot.state = state
+        self.snapshot.side = [.new, .inProgress].contains(state) ? .vendor : .customer
+        var opened = Support_Events_V1_IncidentOpened()
+        opened.incident = self.snapshot
+        try self.send(.incidentOpened(opened), at: at)
+    }
+
+    func breach(cycle: String, at: String, eventID: String? = nil) throws {
+        var breached = Support_Events_V1_SLABreached()
+        breached.cycle.cycleID = cycle
+        breached.cycle.dueAt = .init(date: jst(at))
+        try self.send(.slaBreached(breached), at: at, id: eventID)
+    }
+
+    func escalate(_ requester: EscalationEngine.Requester, direction: Support_Escalation_V1_Direction = .up, at: String) throws -> Support_Escalation_V1_EscalationRecord {
+        try self.database.writer.write { db in
+            try self.engine.escalate(self.incident, by: requester, direction: direction, reason: "test", at: jst(at), in: db)
+        }
+    }
+
+    var records: [Support_Escalation_V1_EscalationRecord] {
+        get throws { try self.database.writer.read { db in try EscalationStore.records(of: self.incident, in: db) } }
+    }
+
+    var escalatedEvents: Int {
+        get throws {
+            try self.database.writer.read { db in try EventOutbox(producer: "escalation").events(stream: self.incident, in: db) }.count
+        }
+    }
+}
+
+@Suite("Escalation")
+struct EscalationEngineTests {
+    @Test("R-ESC-2: a customer escalates an unresolved incident on the vendor's side to the support lead")
+    func customerEscalation() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .inProgress, at: "2026-12-07T11:00:00")
+        let record = try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:00:00")
+        #expect(record.fromLevel == .tam && record.toLevel == .supportLead)
+        #expect(record.trigger == .customer)
+        #expect(record.responsible.id == "lead.tanaka")
+        #expect(!record.dutyManagerReplacedTam, "Monday 11:00 is within the TAM's hours")
+        #expect(try harness.escalatedEvents == 1)
+    }
+
+    @Test("R-ESC-2: refused while the incident waits for the customer, and when resolved, with a sentence saying why")
+    func customerRefusals() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .waitingCustomer, at: "2026-12-07T11:00:00")
+        let waiting = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:00:00") }
+        #expect(waiting?.reason == "CUSTOMER_SIDE")
+        #expect(waiting?.rpcError.message.contains("waiting for your information; provide it first") == true)
+        try harness.incident(state: .resolved, at: "2026-12-07T12:00:00")
+        let resolved = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T12:00:00") }
+        #expect(resolved?.reason == "INCIDENT_RESOLVED")
+        try harness.incident(state: .inProgress, at: "2026-12-07T13:00:00")
+        let stranger = #expect(throws: EscalationError.self) { try harness.escalate(.customer("eve@elsewhere.example"), at: "2026-12-07T13:00:00") }
+        #expect(stranger?.rpcError.code == .permissionDenied)
+        #expect(try harness.records.isEmpty)
+    }
+
+    @Test("R-ESC-1: one level at a time up to 3, the ceiling; staff may de-escalate but not below 1")
+    func ladder() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .inProgress, at: "2026-12-07T11:00:00")
+        #expect(try harness.escalate(.staff("boss"), at: "2026-12-07T11:00:00").toLevel == .supportLead)
+        #expect(try harness.escalate(.staff("boss"), at: "2026-12-07T11:01:00").toLevel == .businessAccountManager)
+        let ceiling = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:02:00") }
+        #expect(ceiling?.reason == "LEVEL_CEILING")
+        #expect(try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:03:00").toLevel == .supportLead)
+        #expect(try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:04:00").toLevel == .tam)
+        let floor = #expect(throws: EscalationError.self) { try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:05:00") }
+        #expect(floor?.reason == "LEVEL_FLOOR")
+        let customerDown = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), direction: .down, at: "2026-12-07T11:06:00") }
+        #expect(customerDown?.rpcError.code == .permissionDenied)
+    }
+
+    @Test("R-ESC-3, R-ORG-4: a Saturday 03:30 breach escalates once to the support lead; the TAM's part goes to the duty manager")
+    func breachOutOfHours() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .new, at: "2026-12-05T03:00:00")
+        try harness.breach(cycle: "INC-000001/1", at: "2026-12-05T03:30:00")
+        // The same breach again, and again under another event id.
+        try harness.breach(cycle: "INC-000001/1", at: "2026-12-05T03:30:00")
+        let records = try harness.records
+        #expect(records.count == 1)
+        let record = try #require(records.first)
+        #expect(record.trigger == .slaBreach && record.slaCycleID == "INC-000001/1")
+        #expect(record.toLevel == .supportLead)
+        #expect(record.levelOwner.id == "lead.tanaka")
+        #expect(record.dutyManagerReplacedTam)
+        #expect(record.tamContact.id == "duty.ito", "Saturday is duty.ito's shift")
+        #expect(try harness.escalatedEvents == 1)
+    }
+
+    @Test("R-ORG-4: the duty manager on shift follows the office's local weekday and minute")
+    func dutyShifts() throws {
+        let config = URL(fileURLWithPath: InProcessService.configDirectory)
+        let office = try #require(try OfficeDirectory.load(configDirectory: config)["tokyo"])
+        let harness = try EscalationHarness()
+        let roster = try #require(try harness.database.writer.read { db in try EscalationStore.roster(office: "tokyo", in: db) })
+        #expect(RosterRules.dutyManager(at: jst("2026-12-07T08:00:00"), roster: roster, office: office)?.id == "duty.ito")
+        #expect(RosterRules.dutyManager(at: jst("2026-12-07T20:00:00"), roster: roster, office: office)?.id == "duty.kato")
+        #expect(RosterRules.dutyManager(at: jst("2026-12-06T12:00:00"), roster: roster, office: office)?.id == "duty.kato", "Sunday")
+        // Every hour of the week has someone.
+        for hour in 0..<(7 * 24) {
+            let instant = jst("2026-12-07T00:30:00").addingTimeInterval(Double(hour) * 3600)
+            #expect(RosterRules.dutyManager(at: instant, roster: roster, office: office) != nil, "\(instant)")
+        }
+        // A holiday weekday (2027-01-11, Coming-of-Age Day) at noon: the TAM is away.
+        let who = try RosterRules.responsibility(level: .tam, at: jst("2027-01-11T12:00:00"), roster: roster, office: office, certificateTAM: "tam.sato")
+        #expect(who.dutyManagerReplacedTAM && who.responsible.id == "duty.kato")
+    }
+
+    @Test("A roster without its level owners, or with a bad shift, is refused naming the field")
+    func rosterValidation() {
+        var roster = Support_Escalation_V1_Roster()
+        roster.office = "tokyo"
+        let missing = #expect(throws: EscalationError.self) { try RosterRules.validate(roster) }
+        #expect(missing?.rpcError.details.first?.field == "roster.tam")
+        var person = Support_Common_V1_Person()
+        person.id = "x"
+        person.email = "x@vendor.example"
+        roster.tam = person
+        roster.supportLead = person
+        roster.businessAccountManager = person
+        var manager = Support_Escalation_V1_DutyManager()
+        manager.person = person
+        var shift = Support_Escalation_V1_Shift()
+        shift.weekday = .monday
+        shift.startMinute = 600
+        shift.endMinute = 1500
+        manager.shifts = [shift]
+        roster.dutyManagers = [manager]
+        let badShift = #expect(throws: EscalationError.self) { try RosterRules.validate(roster) }
+        #expect(badShift?.rpcError.details.first?.field == "roster.duty_managers[0].shifts[0]")
+    }
+}
