@@ -68,6 +68,9 @@ public final class RPCClient: Sendable {
     /// - Parameters:
     ///   - timeout: How long to wait in all, connecting included; the server
     ///     is told the same deadline.
+    ///   - connectTimeout: How long to try to reach the service at all
+    ///     (default: all of `timeout`); a long call to a service that is
+    ///     down then fails fast.
     ///   - metadata: Sent with the call; a `request.id` is added when absent.
     /// - Throws: ``RPCError`` with the server's code and message, or
     ///   `UNAVAILABLE` / `DEADLINE_EXCEEDED` / `CANCELLED` from this side.
@@ -75,10 +78,13 @@ public final class RPCClient: Sendable {
         _ method: RPCMethod<Request, Response>,
         _ request: Request,
         timeout: Duration = .seconds(10),
+        connectTimeout: Duration? = nil,
         metadata: Metadata = Metadata()
     ) async throws -> Response {
         let payload: Data = try request.serializedBytes()
-        let answer = try await self.call(method: method.fullName, payload: payload, timeout: timeout, metadata: metadata)
+        let answer = try await self.call(
+            method: method.fullName, payload: payload, timeout: timeout, connectTimeout: connectTimeout, metadata: metadata
+        )
         do {
             return try Response(serializedBytes: answer)
         } catch {
@@ -92,10 +98,11 @@ public final class RPCClient: Sendable {
         method: String,
         payload: Data,
         timeout: Duration = .seconds(10),
+        connectTimeout: Duration? = nil,
         metadata: Metadata = Metadata()
     ) async throws -> Data {
         let deadline = ContinuousClock.now + timeout
-        let channel = try await self.connection(before: deadline)
+        let channel = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
         var metadata = metadata
         if metadata[Metadata.requestID] == nil { metadata[Metadata.requestID] = RequestID.make() }
 

@@ -64,6 +64,7 @@ struct CallCommand: AsyncParsableCommand {
                 method: method.fullName,
                 payload: request.serializedBytes(),
                 timeout: max(self.global.timeout.duration, .seconds(30)),
+                connectTimeout: self.global.timeout.duration,
                 metadata: metadata
             )
             let response = try method.responseType.init(serializedBytes: answer)

@@ -18,8 +18,8 @@ struct ClockCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            try await ClockCommand.apply(self.global) { client, timeout in
-                try await client.call(ClockRPC.get, .init(), timeout: timeout)
+            try await ClockCommand.apply(self.global) { client, timeout, connect in
+                try await client.call(ClockRPC.get, .init(), timeout: timeout, connectTimeout: connect)
             }
         }
     }
@@ -42,8 +42,8 @@ struct ClockCommand: AsyncParsableCommand {
         func run() async throws {
             var request = Support_Clock_V1_SetClockRequest()
             request.time = .init(date: ServiceOptions.parseTime(self.time)!)
-            try await ClockCommand.apply(self.global) { client, timeout in
-                try await client.call(ClockRPC.set, request, timeout: timeout)
+            try await ClockCommand.apply(self.global) { client, timeout, connect in
+                try await client.call(ClockRPC.set, request, timeout: timeout, connectTimeout: connect)
             }
         }
     }
@@ -60,8 +60,8 @@ struct ClockCommand: AsyncParsableCommand {
         func run() async throws {
             var request = Support_Clock_V1_AdvanceClockRequest()
             request.by = .init(seconds: self.duration.duration.components.seconds)
-            try await ClockCommand.apply(self.global) { client, timeout in
-                try await client.call(ClockRPC.advance, request, timeout: timeout)
+            try await ClockCommand.apply(self.global) { client, timeout, connect in
+                try await client.call(ClockRPC.advance, request, timeout: timeout, connectTimeout: connect)
             }
         }
     }
@@ -70,13 +70,14 @@ struct ClockCommand: AsyncParsableCommand {
     /// clocks; fails when any service refused or could not be reached.
     static func apply(
         _ global: GlobalOptions,
-        _ call: (RPCClient, Duration) async throws -> Support_Clock_V1_ClockState
+        _ call: (RPCClient, _ timeout: Duration, _ connectTimeout: Duration) async throws -> Support_Clock_V1_ClockState
     ) async throws {
         var results: [(String, Result<Support_Clock_V1_ClockState, any Error>)] = []
         for name in RuntimeLayout.services {
             do {
-                // Moving the clock fires what came due; give that time.
-                let state = try await call(global.client(for: name), max(global.timeout.duration, .seconds(60)))
+                // Moving the clock fires what came due: give that time, but
+                // give up on a service that is down after --timeout.
+                let state = try await call(global.client(for: name), max(global.timeout.duration, .seconds(60)), global.timeout.duration)
                 results.append((name, .success(state)))
             } catch {
                 results.append((name, .failure(error)))

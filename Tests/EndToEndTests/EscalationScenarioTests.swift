@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+import SupportProto
+import SupportRPC
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// escalation on the four running services with a fake clock.
+@Suite("Escalation scenario", .serialized)
+struct EscalationScenarioTests {
+    static func escalations(_ cluster: ServiceCluster, _ id: String, count: Int) async throws -> Support_Escalation_V1_GetEscalationsResponse? {
+        var request = Support_Escalation_V1_GetEscalationsRequest()
+        request.incidentID = id
+        return try await cluster.eventually {
+            let response = try await cluster.client("escalation").call(EscalationRPC.getEscalations, request)
+            return response.records.count >= count ? response : nil
+        }
+    }
+
+    @Test("R-ESC-1..3, R-ORG-4: customer escalation, refusal on the customer's side, one automatic escalation at 03:30 Saturday to the duty manager, the ceiling")
+    func scenario() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T03:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+
+        // Saturday 03:00, severity 1 by phone: due 03:30.
+        let outbreak = try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")
+        let waiting = try await SLAScenarioTests.open(cluster, severity: 2, channel: "phone")
+        _ = try await SLAScenarioTests.clock(cluster, outbreak)
+        #expect(try await cluster.supportctl("incident", "request-info", waiting, "--message", "which hosts?").status == 0)
+        _ = try await SLAScenarioTests.clock(cluster, waiting) { $0.side == .customer }
+
+        // While it waits for the customer, the customer's escalation is refused with the reason.
+        try await Task.sleep(for: .milliseconds(200))
+        let refused = try await cluster.supportctl("incident", "escalate", waiting, "--contact", "ann@acme.example", "--reason", "urgent")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("FAILED_PRECONDITION"))
+        #expect(refused.stderr.contains("waiting for your information; provide it first"))
+
+        // Past 03:30 the outbreak breaches and escalates once, to the support lead; the TAM's part goes to the duty manager.
+        #expect(try await cluster.supportctl("clock", "advance", "45m").status == 0)
+        let breached = try #require(try await Self.escalations(cluster, outbreak, count: 1))
+        #expect(breached.records.count == 1)
+        let record = try #require(breached.records.first)
+        #expect(record.trigger == .slaBreach && record.toLevel == .supportLead)
+        #expect(record.levelOwner.id == "lead.tanaka")
+        #expect(record.dutyManagerReplacedTam && record.tamContact.id == "duty.ito")
+        let show = try await cluster.supportctl("escalation", "show", outbreak)
+        #expect(show.stdout.contains("Tanaka Ken") && show.stdout.contains("Ito Daichi"), "escalation show names the level owner and the duty manager")
+        #expect(show.stdout.contains("sla-breach"))
+
+        // Moving the clock again escalates nothing more.
+        #expect(try await cluster.supportctl("clock", "advance", "2h").status == 0)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await Self.escalations(cluster, outbreak, count: 1)?.records.count == 1)
+
+        // The customer escalates the vendor-side incident to level 3; then the ceiling.
+        let up = try await cluster.supportctl("incident", "escalate", outbreak, "--contact", "ann@acme.example", "--reason", "no progress")
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stdout.contains("2 → 3"))
+        let ceiling = try await cluster.supportctl("incident", "escalate", outbreak, "--contact", "ann@acme.example", "--reason", "more")
+        #expect(ceiling.status == 1 && ceiling.stderr.contains("level 3"))
+        await cluster.shutdown()
+    }
+
+    @Test("escalation SIGKILLed while breaches are delivered loses none and doubles none")
+    func killDuringBreaches() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T03:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        var incidents: [String] = []
+        for _ in 0..<6 { incidents.append(try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")) }
+        for id in incidents { _ = try await SLAScenarioTests.clock(cluster, id) }
+        // Breach them all, and kill escalation while the breaches arrive.
+        let advance = Task { try await cluster.supportctl("clock", "advance", "31m") }
+        try await Task.sleep(for: .milliseconds(30))
+        await cluster.stop("escalation", signal: SIGKILL)
+        _ = try await advance.value
+        try await cluster.start("escalation")
+        for id in incidents {
+            let response = try #require(try await Self.escalations(cluster, id, count: 1), "\(id) was escalated")
+            #expect(response.records.count == 1, "\(id) escalated exactly once")
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        for id in incidents { #expect(try await Self.escalations(cluster, id, count: 1)?.records.count == 1) }
+        await cluster.shutdown()
+    }
+}
