@@ -43,26 +43,11 @@ struct EscalationEngine: Sendable {
                 at: event.occurredAt.date, in: db
             )
         default:
-            guard let snapshot = Self.snapshot(of: event) else { return }
+            guard let snapshot = event.incidentSnapshot else { return }
             var view = try EscalationStore.incident(event.incidentID, in: db)
                 ?? EscalationStore.IncidentView(snapshot: snapshot, level: .tam, levelSince: event.occurredAt.date, escalations: 0)
             view.snapshot = snapshot
             try EscalationStore.save(view, id: event.incidentID, in: db)
-        }
-    }
-
-    static func snapshot(of event: Event) -> Snapshot? {
-        switch event.payload {
-        case .incidentOpened(let e): e.incident
-        case .responseGiven(let e): e.incident
-        case .infoRequested(let e): e.incident
-        case .infoProvided(let e): e.incident
-        case .severityChanged(let e): e.incident
-        case .workaroundProvided(let e): e.incident
-        case .resolved(let e): e.incident
-        case .reopened(let e): e.incident
-        case .closed(let e): e.incident
-        default: nil
         }
     }
 

@@ -29,7 +29,7 @@ struct SLAEngine: Sendable {
     // MARK: Intake's events
 
     func apply(_ event: Event, in db: Database) throws {
-        guard let snapshot = Self.snapshot(of: event) else { return }
+        guard let snapshot = event.incidentSnapshot else { return }
         let id = event.incidentID
         let at = event.occurredAt.date
         var view = try SLAStore.view(id, in: db) ?? SLAStore.View(snapshot: snapshot, sideSince: at, cycles: 0)
@@ -63,21 +63,6 @@ struct SLAEngine: Sendable {
             break
         }
         try SLAStore.save(view, incidentID: id, in: db)
-    }
-
-    static func snapshot(of event: Event) -> Snapshot? {
-        switch event.payload {
-        case .incidentOpened(let e): e.incident
-        case .responseGiven(let e): e.incident
-        case .infoRequested(let e): e.incident
-        case .infoProvided(let e): e.incident
-        case .severityChanged(let e): e.incident
-        case .workaroundProvided(let e): e.incident
-        case .resolved(let e): e.incident
-        case .reopened(let e): e.incident
-        case .closed(let e): e.incident
-        default: nil
-        }
     }
 
     func office(_ id: String, incident: String) throws -> OfficeCalendar {
@@ -130,8 +115,9 @@ struct SLAEngine: Sendable {
         try self.armCycleTimers(cycle, plan: plan, office: office, in: db)
     }
 
-    private func armCycleTimers(_ cycle: Cycle, plan: SLAMath.Plan, office: OfficeCalendar, in db: Database) throws {
-        for warning in SLAMath.warnings(policy: self.policy, office: office, plan: plan) {
+    /// Arms the cycle's warnings (those after `notBefore`) and its breach.
+    private func armCycleTimers(_ cycle: Cycle, plan: SLAMath.Plan, office: OfficeCalendar, notBefore: Date = .distantPast, in db: Database) throws {
+        for warning in SLAMath.warnings(policy: self.policy, office: office, plan: plan) where warning.at > notBefore {
             var timer = Timer()
             timer.kind = .warning
             timer.incidentID = cycle.incidentID
@@ -212,23 +198,7 @@ struct SLAEngine: Sendable {
         try SLAStore.save(cycle, in: db)
         // Warnings already behind us are not sent late; the breach fires at
         // once if the new due time has passed.
-        let remainingPlan = plan
-        for warning in SLAMath.warnings(policy: self.policy, office: office, plan: remainingPlan) where warning.at > at {
-            var timer = Timer()
-            timer.kind = .warning
-            timer.incidentID = id
-            timer.cycleID = cycle.id
-            timer.dueAt = .init(date: warning.at)
-            timer.threshold.percentOfTarget = warning.percent
-            timer.threshold.beforeDue = .init(rounding: warning.before)
-            try SLAStore.arm(timer, in: db)
-        }
-        var breach = Timer()
-        breach.kind = .breach
-        breach.incidentID = id
-        breach.cycleID = cycle.id
-        breach.dueAt = cycle.dueAt
-        try SLAStore.arm(breach, in: db)
+        try self.armCycleTimers(cycle, plan: plan, office: office, notBefore: at, in: db)
     }
 
     /// R-SLA-6: a month on the customer's side, with a warning a week before.

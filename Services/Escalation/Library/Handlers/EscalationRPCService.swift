@@ -46,19 +46,16 @@ struct EscalationRPCService: RPCService {
             }
         }
         router.register(EscalationRPC.listOpenEscalations) { request, _ in
-            let size = request.pageSize == 0 ? 100 : min(Int(request.pageSize), 1000)
-            guard request.pageToken.isEmpty || (request.pageToken.hasPrefix("o") && Int(request.pageToken.dropFirst()) != nil) else {
-                throw EscalationError.invalid("page_token", "page_token is not one this service gave out")
-            }
-            let offset = Int(request.pageToken.dropFirst()) ?? 0
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             let now = self.environment.clock.now()
             return try await self.database.writer.read { db in
-                let rows = try EscalationStore.openEscalated(level: request.level.rawValue, offset: offset, limit: size + 1, in: db)
+                let fetched = try EscalationStore.openEscalated(
+                    level: request.level.rawValue, office: request.office, offset: paging.offset, limit: paging.fetchLimit, in: db
+                )
+                let (rows, next) = paging.page(fetched)
                 var response = Support_Escalation_V1_ListOpenEscalationsResponse()
-                response.escalations = try rows.prefix(size)
-                    .filter { request.office.isEmpty || $0.1.snapshot.office == request.office }
-                    .map { try self.engine.status($0.0, at: now, in: db) }
-                if rows.count > size { response.nextPageToken = "o\(offset + size)" }
+                response.escalations = try rows.map { try self.engine.status($0.0, at: now, in: db) }
+                response.nextPageToken = next
                 return response
             }
         }

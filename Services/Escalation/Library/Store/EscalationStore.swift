@@ -28,6 +28,8 @@ enum EscalationStore {
                 table.column("level", .integer).notNull().defaults(to: 1)
                 table.column("level_since", .double).notNull()
                 table.column("escalations", .integer).notNull().defaults(to: 0)
+                table.column("open", .boolean).notNull().defaults(to: true)
+                table.column("office", .text).notNull().defaults(to: "")
             }
             try db.create(table: "escalation") { table in
                 table.primaryKey("id", .text)
@@ -94,32 +96,37 @@ enum EscalationStore {
     static func save(_ view: IncidentView, id: String, in db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO incident_view (incident_id, document, level, level_since, escalations) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO incident_view (incident_id, document, level, level_since, escalations, open, office) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, level = excluded.level,
-                    level_since = excluded.level_since, escalations = excluded.escalations
+                    level_since = excluded.level_since, escalations = excluded.escalations, open = excluded.open, office = excluded.office
                 """,
-            arguments: [id, try view.snapshot.serializedBytes() as Data, view.level.rawValue, view.levelSince.timeIntervalSince1970, view.escalations]
+            arguments: [
+                id, try view.snapshot.serializedBytes() as Data, view.level.rawValue, view.levelSince.timeIntervalSince1970,
+                view.escalations, ![.resolved, .closed].contains(view.snapshot.state), view.snapshot.office,
+            ]
         )
     }
 
     /// Open incidents escalated at least once: highest level first, then
     /// longest at it.
-    static func openEscalated(level: Int, offset: Int, limit: Int, in db: Database) throws -> [(String, IncidentView)] {
+    static func openEscalated(level: Int, office: String, offset: Int, limit: Int, in db: Database) throws -> [(String, IncidentView)] {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT * FROM incident_view WHERE escalations > 0 AND (? = 0 OR level = ?)
+                SELECT * FROM incident_view WHERE escalations > 0 AND open = 1 AND (? = 0 OR level = ?) AND (? = '' OR office = ?)
                 ORDER BY level DESC, level_since, incident_id LIMIT ? OFFSET ?
                 """,
-            arguments: [level, level, limit * 4 + offset, 0]
-        ).compactMap { row -> (String, IncidentView)? in
-            let view = IncidentView(
-                snapshot: try Snapshot(serializedBytes: row["document"] as Data),
-                level: Level(rawValue: row["level"]) ?? .tam,
-                levelSince: Date(timeIntervalSince1970: row["level_since"]), escalations: row["escalations"]
+            arguments: [level, level, office, office, limit, offset]
+        ).map { row in
+            (
+                row["incident_id"],
+                IncidentView(
+                    snapshot: try Snapshot(serializedBytes: row["document"] as Data),
+                    level: Level(rawValue: row["level"]) ?? .tam,
+                    levelSince: Date(timeIntervalSince1970: row["level_since"]), escalations: row["escalations"]
+                )
             )
-            return [.resolved, .closed].contains(view.snapshot.state) ? nil : (row["incident_id"], view)
-        }.dropFirst(offset).prefix(limit).map { $0 }
+        }
     }
 
     // MARK: Records

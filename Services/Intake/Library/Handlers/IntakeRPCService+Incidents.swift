@@ -79,7 +79,7 @@ extension IntakeRPCService {
         }
 
         router.register(IntakeRPC.listIncidents) { request, context in
-            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             guard (0...4).contains(request.severity) else {
                 throw IntakeError.invalid("severity", "severity filters by 1 to 4 (0 for all), not \(request.severity)")
             }
@@ -88,12 +88,9 @@ extension IntakeRPCService {
                 side: request.side, severity: request.severity
             )
             return try await self.read(context) { db in
-                var incidents = try IntakeStore.queue(filter, offset: offset, limit: size + 1, in: db)
+                let (incidents, next) = paging.page(try IntakeStore.queue(filter, offset: paging.offset, limit: paging.fetchLimit, in: db))
                 var response = Support_Intake_V1_ListIncidentsResponse()
-                if incidents.count > size {
-                    incidents.removeLast()
-                    response.nextPageToken = Paging.token(after: offset + size)
-                }
+                response.nextPageToken = next
                 response.incidents = incidents.map { incident in
                     var summary = incident
                     summary.severityHistory = []

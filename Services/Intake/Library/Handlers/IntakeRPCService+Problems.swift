@@ -90,15 +90,12 @@ extension IntakeRPCService {
             }
         }
         router.register(IntakeRPC.listProblems) { request, context in
-            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.read(context) { db in
-                var problems = try IntakeStore.problems(state: request.state, offset: offset, limit: size + 1, in: db)
                 var response = Support_Intake_V1_ListProblemsResponse()
-                if problems.count > size {
-                    problems.removeLast()
-                    response.nextPageToken = Paging.token(after: offset + size)
-                }
-                response.problems = problems
+                (response.problems, response.nextPageToken) = paging.page(
+                    try IntakeStore.problems(state: request.state, offset: paging.offset, limit: paging.fetchLimit, in: db)
+                )
                 return response
             }
         }

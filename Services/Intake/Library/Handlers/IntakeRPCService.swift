@@ -125,15 +125,13 @@ struct IntakeRPCService: RPCService {
             }
         }
         router.register(IntakeRPC.listCertificates) { request, context in
-            let (offset, size) = try Paging.decode(request.pageToken, pageSize: request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.read(context) { db in
-                var certificates = try IntakeStore.certificates(office: request.office, offset: offset, limit: size + 1, in: db)
+                let fetched = try IntakeStore.certificates(office: request.office, offset: paging.offset, limit: paging.fetchLimit, in: db)
+                let (certificates, next) = paging.page(fetched)
                 var response = Support_Intake_V1_ListCertificatesResponse()
-                if certificates.count > size {
-                    certificates.removeLast()
-                    response.nextPageToken = Paging.token(after: offset + size)
-                }
                 response.certificates = certificates.map { var c = $0; c.history = []; return c }
+                response.nextPageToken = next
                 return response
             }
         }
@@ -164,18 +162,4 @@ struct IntakeRPCService: RPCService {
             }
         }
     }
-}
-
-/// Page tokens: the offset into the ordered result, opaque to callers.
-enum Paging {
-    static func decode(_ token: String, pageSize: UInt32) throws -> (offset: Int, size: Int) {
-        let size = pageSize == 0 ? 100 : min(Int(pageSize), 1000)
-        guard !token.isEmpty else { return (0, size) }
-        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()), offset >= 0 else {
-            throw IntakeError.invalid("page_token", "page_token is not one this service gave out; start again without it")
-        }
-        return (offset, size)
-    }
-
-    static func token(after offset: Int) -> String { "o\(offset)" }
 }

@@ -46,35 +46,27 @@ struct SLARPCService: RPCService {
         }
         router.register(SLATimerRPC.listDue) { request, _ in
             let before = request.hasBefore ? request.before.date : Date.distantFuture
-            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.database.writer.read { db in
-                var cycles = try SLAStore.cycles(
+                let fetched = try SLAStore.cycles(
                     state: .running, dueFrom: .distantPast, dueBefore: before, office: request.office, certificate: "",
-                    offset: offset, limit: size + 1, in: db
+                    offset: paging.offset, limit: paging.fetchLimit, in: db
                 )
                 var response = Support_Sla_V1_ListDueResponse()
-                if cycles.count > size {
-                    cycles.removeLast()
-                    response.nextPageToken = "o\(offset + size)"
-                }
-                response.cycles = cycles
+                (response.cycles, response.nextPageToken) = paging.page(fetched)
                 return response
             }
         }
         router.register(SLATimerRPC.listBreaches) { request, _ in
-            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.database.writer.read { db in
-                var cycles = try SLAStore.cycles(
+                let fetched = try SLAStore.cycles(
                     state: .breached, dueFrom: request.hasFrom ? request.from.date : .distantPast,
                     dueBefore: request.hasTo ? request.to.date : .distantFuture, office: request.office,
-                    certificate: request.certificateID, offset: offset, limit: size + 1, in: db
+                    certificate: request.certificateID, offset: paging.offset, limit: paging.fetchLimit, in: db
                 )
                 var response = Support_Sla_V1_ListBreachesResponse()
-                if cycles.count > size {
-                    cycles.removeLast()
-                    response.nextPageToken = "o\(offset + size)"
-                }
-                response.cycles = cycles
+                (response.cycles, response.nextPageToken) = paging.page(fetched)
                 return response
             }
         }
@@ -151,15 +143,6 @@ struct SLARPCService: RPCService {
     static func required(_ value: String, _ field: String) throws -> String {
         guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "\(field) is required") }
         return value
-    }
-
-    static func page(_ token: String, _ pageSize: UInt32) throws -> (Int, Int) {
-        let size = pageSize == 0 ? 100 : min(Int(pageSize), 1000)
-        guard !token.isEmpty else { return (0, size) }
-        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()) else {
-            throw RPCError.invalidArgument(field: "page_token", "page_token is not one this service gave out")
-        }
-        return (offset, size)
     }
 
     /// "2026-12-07 15:00 (Mon) Asia/Tokyo"
