@@ -12,7 +12,7 @@ public struct SupportCtl: AsyncParsableCommand {
         subcommands: [
             HealthCommand.self, ClockCommand.self, CallCommand.self, CertificateCommand.self, ContactCommand.self,
             IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self, SLACommand.self,
-            CalendarCommand.self,
+            CalendarCommand.self, NotificationsCommand.self, StatusReportCommand.self, ReportCommand.self, CallsCommand.self,
         ]
     )
 
