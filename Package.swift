@@ -18,7 +18,8 @@ let nio: [Target.Dependency] = [
 ]
 
 /// A service is a library (domain → store → handlers) and a thin executable.
-func service(_ name: String, executable: String) -> [Target] {
+/// `extra` adds dependencies to the library only (notifier's template engine).
+func service(_ name: String, executable: String, extra: [Target.Dependency] = []) -> [Target] {
     [
         .target(
             name: name,
@@ -27,7 +28,7 @@ func service(_ name: String, executable: String) -> [Target] {
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
+            ] + extra,
             path: "Services/\(name)/Library",
             swiftSettings: settings
         ),
@@ -61,6 +62,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -179,6 +181,15 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "NotifierTests",
+            dependencies: [
+                "Notifier", "BusinessCalendar", "ServiceKit", "SupportProto", "SupportRPC", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/NotifierTests",
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "SupportRPC", "SupportProto", "TestSupport", "ServiceKit",
@@ -191,5 +202,5 @@ let package = Package(
         + service("Intake", executable: "intake")
         + service("SLATimer", executable: "sla-timer")
         + service("Escalation", executable: "escalation")
-        + service("Notifier", executable: "notifier")
+        + service("Notifier", executable: "notifier", extra: [.product(name: "Mustache", package: "swift-mustache")])
 )

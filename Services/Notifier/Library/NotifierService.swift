@@ -1,6 +1,43 @@
+import BusinessCalendar
+import Foundation
 import ServiceKit
+import SupportRPC
 
-/// notifier owns messages, deliveries and report schedules.
+/// notifier owns messages, deliveries and reports: who is told what and
+/// when (R-REP-1, R-REP-2, R-SLA-3, R-SLA-6, R-ORG-4).
 public enum NotifierService {
-    public static let definition = ServiceDefinition(name: "notifier")
+    public static let definition = ServiceDefinition(
+        name: "notifier",
+        migrations: { NotifierMigrations.register(in: &$0) },
+        make: { environment in
+            let offices: OfficeDirectory
+            let config: NotifierConfig
+            let templates: Templates
+            do {
+                offices = try OfficeDirectory.load(configDirectory: environment.configDirectory)
+                config = try NotifierConfig.load(configDirectory: environment.configDirectory)
+                templates = try Templates(directory: environment.configDirectory.appendingPathComponent("templates"))
+            } catch {
+                throw RuntimeError("notifier cannot load its configuration from \(environment.configDirectory.path): \(error)")
+            }
+            let transport: any MailTransport
+            switch config.transport {
+            case .maildir:
+                let directory = URL(fileURLWithPath: environment.layout.directory).appendingPathComponent("maildir")
+                do { transport = try MaildirTransport(directory: directory) } catch {
+                    throw RuntimeError("notifier cannot create its Maildir \(directory.path): \(error)")
+                }
+            case .sendmail:
+                transport = SendmailTransport(command: config.sendmailCommand)
+            }
+            let engine = NotifierEngine(config: config, offices: offices, templates: templates, clock: environment.clock)
+            let worker = DeliveryWorker(environment: environment, config: config, transport: transport)
+            return ServiceParts(
+                rpc: [NotifierRPCService(environment: environment, engine: engine, worker: worker)],
+                workers: [worker],
+                applyEvent: { db, event in try engine.apply(event, in: db) },
+                afterEvents: { worker.wake() }
+            )
+        }
+    )
 }

@@ -13,6 +13,7 @@ public struct SupportCtl: AsyncParsableCommand {
             HealthCommand.self, ClockCommand.self, CallCommand.self, CertificateCommand.self, ContactCommand.self,
             IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self, SLACommand.self,
             CalendarCommand.self, EscalationCommand.self, ResponsibleCommand.self, RosterCommand.self,
+            NotificationsCommand.self, StatusReportCommand.self, ReportCommand.self, CallsCommand.self,
         ]
     )
 

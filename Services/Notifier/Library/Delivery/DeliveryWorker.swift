@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import SupportProto
+
+/// Sends pending messages through the transport, oldest due first, and
+/// retries failures with exponential backoff until `maxAttempts`, after
+/// which a message is `failed` until an operator retries it.
+///
+/// Sending happens outside any transaction and the outcome is recorded
+/// afterwards; the Maildir transport's stable file names make a send that
+/// is repeated after a crash land on the same file. Like sla-timer's
+/// scheduler it sleeps until the next due message on the wall clock and,
+/// on a fake clock, also delivers from the clock's listener.
+final class DeliveryWorker: Service, Sendable {
+    let database: ServiceDatabase
+    let clock: any ServiceClock
+    let logger: Logger
+    let config: NotifierConfig
+    let transport: any MailTransport
+    private let wakeup = Wakeup()
+
+    init(environment: ServiceEnvironment, config: NotifierConfig, transport: any MailTransport) {
+        self.database = environment.database
+        self.clock = environment.clock
+        self.logger = environment.logger
+        self.config = config
+        self.transport = transport
+        if let manual = environment.clock as? ManualClock {
+            manual.onChange { [weak self] _ in await self?.deliverDue() }
+        }
+    }
+
+    /// Messages may have been created: look again.
+    func wake() { self.wakeup.signal() }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.deliverDue()
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                await self.wakeup.wait(timeout: self.sleepTime())
+                guard !Task.isShuttingDownGracefully else { break }
+                await self.deliverDue()
+            }
+        } onGracefulShutdown: {
+            self.wakeup.signal()
+        }
+    }
+
+    private func sleepTime() -> Duration {
+        guard !(self.clock is ManualClock),
+            let next = try? self.database.writer.read({ db in try NotifierStore.nextDueTime(in: db) })
+        else { return .seconds(60) }
+        let seconds = max(0, min(60, next.timeIntervalSince(self.clock.now())))
+        return .milliseconds(Int64(seconds * 1000) + 1)
+    }
+
+    /// Attempts every message due by now, one at a time.
+    @discardableResult
+    func deliverDue() async -> Int {
+        var attempted = 0
+        while !Task.isShuttingDownGracefully {
+            let now = self.clock.now()
+            do {
+                guard let message = try await self.database.writer.read({ db in try NotifierStore.nextDue(by: now, in: db) }) else { break }
+                attempted += 1
+                try await self.attempt(message, now: now)
+            } catch {
+                self.logger.error("a delivery could not be recorded; retrying on the next wake-up", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        return attempted
+    }
+
+    private func attempt(_ message: Message, now: Date) async throws {
+        var outcome: String?
+        if message.transport != .phone {
+            do {
+                try await self.transport.deliver(MailFormat.render(message, from: self.config.from), message: message)
+            } catch {
+                outcome = "\(error)"
+            }
+        }
+        let config = self.config
+        let failure = outcome
+        let recorded = try await self.database.writer.write { db -> Message? in
+            guard var message = try NotifierStore.message(message.id, in: db), message.state == .pending else { return nil }
+            var attempt = Support_Notifier_V1_DeliveryAttempt()
+            attempt.number = UInt32(message.attempts.count + 1)
+            attempt.at = .init(date: now)
+            attempt.transport = message.transport
+            attempt.ok = failure == nil
+            attempt.error = failure ?? ""
+            message.attempts.append(attempt)
+            if failure == nil {
+                if message.transport == .phone { try NotifierStore.insertCall(Self.callTask(for: message, at: now), in: db) }
+                message.state = .sent
+                message.sentAt = .init(date: now)
+                message.clearNextAttemptAt()
+            } else if message.attempts.count >= config.maxAttempts {
+                message.state = .failed
+                message.clearNextAttemptAt()
+            } else {
+                let tries = Double(message.attempts.count - 1)
+                let backoff = min(config.maxBackoff, config.initialBackoff * pow(2, tries))
+                message.nextAttemptAt = .init(date: now.addingTimeInterval(backoff))
+            }
+            try NotifierStore.update(message, in: db)
+            return message
+        }
+        if let recorded {
+            self.logger.debug("delivery attempt", metadata: [
+                "message": "\(recorded.id)", "incident": "\(recorded.incidentID)", "state": "\(recorded.state)", "error": "\(failure ?? "")",
+            ])
+        }
+    }
+
+    /// The phone transport: a call someone must make (R-REP-2 allows phone).
+    static func callTask(for message: Message, at: Date) -> Support_Notifier_V1_CallTask {
+        var call = Support_Notifier_V1_CallTask()
+        call.messageID = message.id
+        call.incidentID = message.incidentID
+        call.callee = message.recipients.first ?? Recipient()
+        call.subject = message.subject
+        call.script = message.body
+        call.createdAt = .init(date: at)
+        return call
+    }
+}

@@ -1,0 +1,244 @@
+import BusinessCalendar
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+
+/// What notifier does with every other service's events, inside the inbox
+/// transaction: keep its view of incidents and certificates, and create the
+/// messages an event calls for, once per (event, template, recipient,
+/// transport), so a redelivered event sends nothing twice.
+struct NotifierEngine: Sendable {
+    let config: NotifierConfig
+    let offices: OfficeDirectory
+    let templates: Templates
+    let clock: any ServiceClock
+
+    var recipients: Recipients { Recipients(config: self.config, offices: self.offices) }
+
+    enum EngineError: Error, CustomStringConvertible {
+        case unknownIncident(String, event: String)
+        case unknownOffice(String, incident: String)
+        case render(String)
+
+        var description: String {
+            switch self {
+            case .unknownIncident(let id, let event):
+                "notifier has not seen intake's events for \(id) yet (\(event) arrived first); the event is retried"
+            case .unknownOffice(let office, let incident):
+                "incident \(incident) belongs to office \(office), which offices.json does not have; add it and restart notifier (the event is retried)"
+            case .render(let message): message
+            }
+        }
+    }
+
+    /// One message to create: a template for one recipient.
+    struct Draft {
+        var template: String
+        var recipient: Recipient
+        var values: [String: Any]
+        var transport: Support_Notifier_V1_Transport = .maildir
+    }
+
+    // MARK: Events
+
+    func apply(_ event: Event, in db: Database) throws {
+        if !event.incidentID.isEmpty { try NotifierStore.record(event, in: db) }
+        if let snapshot = Self.snapshot(of: event) { try NotifierStore.save(snapshot, incidentID: event.incidentID, in: db) }
+        let at = event.occurredAt.date
+        var drafts: [Draft] = []
+        switch event.payload {
+        case .certificateChanged(let certificate):
+            if (try NotifierStore.certificate(certificate.certificateID, in: db)?.revision ?? 0) <= certificate.revision {
+                try NotifierStore.save(certificate, in: db)
+            }
+        case .contactsChanged(let change):
+            if var certificate = try NotifierStore.certificate(change.certificateID, in: db), certificate.revision <= change.revision {
+                certificate.contacts = change.contacts
+                certificate.revision = change.revision
+                try NotifierStore.save(certificate, in: db)
+            }
+        case .incidentOpened(let opened):
+            drafts = try self.acknowledgement(opened.incident, incident: event.incidentID, in: db)
+        case .closed(let closed) where closed.reason.kind == .customerTimeout:
+            // R-SLA-6: the customer learns why the incident was closed.
+            let snapshot = closed.incident
+            var values = try self.values(event.incidentID, snapshot: snapshot, due: nil)
+            values["closed_local"] = try LocalTime.text(at, self.office(snapshot.office, incident: event.incidentID).timeZone)
+            drafts = [Draft(template: "customer-timeout-closed", recipient: Recipients.contact(snapshot), values: values)]
+        case .slaWarning(let warning):
+            let view = try self.view(event, in: db)
+            try NotifierStore.setDue(warning.cycle.dueAt.date, incidentID: event.incidentID, in: db)
+            var values = try self.values(event.incidentID, snapshot: view.snapshot, due: warning.cycle.dueAt.date)
+            values["remaining"] = Self.duration(warning.remaining.seconds)
+            // The responsible person at level 1 is the TAM, or the duty manager out of hours (R-ORG-4).
+            if let staff = self.recipients.levelOwner(view.level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) {
+                drafts.append(self.staffDraft("sla-warning", staff, values))
+            }
+        case .slaBreached(let breach):
+            let view = try self.view(event, in: db)
+            let due = breach.cycle.dueAt.date
+            try NotifierStore.setDue(due, incidentID: event.incidentID, in: db)
+            // R-ESC-3: a breach escalates one level; tell that level's owner and the TAM (or the duty manager, R-ORG-4).
+            let level = min(view.level + 1, 3)
+            var values = try self.values(event.incidentID, snapshot: view.snapshot, due: due)
+            values["level"] = level
+            values["level_name"] = Recipients.levelName(level)
+            var staff: [Recipients.Staff] = []
+            if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(owner) }
+            if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(tam) }
+            drafts = Self.unique(staff).flatMap { self.staffDrafts("sla-breached", $0, values) }
+        case .escalated(let escalated):
+            let view = try self.view(event, in: db)
+            let level = max(1, escalated.toLevel.rawValue)
+            try NotifierStore.setLevel(level, incidentID: event.incidentID, in: db)
+            var values = try self.values(event.incidentID, snapshot: view.snapshot, due: view.dueAt)
+            values["level"] = level
+            values["level_name"] = Recipients.levelName(level)
+            values["from_level"] = max(1, escalated.fromLevel.rawValue)
+            values["reason"] = escalated.reason.isEmpty ? "\(escalated.trigger)" : escalated.reason
+            drafts = Self.unique(self.escalationStaff(escalated, view: view, level: level, at: at)).flatMap { self.staffDrafts("escalated", $0, values) }
+        case .customerTimeoutWarning(let warning):
+            let view = try self.view(event, in: db)
+            let zone = try self.office(view.snapshot.office, incident: event.incidentID).timeZone
+            var values = try self.values(event.incidentID, snapshot: view.snapshot, due: nil)
+            values["closes_local"] = LocalTime.text(warning.closesAt.date, zone)
+            values["waiting_local"] = LocalTime.text(warning.waitingSince.date, zone)
+            drafts = [Draft(template: "customer-timeout-warning", recipient: Recipients.contact(view.snapshot), values: values)]
+        case .slaMet:
+            try NotifierStore.setDue(nil, incidentID: event.incidentID, in: db)
+        default:
+            break
+        }
+        let now = self.clock.now()
+        for draft in drafts {
+            let key = "\(event.eventID)|\(draft.template)|\(draft.recipient.email.lowercased())|\(draft.transport.rawValue)"
+            try self.create(draft, incident: event.incidentID, eventID: event.eventID, certificate: Self.snapshot(of: event)?.certificateID ?? "", now: now, dedupKey: key, in: db)
+        }
+    }
+
+    /// R-SLA-3: the acknowledgement states the due time and, for severity 1
+    /// out of hours by a non-phone channel, tells the customer to call.
+    private func acknowledgement(_ snapshot: Snapshot, incident: String, in db: Database) throws -> [Draft] {
+        let office = try self.office(snapshot.office, incident: incident)
+        let received = snapshot.openedAt.date
+        let start = snapshot.phoneAdvised ? (office.nextOpening(atOrAfter: received) ?? received) : received
+        let due = ResponseTimeTarget(severity: Int(snapshot.severity))?.due(from: start, office: office)
+        try NotifierStore.setDue(due, incidentID: incident, in: db)
+        var values = try self.values(incident, snapshot: snapshot, due: due)
+        values["phone_advised"] = snapshot.phoneAdvised
+        values["priority_line"] = self.config.priorityLine
+        return [Draft(template: "incident-opened", recipient: Recipients.contact(snapshot), values: values)]
+    }
+
+    private func escalationStaff(_ escalated: Support_Events_V1_Escalated, view: NotifierStore.IncidentView, level: Int, at: Date) -> [Recipients.Staff] {
+        var staff: [Recipients.Staff] = []
+        let office = escalated.office.isEmpty ? view.snapshot.office : escalated.office
+        // escalation resolved the roster already; use its people when present.
+        if escalated.hasResponsible, !escalated.responsible.email.isEmpty {
+            let role: Support_Notifier_V1_RecipientRole =
+                level == 1 ? (escalated.dutyManagerReplacedTam ? .dutyManager : .tam) : level == 2 ? .supportLead : .businessAccountManager
+            staff.append(.init(recipient: Recipients.recipient(name: escalated.responsible.name, email: escalated.responsible.email, phone: escalated.responsible.phone, role: role), standsInForTAM: level == 1 && escalated.dutyManagerReplacedTam))
+        } else if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: office, at: at) {
+            staff.append(owner)
+        }
+        if escalated.hasTamContact, !escalated.tamContact.email.isEmpty {
+            let person = escalated.tamContact
+            staff.append(.init(recipient: Recipients.recipient(name: person.name, email: person.email, phone: person.phone, role: escalated.dutyManagerReplacedTam ? .dutyManager : .tam), standsInForTAM: escalated.dutyManagerReplacedTam))
+        } else if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: office, at: at) {
+            staff.append(tam)
+        }
+        return staff
+    }
+
+    // MARK: Pieces
+
+    private func staffDraft(_ template: String, _ staff: Recipients.Staff, _ values: [String: Any]) -> Draft {
+        var values = values
+        values["recipient_name"] = staff.recipient.name
+        values["role"] = Recipients.roleName(staff.recipient.role)
+        values["duty_manager"] = staff.standsInForTAM
+        return Draft(template: template, recipient: staff.recipient, values: values)
+    }
+
+    /// A staff message, plus a call task when the operator wants this kind by phone too.
+    private func staffDrafts(_ template: String, _ staff: Recipients.Staff, _ values: [String: Any]) -> [Draft] {
+        let mail = self.staffDraft(template, staff, values)
+        guard self.config.phoneTemplates.contains(template), !staff.recipient.phone.isEmpty else { return [mail] }
+        var call = mail
+        call.transport = .phone
+        return [mail, call]
+    }
+
+    private static func unique(_ staff: [Recipients.Staff]) -> [Recipients.Staff] {
+        var seen = Set<String>()
+        return staff.filter { seen.insert($0.recipient.email.lowercased()).inserted }
+    }
+
+    func values(_ incident: String, snapshot: Snapshot, due: Date?) throws -> [String: Any] {
+        let zone = try self.office(snapshot.office, incident: incident).timeZone
+        return [
+            "incident": incident, "severity": Int(snapshot.severity), "title": snapshot.title, "customer": snapshot.customer,
+            "recipient_name": Recipients.contact(snapshot).name, "role": "reporting contact",
+            "due_local": due.map { LocalTime.text($0, zone) } ?? "no response is pending", "level": 1, "level_name": "TAM",
+        ]
+    }
+
+    /// Renders `draft` and stores it as a pending message, unless `dedupKey` exists.
+    @discardableResult
+    func create(
+        _ draft: Draft, incident: String, eventID: String, certificate: String, now: Date, dedupKey: String,
+        notBefore: Date? = nil, reportDay: String? = nil, state: Support_Notifier_V1_MessageState = .pending, reason: String = "",
+        in db: Database
+    ) throws -> Message {
+        let rendered: Templates.Rendered
+        do { rendered = try self.templates.render(draft.template, draft.values) } catch { throw EngineError.render("\(error)") }
+        var message = Message()
+        message.eventID = eventID
+        message.incidentID = incident
+        message.certificateID = certificate
+        message.templateName = draft.template
+        message.recipients = [draft.recipient]
+        message.subject = rendered.subject
+        message.body = rendered.body
+        message.transport = draft.transport == .phone ? .phone : (self.config.transport == .sendmail ? .sendmail : .maildir)
+        message.state = state
+        message.suppressedReason = reason
+        message.createdAt = .init(date: now)
+        if state == .pending { message.nextAttemptAt = .init(date: now) }
+        if let notBefore { message.notBefore = .init(date: notBefore) }
+        return try NotifierStore.insert(message, dedupKey: dedupKey, reportDay: reportDay, in: db)
+    }
+
+    func office(_ id: String, incident: String) throws -> OfficeCalendar {
+        guard let office = self.offices[id] else { throw EngineError.unknownOffice(id, incident: incident) }
+        return office
+    }
+
+    private func view(_ event: Event, in db: Database) throws -> NotifierStore.IncidentView {
+        guard let view = try NotifierStore.incident(event.incidentID, in: db) else {
+            throw EngineError.unknownIncident(event.incidentID, event: "\(event.producer) event \(event.eventID)")
+        }
+        return view
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        let minutes = max(0, seconds) / 60
+        return minutes >= 60 ? "\(minutes / 60)h\(minutes % 60 == 0 ? "" : "\(minutes % 60)m")" : "\(minutes)m"
+    }
+
+    static func snapshot(of event: Event) -> Snapshot? {
+        switch event.payload {
+        case .incidentOpened(let e): e.incident
+        case .responseGiven(let e): e.incident
+        case .infoRequested(let e): e.incident
+        case .infoProvided(let e): e.incident
+        case .severityChanged(let e): e.incident
+        case .workaroundProvided(let e): e.incident
+        case .resolved(let e): e.incident
+        case .reopened(let e): e.incident
+        case .closed(let e): e.incident
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import SupportProto
+import SupportRPC
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// notifier on the four running services with a fake clock: what lands in
+/// the runtime dir's Maildir, read back as a mail client would.
+@Suite("Notifier scenario", .serialized)
+struct NotifierScenarioTests {
+    /// Every file in the Maildir's new/ as (headers, body).
+    static func maildir(_ cluster: ServiceCluster) -> [(headers: [String: String], body: String)] {
+        let directory = cluster.runtime.file("maildir/new")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
+            let parts = text.components(separatedBy: "\n\n")
+            var headers: [String: String] = [:]
+            for line in parts[0].split(separator: "\n") {
+                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if pair.count == 2 { headers[pair[0]] = pair[1] }
+            }
+            return (headers, parts.dropFirst().joined(separator: "\n\n"))
+        }
+    }
+
+    static func messages(_ cluster: ServiceCluster) async throws -> [Support_Notifier_V1_Message] {
+        var request = Support_Notifier_V1_ListMessagesRequest()
+        request.pageSize = 1000
+        return try await cluster.client("notifier").call(NotifierRPC.listMessages, request).messages
+    }
+
+    @Test("R-SLA-3, R-REP-2: a severity-1 portal incident at Saturday 03:00 JST is acknowledged in the Maildir with the advice to call; a second status report that day is suppressed")
+    func acknowledgementAndStatusReport() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T03:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        let incident = try await SLAScenarioTests.open(cluster, severity: 1, channel: "portal")
+
+        let ack = try await cluster.eventually { () -> (headers: [String: String], body: String)? in
+            Self.maildir(cluster).first { $0.headers["X-SupportDesk-Incident"] == incident }
+        }
+        let mail = try #require(ack, "no acknowledgement for \(incident) in the Maildir")
+        #expect(mail.headers["To"] == "\"Ann\" <ann@acme.example>")
+        #expect(mail.headers["Subject"]?.contains("[\(incident)]") == true)
+        #expect(mail.headers["References"] == "<\(incident.lowercased()).thread@notifier.supportdesk>")
+        #expect(mail.body.contains("Please call our priority line now"))
+        #expect(mail.body.contains("Response due by: 2026-12-07 10:30 (Mon) Asia/Tokyo"))
+
+        let first = try await cluster.supportctl("status-report", incident)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasPrefix("queued"))
+        let second = try await cluster.supportctl("status-report", incident)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.hasPrefix("suppressed"))
+        #expect(second.stdout.contains("2026-12-05 (Asia/Tokyo)"))
+        let list = try await cluster.supportctl("notifications", "list", "--incident", incident, "--state", "suppressed")
+        #expect(list.stdout.contains("status-report"))
+        let reports = try await cluster.eventually { () -> Int? in
+            let count = Self.maildir(cluster).filter { $0.headers["Subject"]?.contains("Status report") == true }.count
+            return count == 1 ? count : nil
+        }
+        #expect(reports == 1, "only the first status report reaches the Maildir")
+        await cluster.shutdown()
+    }
+
+    @Test("notifier killed with SIGKILL during a burst of events and restarted delivers every message exactly once")
+    func killDuringBurst() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-07T11:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        var incidents: [String] = []
+        for index in 0..<6 {
+            if index == 3 { await cluster.stop("notifier", signal: SIGKILL) }
+            incidents.append(try await SLAScenarioTests.open(cluster, severity: 3))
+        }
+        try await cluster.start("notifier")
+        let delivered = try await cluster.eventually { () -> [(headers: [String: String], body: String)]? in
+            let mails = Self.maildir(cluster)
+            let acked = Set(mails.compactMap { $0.headers["X-SupportDesk-Incident"] })
+            return acked.isSuperset(of: incidents) ? mails : nil
+        }
+        let mails = try #require(delivered, "not every incident was acknowledged")
+        for incident in incidents {
+            #expect(mails.filter { $0.headers["X-SupportDesk-Incident"] == incident }.count == 1, "\(incident) acknowledged exactly once")
+        }
+        let ids = mails.compactMap { $0.headers["Message-ID"] }
+        #expect(Set(ids).count == ids.count, "no message twice in the Maildir")
+        let messages = try await Self.messages(cluster)
+        #expect(Set(messages.map(\.messageIDHeader)) == Set(ids))
+        await cluster.shutdown()
+    }
+}

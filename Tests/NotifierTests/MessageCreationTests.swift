@@ -1,0 +1,122 @@
+import Foundation
+import SupportProto
+import Testing
+
+@testable import Notifier
+
+@Suite("Who is told what")
+struct MessageCreationTests {
+    @Test("R-SLA-3: severity 1 by portal on Saturday 03:00 JST is acknowledged with Monday's due time and told to call")
+    func acknowledgementAdvisesPhone() throws {
+        let harness = try NotifierHarness(phoneAdvised: true)
+        try harness.open()
+        let ack = try #require(try harness.messages("incident-opened").first)
+        #expect(ack.recipients.map(\.email) == ["ann@acme.example"])
+        #expect(ack.recipients.first?.role == .reportingContact)
+        #expect(ack.state == .pending)
+        #expect(ack.body.contains("INC-000001"))
+        #expect(ack.body.contains("Severity:  1"))
+        #expect(ack.body.contains("2026-12-07 10:30 (Mon) Asia/Tokyo"), "the clock starts at Monday's opening")
+        #expect(ack.body.contains("Please call our priority line now on +81-3-0000-0000"))
+    }
+
+    @Test("R-SLA-3: severity 1 by phone at night is due in 30 minutes and not told to call")
+    func phoneAcknowledgement() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        let ack = try #require(try harness.messages("incident-opened").first)
+        #expect(ack.body.contains("2026-12-05 03:30 (Sat) Asia/Tokyo"))
+        #expect(!ack.body.contains("priority line"))
+    }
+
+    @Test("A redelivered event creates no second message")
+    func idempotent() throws {
+        let harness = try NotifierHarness()
+        try harness.send(.incidentOpened(.init()), at: "2026-12-05T03:00:00", id: "same")
+        harness.sequence = 0
+        try harness.send(.incidentOpened(.init()), at: "2026-12-05T03:00:00", id: "same")
+        #expect(try harness.messages().count == 1)
+    }
+
+    @Test("R-ORG-4: an SLA warning in business hours goes to the TAM", arguments: [
+        ("2026-12-07T11:00:00", "sato@vendor.example", false),
+        ("2026-12-05T03:20:00", "kato@vendor.example", true),
+        ("2026-12-07T20:00:00", "ito@vendor.example", true),
+    ])
+    func warningRecipient(at: String, email: String, dutyManager: Bool) throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        var warning = Support_Events_V1_SLAWarning()
+        warning.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        warning.remaining = .init(seconds: 600)
+        try harness.send(.slaWarning(warning), at: at, producer: "sla-timer")
+        let message = try #require(try harness.messages("sla-warning").first)
+        #expect(message.recipients.map(\.email) == [email])
+        #expect(message.body.contains("2026-12-05 03:30 (Sat) Asia/Tokyo"))
+        #expect(message.body.contains("duty manager on shift") == dutyManager)
+    }
+
+    @Test("R-ORG-4, R-ESC-3: a breach on Saturday night tells the support lead and the duty manager instead of the TAM, and calls both")
+    func breachRecipients() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        var breach = Support_Events_V1_SLABreached()
+        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        try harness.send(.slaBreached(breach), at: "2026-12-05T03:30:00", producer: "sla-timer")
+        let mails = try harness.messages("sla-breached").filter { $0.transport == .maildir }
+        #expect(mails.map { $0.recipients[0].email } == ["tanaka@vendor.example", "kato@vendor.example"])
+        #expect(mails[0].body.contains("Escalation level now: 2 (support team lead)"))
+        #expect(mails[1].body.contains("as the duty manager on shift"))
+        #expect(try harness.messages("sla-breached").filter { $0.transport == .phone }.count == 2, "sla-breached is a phone template in notifier.json")
+    }
+
+    @Test("R-ORG-4: Escalated uses escalation's responsible and TAM contact")
+    func escalatedUsesRoster() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        var escalated = Support_Events_V1_Escalated()
+        escalated.fromLevel = .tam
+        escalated.toLevel = .businessAccountManager
+        escalated.reason = "customer asked"
+        escalated.responsible = .with { $0.name = "Boss"; $0.email = "boss@vendor.example" }
+        escalated.tamContact = .with { $0.name = "Duty"; $0.email = "duty@vendor.example" }
+        escalated.dutyManagerReplacedTam = true
+        try harness.send(.escalated(escalated), at: "2026-12-05T04:00:00", producer: "escalation")
+        let messages = try harness.messages("escalated")
+        #expect(messages.map { $0.recipients[0].email } == ["boss@vendor.example", "duty@vendor.example"])
+        #expect(messages[0].subject.contains("level 3 (business account manager)"))
+        #expect(messages[1].recipients[0].role == .dutyManager)
+    }
+
+    @Test("R-SLA-6: the contact is warned before the customer timeout and told of the closure")
+    func customerTimeout() throws {
+        let harness = try NotifierHarness(severity: 3)
+        try harness.open(at: "2026-12-07T11:00:00")
+        var warning = Support_Events_V1_CustomerTimeoutWarning()
+        warning.waitingSince = .init(date: jst("2026-12-07T12:00:00"))
+        warning.closesAt = .init(date: jst("2027-01-07T12:00:00"))
+        try harness.send(.customerTimeoutWarning(warning), at: "2026-12-31T12:00:00", producer: "sla-timer")
+        harness.snapshot.state = .closed
+        var closed = Support_Events_V1_Closed()
+        closed.reason.kind = .customerTimeout
+        try harness.send(.closed(closed), at: "2027-01-07T12:00:00")
+        let warned = try #require(try harness.messages("customer-timeout-warning").first)
+        #expect(warned.recipients[0].email == "ann@acme.example")
+        #expect(warned.body.contains("2027-01-07 12:00 (Thu) Asia/Tokyo"))
+        let notice = try #require(try harness.messages("customer-timeout-closed").first)
+        #expect(notice.body.contains("no answer for one month"))
+    }
+
+    @Test("Messages of one incident share a thread and have distinct stable Message-IDs")
+    func threading() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        var warning = Support_Events_V1_SLAWarning()
+        warning.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        try harness.send(.slaWarning(warning), at: "2026-12-05T03:20:00", producer: "sla-timer")
+        let messages = try harness.messages()
+        #expect(messages.count == 2)
+        #expect(Set(messages.map(\.inReplyTo)) == ["<inc-000001.thread@notifier.supportdesk>"])
+        #expect(Set(messages.map(\.messageIDHeader)).count == 2)
+    }
+}

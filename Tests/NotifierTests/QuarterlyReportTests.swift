@@ -1,0 +1,51 @@
+import Foundation
+import SupportProto
+import Testing
+
+@testable import Notifier
+
+@Suite("R-REP-1: the quarterly TAM report")
+struct QuarterlyReportTests {
+    @Test("R-REP-1: every incident of the quarter with its severity history, met and breached cycles, escalations and open items")
+    func report() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.customer = "Acme"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        certificate.revision = 1
+        certificate.contacts = [.with { $0.name = "Ann"; $0.email = "ann@acme.example" }]
+        try harness.send(.certificateChanged(certificate), at: "2026-10-01T09:00:00")
+        try harness.open()
+        var breach = Support_Events_V1_SLABreached()
+        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        try harness.send(.slaBreached(breach), at: "2026-12-05T03:30:00", producer: "sla-timer")
+        harness.snapshot.severity = 2
+        var change = Support_Events_V1_SeverityChanged()
+        change.fromSeverity = 1
+        change.toSeverity = 2
+        try harness.send(.severityChanged(change), at: "2026-12-05T05:00:00")
+        var met = Support_Events_V1_SLAMet()
+        met.cycle = harness.cycle(due: "2026-12-05T09:00:00", severity: 2)
+        try harness.send(.slaMet(met), at: "2026-12-05T06:00:00", producer: "sla-timer")
+
+        let report = try harness.database.writer.write { db in
+            try harness.engine.generateReport(certificate: "C-1", quarter: "2026Q4", send: true, now: jst("2026-12-10T12:00:00"), in: db)
+        }
+        #expect(report.incidentCount == 1)
+        #expect(report.cyclesMet == 1)
+        #expect(report.cyclesBreached == 1)
+        #expect(report.openIncidentCount == 1)
+        #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 (Sat) Asia/Tokyo) → 2 (2026-12-05 05:00 (Sat) Asia/Tokyo) | 1 | 1 | 0 | new |"))
+        #expect(report.markdown.contains("## Open items\n\n- INC-000001 (severity 2, new)"))
+        let sent = try harness.messages("quarterly-report")
+        #expect(Set(sent.map { $0.recipients[0].email }) == ["ann@acme.example", "sato@vendor.example"])
+        #expect(report.messageIds == sent.map(\.id))
+
+        let early = try harness.database.writer.write { db in
+            Result { try harness.engine.generateReport(certificate: "C-1", quarter: "2027Q1", send: false, now: jst("2026-12-10T12:00:00"), in: db) }
+        }
+        #expect(throws: (any Error).self) { try early.get() }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import SupportProto
+import Testing
+import TestSupport
+
+@testable import Notifier
+
+/// Splits an RFC 5322 file into its headers and body.
+func parseMail(_ data: Data) -> (headers: [String: String], body: String) {
+    let text = String(decoding: data, as: UTF8.self)
+    let parts = text.components(separatedBy: "\n\n")
+    var headers: [String: String] = [:]
+    for line in parts[0].split(separator: "\n") {
+        let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        headers[pair[0]] = pair[1]
+    }
+    return (headers, parts.dropFirst().joined(separator: "\n\n"))
+}
+
+@Suite("Transports")
+struct TransportTests {
+    static func sample(_ harness: NotifierHarness) throws -> [Message] {
+        try harness.open()
+        var warning = Support_Events_V1_SLAWarning()
+        warning.cycle = harness.cycle(due: "2026-12-05T10:30:00")
+        try harness.send(.slaWarning(warning), at: "2026-12-05T10:00:00", producer: "sla-timer")
+        return try harness.messages()
+    }
+
+    @Test("Maildir: one RFC 5322 file per message in new/, threaded per incident, and a repeated delivery adds no copy")
+    func maildir() async throws {
+        let harness = try NotifierHarness(phoneAdvised: true)
+        let messages = try Self.sample(harness)
+        let directory = URL(fileURLWithPath: harness.directory.file("maildir"))
+        let transport = try MaildirTransport(directory: directory)
+        for message in messages { try await transport.deliver(MailFormat.render(message, from: "SupportDesk <support@x.example>"), message: message) }
+        try await transport.deliver(MailFormat.render(messages[0], from: "SupportDesk <support@x.example>"), message: messages[0])
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("new").path).sorted()
+        #expect(files.count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tmp").path).isEmpty)
+        let mails = try files.map { parseMail(try Data(contentsOf: directory.appendingPathComponent("new/\($0)"))) }
+        let ack = try #require(mails.first { $0.headers["To"] == "\"Ann\" <ann@acme.example>" })
+        #expect(ack.headers["Subject"]?.hasPrefix("[INC-000001]") == true)
+        #expect(ack.headers["Content-Type"] == "text/plain; charset=utf-8")
+        #expect(ack.headers["Date"] == "Fri, 04 Dec 2026 18:00:00 +0000")
+        #expect(ack.headers["From"] == "SupportDesk <support@x.example>")
+        #expect(ack.body.contains("call our priority line"))
+        #expect(Set(mails.compactMap { $0.headers["References"] }) == ["<inc-000001.thread@notifier.supportdesk>"])
+        #expect(Set(mails.compactMap { $0.headers["In-Reply-To"] }).count == 1)
+        #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == Set(messages.map(\.messageIDHeader)))
+    }
+
+    @Test("sendmail: the command receives the well-formed message on stdin; a non-zero exit is a failed attempt")
+    func sendmail() async throws {
+        let harness = try NotifierHarness()
+        let message = try #require(try Self.sample(harness).first)
+        let script = harness.directory.file("fake-sendmail")
+        let output = harness.directory.file("received.eml")
+        try "#!/bin/sh\n[ \"$1\" = \"-t\" ] || exit 3\ncat > \(output)\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        try await SendmailTransport(command: [script, "-t", "-i"]).deliver(MailFormat.render(message, from: "s@x.example"), message: message)
+        let mail = parseMail(try Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(mail.headers["To"] == "\"Ann\" <ann@acme.example>")
+        #expect(mail.headers["Message-ID"] == message.messageIDHeader)
+        #expect(mail.body == message.body + (message.body.hasSuffix("\n") ? "" : "\n"))
+
+        let failing = harness.directory.file("failing-sendmail")
+        try "#!/bin/sh\necho 'mail queue full' >&2\nexit 75\n".write(toFile: failing, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: failing)
+        let error = await #expect(throws: TransportError.self) {
+            try await SendmailTransport(command: [failing]).deliver(MailFormat.render(message, from: "s@x.example"), message: message)
+        }
+        #expect(error?.description.contains("exited with 75: mail queue full") == true)
+    }
+}
+
+@Suite("notifier.json")
+struct NotifierConfigTests {
+    @Test("The shipped configuration loads")
+    func shipped() throws {
+        let config = try NotifierConfig.load(configDirectory: URL(fileURLWithPath: InProcessService.configDirectory))
+        #expect(config.transport == .maildir)
+        #expect(config.offices["tokyo"]?.supportLead == "lead.tanaka")
+    }
+
+    @Test("A bad file names the key at fault", arguments: [
+        (#"{"transport": "pigeon"}"#, "transport"),
+        (#"{"retry": {"maxAttempts": 0}}"#, "retry.maxAttempts"),
+        (#"{"colour": 1}"#, "colour"),
+        (#"{"people": {"a": {"name": "A", "email": "a@x"}}, "offices": {"t": {"supportLead": "a", "accountManager": "a", "dutyRota": [{"person": "a", "days": ["sunnday"], "hours": "00:00-24:00"}]}}}"#, "offices.t.dutyRota[0].days[0]"),
+        (#"{"people": {"a": {"name": "A", "email": "a@x"}}, "offices": {"t": {"supportLead": "a", "accountManager": "a", "dutyRota": [{"person": "a", "days": ["monday"], "hours": "00:00-24:00"}]}}}"#, "offices.t.dutyRota"),
+    ])
+    func badKey(json: String, key: String) throws {
+        let error = try #require(throws: NotifierConfig.LoadError.self) { try NotifierConfig.parse(Data(json.utf8)) }
+        #expect(error.key == key)
+        #expect(error.description.hasPrefix("notifier.json: \(key): "))
+    }
+}
