@@ -39,9 +39,9 @@ struct MessageCreationTests {
     }
 
     @Test("R-ORG-4: an SLA warning in business hours goes to the TAM", arguments: [
-        ("2026-12-07T11:00:00", "sato@vendor.example", false),
-        ("2026-12-05T03:20:00", "kato@vendor.example", true),
-        ("2026-12-07T20:00:00", "ito@vendor.example", true),
+        ("2026-12-07T11:00:00", "tam.sato@vendor.example", false),
+        ("2026-12-05T03:20:00", "duty.ito@vendor.example", true),
+        ("2026-12-07T20:00:00", "duty.kato@vendor.example", true),
     ])
     func warningRecipient(at: String, email: String, dutyManager: Bool) throws {
         let harness = try NotifierHarness(channel: .phone)
@@ -56,7 +56,7 @@ struct MessageCreationTests {
         #expect(message.body.contains("duty manager on shift") == dutyManager)
     }
 
-    @Test("R-ORG-4, R-ESC-3: a breach on Saturday night tells the support lead and the duty manager instead of the TAM, and calls both")
+    @Test("R-ORG-4: a breach on Saturday night alerts the duty manager instead of the TAM, by mail and phone; a breach at level 2 also the support lead")
     func breachRecipients() throws {
         let harness = try NotifierHarness(channel: .phone)
         try harness.open()
@@ -64,10 +64,20 @@ struct MessageCreationTests {
         breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
         try harness.send(.slaBreached(breach), at: "2026-12-05T03:30:00", producer: "sla-timer")
         let mails = try harness.messages("sla-breached").filter { $0.transport == .maildir }
-        #expect(mails.map { $0.recipients[0].email } == ["tanaka@vendor.example", "kato@vendor.example"])
-        #expect(mails[0].body.contains("Escalation level now: 2 (support team lead)"))
-        #expect(mails[1].body.contains("as the duty manager on shift"))
-        #expect(try harness.messages("sla-breached").filter { $0.transport == .phone }.count == 2, "sla-breached is a phone template in notifier.json")
+        #expect(mails.map { $0.recipients[0].email } == ["duty.ito@vendor.example"])
+        #expect(mails[0].body.contains("as the duty manager on shift"))
+        #expect(try harness.messages("sla-breached").filter { $0.transport == .phone }.count == 1, "sla-breached is a phone template in notifier.json")
+
+        // Once escalation has moved it to level 2, a later breach also alerts the support lead.
+        var escalated = Support_Events_V1_Escalated()
+        escalated.fromLevel = .tam
+        escalated.toLevel = .supportLead
+        try harness.send(.escalated(escalated), at: "2026-12-05T03:31:00", producer: "escalation")
+        var second = Support_Events_V1_SLABreached()
+        second.cycle = harness.cycle(due: "2026-12-05T04:30:00")
+        try harness.send(.slaBreached(second), at: "2026-12-05T04:30:00", producer: "sla-timer")
+        let all = try harness.messages("sla-breached").filter { $0.transport == .maildir }
+        #expect(all.suffix(2).map { $0.recipients[0].email } == ["lead.tanaka@vendor.example", "duty.ito@vendor.example"])
     }
 
     @Test("R-ORG-4: Escalated uses escalation's responsible and TAM contact")

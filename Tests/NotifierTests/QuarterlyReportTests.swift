@@ -40,7 +40,7 @@ struct QuarterlyReportTests {
         #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 (Sat) Asia/Tokyo) → 2 (2026-12-05 05:00 (Sat) Asia/Tokyo) | 1 | 1 | 0 | new |"))
         #expect(report.markdown.contains("## Open items\n\n- INC-000001 (severity 2, new)"))
         let sent = try harness.messages("quarterly-report")
-        #expect(Set(sent.map { $0.recipients[0].email }) == ["ann@acme.example", "sato@vendor.example"])
+        #expect(Set(sent.map { $0.recipients[0].email }) == ["ann@acme.example", "tam.sato@vendor.example"])
         #expect(report.messageIds == sent.map(\.id))
 
         let early = try harness.database.writer.write { db in

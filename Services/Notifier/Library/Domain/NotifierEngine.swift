@@ -44,7 +44,7 @@ struct NotifierEngine: Sendable {
 
     func apply(_ event: Event, in db: Database) throws {
         if !event.incidentID.isEmpty { try NotifierStore.record(event, in: db) }
-        if let snapshot = Self.snapshot(of: event) { try NotifierStore.save(snapshot, incidentID: event.incidentID, in: db) }
+        if let snapshot = event.incidentSnapshot { try NotifierStore.save(snapshot, incidentID: event.incidentID, in: db) }
         let at = event.occurredAt.date
         var drafts: [Draft] = []
         switch event.payload {
@@ -79,8 +79,10 @@ struct NotifierEngine: Sendable {
             let view = try self.view(event, in: db)
             let due = breach.cycle.dueAt.date
             try NotifierStore.setDue(due, incidentID: event.incidentID, in: db)
-            // R-ESC-3: a breach escalates one level; tell that level's owner and the TAM (or the duty manager, R-ORG-4).
-            let level = min(view.level + 1, 3)
+            // The breach alert goes to the person responsible at the incident's
+            // level and the TAM (or the duty manager, R-ORG-4). escalation's
+            // Escalated event, which follows (R-ESC-3), tells the new level.
+            let level = view.level
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: due)
             values["level"] = level
             values["level_name"] = Recipients.levelName(level)
@@ -113,7 +115,7 @@ struct NotifierEngine: Sendable {
         let now = self.clock.now()
         for draft in drafts {
             let key = "\(event.eventID)|\(draft.template)|\(draft.recipient.email.lowercased())|\(draft.transport.rawValue)"
-            try self.create(draft, incident: event.incidentID, eventID: event.eventID, certificate: Self.snapshot(of: event)?.certificateID ?? "", now: now, dedupKey: key, in: db)
+            try self.create(draft, incident: event.incidentID, eventID: event.eventID, certificate: event.incidentSnapshot?.certificateID ?? "", now: now, dedupKey: key, in: db)
         }
     }
 
@@ -225,20 +227,5 @@ struct NotifierEngine: Sendable {
     static func duration(_ seconds: Int64) -> String {
         let minutes = max(0, seconds) / 60
         return minutes >= 60 ? "\(minutes / 60)h\(minutes % 60 == 0 ? "" : "\(minutes % 60)m")" : "\(minutes)m"
-    }
-
-    static func snapshot(of event: Event) -> Snapshot? {
-        switch event.payload {
-        case .incidentOpened(let e): e.incident
-        case .responseGiven(let e): e.incident
-        case .infoRequested(let e): e.incident
-        case .infoProvided(let e): e.incident
-        case .severityChanged(let e): e.incident
-        case .workaroundProvided(let e): e.incident
-        case .resolved(let e): e.incident
-        case .reopened(let e): e.incident
-        case .closed(let e): e.incident
-        default: nil
-        }
     }
 }

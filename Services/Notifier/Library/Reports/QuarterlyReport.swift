@@ -49,7 +49,7 @@ struct QuarterlyReport {
             for event in events {
                 let inPeriod = event.occurredAt.date >= start
                 let local = LocalTime.text(event.occurredAt.date, zone)
-                if let snapshot = NotifierEngine.snapshot(of: event) {
+                if let snapshot = event.incidentSnapshot {
                     line.state = snapshot.state
                     line.severity = snapshot.severity
                     closedBefore = snapshot.state == .closed && !inPeriod
