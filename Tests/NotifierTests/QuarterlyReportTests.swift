@@ -48,4 +48,28 @@ struct QuarterlyReportTests {
         }
         #expect(throws: (any Error).self) { try early.get() }
     }
+
+    @Test("R-REP-1: every three months from the certificate's start the report of the quarter just ended is sent, once")
+    func automatic() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.customer = "Acme"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        certificate.validFrom = .init(date: jst("2026-07-01T00:00:00"))
+        certificate.validUntil = .init(date: jst("2027-07-01T00:00:00"))
+        certificate.contacts = [.with { $0.name = "Ann"; $0.email = "ann@acme.example" }]
+        try harness.send(.certificateChanged(certificate), at: "2026-07-01T09:00:00")
+        func run(_ at: String) throws -> [String] {
+            try harness.database.writer.write { db in try harness.engine.generateScheduledReports(now: jst(at), in: db) }.map(\.quarter)
+        }
+        #expect(try run("2026-09-30T23:59:00").isEmpty, "the first period has not ended")
+        #expect(try run("2026-10-01T00:00:00") == ["2026Q3"])
+        #expect(try run("2026-10-02T00:00:00").isEmpty, "sent once")
+        // Six months at once (a fake clock, or a service down over a quarter's end): each report once.
+        #expect(try run("2027-04-02T00:00:00") == ["2026Q4", "2027Q1"])
+        #expect(try run("2027-12-01T00:00:00") == ["2027Q2"], "the last period ends with the certificate")
+        #expect(Set(try harness.messages("quarterly-report").map { $0.recipients[0].email }) == ["ann@acme.example", "tam.sato@vendor.example"])
+    }
 }

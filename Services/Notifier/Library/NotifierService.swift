@@ -31,7 +31,9 @@ public enum NotifierService {
                 transport = SendmailTransport(command: config.sendmailCommand)
             }
             let engine = NotifierEngine(config: config, offices: offices, templates: templates, clock: environment.clock)
-            let worker = DeliveryWorker(environment: environment, config: config, transport: transport)
+            let worker = DeliveryWorker(environment: environment, config: config, transport: transport) { db, now in
+                _ = try engine.generateScheduledReports(now: now, in: db)
+            }
             return ServiceParts(
                 rpc: [NotifierRPCService(environment: environment, engine: engine, worker: worker)],
                 workers: [worker],

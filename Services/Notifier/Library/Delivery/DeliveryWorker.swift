@@ -20,9 +20,16 @@ final class DeliveryWorker: Service, Sendable {
     let logger: Logger
     let config: NotifierConfig
     let transport: any MailTransport
+    /// Work that creates messages from the passing of time (the periodic
+    /// reports), run before each delivery round.
+    let beforeDelivery: @Sendable (Database, Date) throws -> Void
     private let wakeup = Wakeup()
 
-    init(environment: ServiceEnvironment, config: NotifierConfig, transport: any MailTransport) {
+    init(
+        environment: ServiceEnvironment, config: NotifierConfig, transport: any MailTransport,
+        beforeDelivery: @escaping @Sendable (Database, Date) throws -> Void = { _, _ in }
+    ) {
+        self.beforeDelivery = beforeDelivery
         self.database = environment.database
         self.clock = environment.clock
         self.logger = environment.logger
@@ -61,6 +68,12 @@ final class DeliveryWorker: Service, Sendable {
     @discardableResult
     func deliverDue() async -> Int {
         var attempted = 0
+        do {
+            let now = self.clock.now()
+            try await self.database.writer.write { db in try self.beforeDelivery(db, now) }
+        } catch {
+            self.logger.error("periodic reports could not be generated; retrying on the next wake-up", metadata: ["error": "\(error)"])
+        }
         while !Task.isShuttingDownGracefully {
             let now = self.clock.now()
             do {

@@ -16,14 +16,12 @@ struct NotifierRPCService: RPCService {
 
     func register(into router: inout RPCRouter) {
         router.register(NotifierRPC.listMessages) { request, _ in
-            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.database.writer.read { db in
                 var response = Support_Notifier_V1_ListMessagesResponse()
-                response.messages = try NotifierStore.messages(incident: request.incidentID, state: request.state, offset: offset, limit: size + 1, in: db)
-                if response.messages.count > size {
-                    response.messages.removeLast()
-                    response.nextPageToken = "o\(offset + size)"
-                }
+                (response.messages, response.nextPageToken) = paging.page(
+                    try NotifierStore.messages(incident: request.incidentID, state: request.state, offset: paging.offset, limit: paging.fetchLimit, in: db)
+                )
                 return response
             }
         }
@@ -77,14 +75,12 @@ struct NotifierRPCService: RPCService {
             return report
         }
         router.register(NotifierRPC.listCalls) { request, _ in
-            let (offset, size) = try Self.page(request.pageToken, request.pageSize)
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             return try await self.database.writer.read { db in
                 var response = Support_Notifier_V1_ListCallsResponse()
-                response.calls = try NotifierStore.calls(incident: request.incidentID, offset: offset, limit: size + 1, in: db)
-                if response.calls.count > size {
-                    response.calls.removeLast()
-                    response.nextPageToken = "o\(offset + size)"
-                }
+                (response.calls, response.nextPageToken) = paging.page(
+                    try NotifierStore.calls(incident: request.incidentID, offset: paging.offset, limit: paging.fetchLimit, in: db)
+                )
                 return response
             }
         }
@@ -103,14 +99,5 @@ struct NotifierRPCService: RPCService {
     static func required(_ value: String, _ field: String) throws -> String {
         guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "\(field) is required") }
         return value
-    }
-
-    static func page(_ token: String, _ pageSize: UInt32) throws -> (Int, Int) {
-        let size = pageSize == 0 ? 100 : min(Int(pageSize), 1000)
-        guard !token.isEmpty else { return (0, size) }
-        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()) else {
-            throw RPCError.invalidArgument(field: "page_token", "page_token is not one this service gave out")
-        }
-        return (offset, size)
     }
 }

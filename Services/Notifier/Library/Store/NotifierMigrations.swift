@@ -57,5 +57,13 @@ enum NotifierMigrations {
                 table.column("document", .blob).notNull()  // support.notifier.v1.Report
             }
         }
+        migrator.registerMigration("notifier-2-report-schedule") { db in
+            // R-REP-1: how many three-month periods of each certificate have
+            // had their periodic report sent.
+            try db.create(table: "report_schedule") { table in
+                table.primaryKey("certificate_id", .text)
+                table.column("periods_done", .integer).notNull()
+            }
+        }
     }
 }

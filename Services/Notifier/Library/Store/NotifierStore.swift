@@ -53,6 +53,10 @@ enum NotifierStore {
         ).map { ($0["incident_id"], try Snapshot(serializedBytes: $0["document"] as Data)) }
     }
 
+    static func certificates(in db: Database) throws -> [Certificate] {
+        try Data.fetchAll(db, sql: "SELECT document FROM certificate_view ORDER BY certificate_id").map { try Certificate(serializedBytes: $0) }
+    }
+
     static func certificate(_ id: String, in db: Database) throws -> Certificate? {
         try Data.fetchOne(db, sql: "SELECT document FROM certificate_view WHERE certificate_id = ?", arguments: [id]).map { try Certificate(serializedBytes: $0) }
     }
