@@ -63,6 +63,26 @@ struct EscalationScenarioTests {
         #expect(up.stdout.contains("2 → 3"))
         let ceiling = try await cluster.supportctl("incident", "escalate", outbreak, "--contact", "ann@acme.example", "--reason", "more")
         #expect(ceiling.status == 1 && ceiling.stderr.contains("level 3"))
+
+        // The Maildir has the breach alert for the duty manager and the
+        // escalation notices for the support lead and the account manager.
+        let mail = try #require(try await cluster.eventually {
+            let mail = NotifierScenarioTests.maildir(cluster).filter { $0.headers["Subject"]?.contains(outbreak) == true }
+            let escalations = mail.filter { $0.headers["Subject"]?.uppercased().contains("ESCALATED") == true }
+            return escalations.count >= 4 ? mail : nil
+        })
+        let to = { (word: String) in mail.filter { $0.headers["Subject"]?.uppercased().contains(word) == true }.compactMap { $0.headers["To"] } }
+        #expect(to("BREACHED").contains { $0.contains("duty.ito@vendor.example") }, "R-ORG-4: the duty manager gets the TAM's breach alert")
+        #expect(!to("BREACHED").contains { $0.contains("tam.sato@vendor.example") }, "not the TAM, out of hours")
+        #expect(to("ESCALATED").contains { $0.contains("lead.tanaka@vendor.example") })
+        #expect(to("ESCALATED").contains { $0.contains("bam.suzuki@vendor.example") })
+
+        // R-REP-1: the quarterly report counts the breached cycle.
+        let report = try await cluster.supportctl("--json", "report", "quarterly", "--certificate", "C-1", "--quarter", "2026Q4", "--no-send")
+        #expect(report.status == 0, "\(report.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+        #expect(document?["incidentCount"] as? Int == 2)
+        #expect(document?["cyclesBreached"] as? Int == 1)
         await cluster.shutdown()
     }
 

@@ -19,12 +19,14 @@ extension NotifierEngine {
                 db, sql: "SELECT periods_done FROM report_schedule WHERE certificate_id = ?", arguments: [certificate.certificateID]
             ) ?? 0
             var period = done
-            while let boundary = calendar.date(byAdding: .month, value: 3 * (period + 1), to: certificate.validFrom.date),
-                boundary <= now,
-                !certificate.hasValidUntil || boundary <= certificate.validUntil.date.addingTimeInterval(86400)
+            while let start = calendar.date(byAdding: .month, value: 3 * period, to: certificate.validFrom.date),
+                let end = calendar.date(byAdding: .month, value: 3 * (period + 1), to: certificate.validFrom.date),
+                end <= now,
+                !certificate.hasValidUntil || end <= certificate.validUntil.date.addingTimeInterval(86400)
             {
                 period += 1
-                let quarter = QuarterlyReport.quarter(containing: boundary.addingTimeInterval(-1), zone: zone)
+                // The calendar quarter the period began in names the report.
+                let quarter = QuarterlyReport.quarter(containing: start, zone: zone)
                 do {
                     reports.append(try self.generateReport(certificate: certificate.certificateID, quarter: quarter, send: true, now: now, in: db))
                 } catch let error as RPCError where error.code == .failedPrecondition {
