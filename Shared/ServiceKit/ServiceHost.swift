@@ -73,6 +73,20 @@ public struct ServiceEnvironment: Sendable {
     /// Delivers the outbox; nil for a service nobody subscribes to.
     public let relay: OutboxRelay?
 
+    public init(
+        name: String, database: ServiceDatabase, clock: any ServiceClock, logger: Logger, layout: RuntimeLayout,
+        configDirectory: URL, outbox: EventOutbox, relay: OutboxRelay?
+    ) {
+        self.name = name
+        self.database = database
+        self.clock = clock
+        self.logger = logger
+        self.layout = layout
+        self.configDirectory = configDirectory
+        self.outbox = outbox
+        self.relay = relay
+    }
+
     /// Call after committing a transaction that appended events, so they go
     /// out now rather than at the relay's next periodic look.
     public func eventsCommitted() {

@@ -46,7 +46,7 @@ public final class RunningServer: Sendable {
         if waitForSocket {
             // The server was configured elsewhere: poll Health until it answers.
             let probe = RPCClient(socketPath: socketPath)
-            _ = try await probe.call(HealthRPC.check, .init(), timeout: .seconds(10))
+            _ = try await probe.call(HealthRPC.check, .init(), timeout: .seconds(60))
             await probe.close()
         } else {
             // Wait for the socket, or for run() to fail.

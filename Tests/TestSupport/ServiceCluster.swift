@@ -75,7 +75,7 @@ public final class ServiceCluster: Sendable {
         return process
     }
 
-    public func waitUntilServing(_ service: String, timeout: Duration = .seconds(20)) async throws {
+    public func waitUntilServing(_ service: String, timeout: Duration = .seconds(60)) async throws {
         let status = try await self.client(service).call(HealthRPC.check, .init(), timeout: timeout)
         guard status.status == .serving else {
             throw RPCError(.unavailable, "\(service) answered \(status.status)")
@@ -93,7 +93,7 @@ public final class ServiceCluster: Sendable {
 
     /// Polls `probe` until it returns a value, for up to `timeout`.
     public func eventually<T: Sendable>(
-        timeout: Duration = .seconds(20), _ probe: () async throws -> T?
+        timeout: Duration = .seconds(60), _ probe: () async throws -> T?
     ) async throws -> T? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
