@@ -165,14 +165,14 @@ public final class OutboxRelay: Service, Sendable {
 /// A wake-up flag one loop waits on: signals while it is busy are kept, so
 /// none is lost between a check and a wait.
 public final class Wakeup: Sendable {
-    public init() {}
-
     private struct State {
         var signalled = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
+
+    public init() {}
 
     public func signal() {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -189,22 +189,33 @@ public final class Wakeup: Sendable {
             group.addTask { await self.waitForSignal() }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
+            // Cancelling releases the signal waiter without recording a
+            // signal: recording one here made every later wait return at
+            // once, a busy loop.
             group.cancelAll()
-            self.signal()  // release the signal waiter if the timer won
         }
     }
 
     private func waitForSignal() async {
-        await withCheckedContinuation { continuation in
-            let already = self.state.withLock { state -> Bool in
-                if state.signalled {
-                    state.signalled = false
-                    return true
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = self.state.withLock { state -> Bool in
+                    if state.signalled {
+                        state.signalled = false
+                        return true
+                    }
+                    if Task.isCancelled { return true }
+                    state.waiter = continuation
+                    return false
                 }
-                state.waiter = continuation
-                return false
+                if resumeNow { continuation.resume() }
             }
-            if already { continuation.resume() }
+        } onCancel: {
+            let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
         }
     }
 }

@@ -119,3 +119,27 @@ final class EventLog: Sendable {
     func append(_ id: String) { self.ids.withLock { $0.append(id) } }
     func withLock<T>(_ body: ([String]) -> T) -> T { self.ids.withLock { body($0) } }
 }
+
+@Suite("Wakeup")
+struct WakeupTests {
+    @Test("After a signal is consumed, the next wait sleeps its timeout instead of returning at once")
+    func noBusyLoop() async {
+        let wakeup = Wakeup()
+        let waiting = Task { await wakeup.wait(timeout: .seconds(30)) }
+        try? await Task.sleep(for: .milliseconds(50))
+        wakeup.signal()
+        await waiting.value
+        let started = ContinuousClock.now
+        await wakeup.wait(timeout: .milliseconds(300))
+        #expect(ContinuousClock.now - started >= .milliseconds(250), "the second wait must not return on a stale signal")
+    }
+
+    @Test("A signal given while nobody waits wakes the next wait at once")
+    func keptSignal() async {
+        let wakeup = Wakeup()
+        wakeup.signal()
+        let started = ContinuousClock.now
+        await wakeup.wait(timeout: .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+}

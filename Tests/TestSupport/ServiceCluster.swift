@@ -36,6 +36,14 @@ public final class ServiceCluster: Sendable {
         return directory.path
     }()
 
+    /// A test that fails before ``shutdown()`` must not leave its services
+    /// running: kill whatever is left.
+    deinit {
+        for process in self.processes.withLock({ Array($0.values) }) where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
     public func socketPath(_ service: String) -> String { self.runtime.file("\(service).sock") }
     public func logPath(_ service: String) -> String { self.runtime.file("\(service).log") }
 
