@@ -108,7 +108,8 @@ public enum ServiceHost {
     public static func build(
         _ definition: ServiceDefinition,
         options: ServiceOptions,
-        logger: Logger
+        logger: Logger,
+        listeningSocket: Int32? = nil
     ) throws -> ServiceProcess {
         let layout = options.layout
         let socketPath = options.socketPath(for: definition.name)
@@ -167,6 +168,9 @@ public enum ServiceHost {
 
         var configuration = RPCServer.Configuration(serviceName: definition.name, socketPath: socketPath)
         configuration.maximumFrameSize = options.maxFrameBytes
+        configuration.listeningSocket = listeningSocket
+        configuration.onListening = { Systemd.notify("READY=1\nSTATUS=serving") }
+        configuration.onDraining = { Systemd.notify("STOPPING=1\nSTATUS=draining") }
         configuration.status = {
             var status = Support_Health_V1_StatusResponse()
             status.databasePath = database.path
@@ -194,7 +198,8 @@ public enum ServiceHost {
         var logger = Logger(label: "supportdesk.\(definition.name)")
         logger.logLevel = options.logLevel
         do {
-            let process = try build(definition, options: options, logger: logger)
+            // Under systemd's socket activation the socket is passed in, open.
+            let process = try build(definition, options: options, logger: logger, listeningSocket: Systemd.takeListeningSocket())
             // Reverse order on shutdown: the relay stops before the server drains.
             let services: [ServiceGroupConfiguration.ServiceConfiguration] =
                 [.init(service: process.server)] + (process.environment.relay.map { [.init(service: $0)] } ?? [])

@@ -17,8 +17,17 @@ extension RPCServer {
     /// not, so two copies of a service never share a path.
     func bind() async throws -> NIOAsyncChannel<Connection, Never> {
         let path = self.configuration.socketPath
-        try Self.removeStaleSocket(at: path)
         let maximumFrameSize = self.configuration.maximumFrameSize
+        if let socket = self.configuration.listeningSocket {
+            do {
+                return try await ServerBootstrap(group: self.eventLoopGroup).bind(socket) { channel in
+                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize) }
+                }
+            } catch {
+                throw RuntimeError("\(self.configuration.serviceName) cannot serve the socket systemd passed (fd \(socket)): \(error)")
+            }
+        }
+        try Self.removeStaleSocket(at: path)
         // The mode comes from the umask at bind(2) so that the socket is never,
         // even briefly, more open than configured (chmod after bind would be).
         let previousMask = umask(~self.configuration.socketMode & 0o777)
@@ -27,17 +36,18 @@ extension RPCServer {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .bind(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize))
-                        )
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try Connection(wrappingChannelSynchronously: channel)
-                    }
+                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize) }
                 }
         } catch {
             throw RuntimeError("\(self.configuration.serviceName) cannot listen on \(path): \(error)")
         }
+    }
+
+    /// The pipeline of every accepted connection: frames in, frames out.
+    static func configure(_ channel: any Channel, maximumFrameSize: Int) throws -> Connection {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize)))
+        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        return try Connection(wrappingChannelSynchronously: channel)
     }
 
     static func removeStaleSocket(at path: String) throws {

@@ -36,6 +36,12 @@ public final class RPCServer: Service, Sendable {
         public var status: @Sendable () async -> Support_Health_V1_StatusResponse = { .init() }
         /// Called once the socket accepts connections.
         public var onListening: @Sendable () -> Void = {}
+        /// Called when a drain begins.
+        public var onDraining: @Sendable () -> Void = {}
+        /// A listening socket already bound by someone else (systemd's socket
+        /// activation): served instead of binding `socketPath`, and left in
+        /// place on exit because its owner keeps it across restarts.
+        public var listeningSocket: Int32?
 
         public init(serviceName: String, socketPath: String) {
             self.serviceName = serviceName
@@ -95,7 +101,7 @@ public final class RPCServer: Service, Sendable {
             metadata: ["socket": "\(self.configuration.socketPath)", "methods": "\(self.router.methods.count)"]
         )
         self.configuration.onListening()
-        defer { self.removeSocketFile() }
+        defer { if self.configuration.listeningSocket == nil { self.removeSocketFile() } }
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -118,12 +124,14 @@ public final class RPCServer: Service, Sendable {
 
     /// Begins a graceful drain; ``run()`` returns when it is done.
     public func requestShutdown() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let (waiter, first) = self.state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
+            let first = !state.draining
             state.draining = true
             state.shutdownRequested = true
             defer { state.shutdownWaiter = nil }
-            return state.shutdownWaiter
+            return (state.shutdownWaiter, first)
         }
+        if first { self.configuration.onDraining() }
         waiter?.resume()
     }
 
