@@ -41,7 +41,7 @@ struct ProcessTests {
         let healthy = try await cluster.supportctl("health")
         #expect(healthy.status == 0)
         for service in ServiceCluster.services {
-            #expect(healthy.stdout.contains { _ in true } && healthy.stdout.split(separator: "\n").contains { $0.hasPrefix(service) && $0.contains("SERVING") })
+            #expect(healthy.stdout.split(separator: "\n").contains { $0.hasPrefix(service) && $0.contains(" SERVING ") }, "\(healthy.stdout)")
         }
 
         let exit = await cluster.stop("escalation", signal: SIGTERM)

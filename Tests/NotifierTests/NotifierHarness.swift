@@ -57,14 +57,8 @@ final class NotifierHarness {
         event.incidentID = self.incident
         event.sequence = UInt64(self.sequence)
         event.occurredAt = .init(date: jst(at))
-        let snapshot = self.snapshot
-        switch payload {
-        case .incidentOpened(var e): e.incident = snapshot; event.payload = .incidentOpened(e)
-        case .severityChanged(var e): e.incident = snapshot; event.payload = .severityChanged(e)
-        case .closed(var e): e.incident = snapshot; event.payload = .closed(e)
-        case .resolved(var e): e.incident = snapshot; event.payload = .resolved(e)
-        default: event.payload = payload
-        }
+        event.payload = payload
+        event.incidentSnapshot = self.snapshot
         try self.database.writer.write { db in try self.engine.apply(event, in: db) }
         return event
     }

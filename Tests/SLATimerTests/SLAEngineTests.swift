@@ -45,17 +45,8 @@ final class EngineHarness {
         event.incidentID = self.incident
         event.sequence = UInt64(self.sequence)
         event.occurredAt = .init(date: jst(at))
-        let snapshot = self.snapshot
-        switch payload {
-        case .incidentOpened(var e): e.incident = snapshot; event.payload = .incidentOpened(e)
-        case .responseGiven(var e): e.incident = snapshot; event.payload = .responseGiven(e)
-        case .infoRequested(var e): e.incident = snapshot; event.payload = .infoRequested(e)
-        case .infoProvided(var e): e.incident = snapshot; event.payload = .infoProvided(e)
-        case .resolved(var e): e.incident = snapshot; event.payload = .resolved(e)
-        case .reopened(var e): e.incident = snapshot; event.payload = .reopened(e)
-        case .closed(var e): e.incident = snapshot; event.payload = .closed(e)
-        default: event.payload = payload
-        }
+        event.payload = payload
+        event.incidentSnapshot = self.snapshot
         try self.database.writer.write { db in try self.engine.apply(event, in: db) }
     }
 

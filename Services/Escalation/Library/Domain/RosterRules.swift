@@ -27,7 +27,10 @@ enum RosterRules {
     static func owner(of level: Level, roster: Roster, certificateTAM: String) -> Person? {
         switch level {
         case .tam:
-            if roster.hasTam, certificateTAM.isEmpty || roster.tam.id == certificateTAM || !roster.certificateID.isEmpty { return roster.tam }
+            // A certificate override's TAM, or the office's when it is the
+            // certificate's own; otherwise the certificate names its TAM.
+            let rosterNamesIt = !roster.certificateID.isEmpty || certificateTAM.isEmpty || roster.tam.id == certificateTAM
+            if roster.hasTam && rosterNamesIt { return roster.tam }
             guard !certificateTAM.isEmpty else { return nil }
             var person = Person()
             person.id = certificateTAM

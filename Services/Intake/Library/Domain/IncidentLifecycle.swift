@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import SupportProto
 
 typealias State = Support_Common_V1_IncidentState
@@ -278,18 +279,8 @@ enum IncidentSnapshots {
         var event = Support_Events_V1_Event()
         event.incidentID = incidentID
         event.occurredAt = .init(date: now)
-        switch payload {
-        case .incidentOpened(var value): value.incident = snapshot; event.payload = .incidentOpened(value)
-        case .responseGiven(var value): value.incident = snapshot; event.payload = .responseGiven(value)
-        case .infoRequested(var value): value.incident = snapshot; event.payload = .infoRequested(value)
-        case .infoProvided(var value): value.incident = snapshot; event.payload = .infoProvided(value)
-        case .severityChanged(var value): value.incident = snapshot; event.payload = .severityChanged(value)
-        case .workaroundProvided(var value): value.incident = snapshot; event.payload = .workaroundProvided(value)
-        case .resolved(var value): value.incident = snapshot; event.payload = .resolved(value)
-        case .reopened(var value): value.incident = snapshot; event.payload = .reopened(value)
-        case .closed(var value): value.incident = snapshot; event.payload = .closed(value)
-        default: event.payload = payload
-        }
+        event.payload = payload
+        event.incidentSnapshot = snapshot
         return event
     }
 }
