@@ -28,9 +28,13 @@ final class HangProbe: Sendable {
     let started = Mutex(0)
     let cancelled = Mutex(0)
     let finished = Mutex(0)
+    /// For a handler that hangs until the test says so (no timing guesses).
+    let released = Mutex(false)
+    func release() { self.released.withLock { $0 = true } }
 }
 
-func echoRouter(probe: HangProbe = HangProbe(), hangFor: Duration = .seconds(60)) -> RPCRouter {
+/// `hangFor: nil` hangs until ``HangProbe/release()``.
+func echoRouter(probe: HangProbe = HangProbe(), hangFor: Duration? = .seconds(60)) -> RPCRouter {
     var router = RPCRouter()
     router.register(EchoRPC.echo) { ping, _ in
         try await Task.sleep(for: .microseconds(Int64(ping.nonce % 1000)))
@@ -41,7 +45,11 @@ func echoRouter(probe: HangProbe = HangProbe(), hangFor: Duration = .seconds(60)
     router.register(EchoRPC.hang) { ping, _ in
         probe.started.withLock { $0 += 1 }
         do {
-            try await Task.sleep(for: hangFor)
+            if let hangFor {
+                try await Task.sleep(for: hangFor)
+            } else {
+                while !probe.released.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            }
         } catch {
             probe.cancelled.withLock { $0 += 1 }
             throw error
@@ -206,7 +214,7 @@ struct RPCCallTests {
         defer { directory.remove() }
         let probe = HangProbe()
         let running = try await RunningServer.start(
-            router: echoRouter(probe: probe, hangFor: .milliseconds(700)), socketPath: directory.file("s.sock")
+            router: echoRouter(probe: probe, hangFor: nil), socketPath: directory.file("s.sock")
         )
         let client = RPCClient(socketPath: running.socketPath)
         let inFlight = Task { try await client.call(EchoRPC.hang, ping(9), timeout: .seconds(10)) }
@@ -219,6 +227,7 @@ struct RPCCallTests {
         #expect(refused?.code == .unavailable)
         #expect(try await client.call(HealthRPC.check, .init()).status == .notServing)
 
+        probe.release()
         #expect(try await inFlight.value.nonce == 9)
         try await running.finished()
         #expect(!FileManager.default.fileExists(atPath: running.socketPath), "the socket file is removed on exit")
