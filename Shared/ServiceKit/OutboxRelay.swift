@@ -57,18 +57,34 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// What one subscriber has yet to accept.
+    public struct Backlog: Sendable, Equatable {
+        /// Events written but not yet accepted.
+        public var depth: Int
+        /// When the oldest of them was written (service clock); nil when none.
+        public var oldestCreatedAt: Date?
+    }
+
     /// Events written but not yet accepted, per subscriber.
     public func depth() throws -> [String: Int] {
+        try self.backlog().mapValues(\.depth)
+    }
+
+    /// The backlog of every subscriber, read in one transaction.
+    public func backlog() throws -> [String: Backlog] {
         try self.database.writer.read { db in
             let head = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM outbox_event") ?? 0
-            var depth: [String: Int] = [:]
+            var backlog: [String: Backlog] = [:]
             for subscriber in self.subscribers {
                 let cursor = try Int.fetchOne(
                     db, sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?", arguments: [subscriber.name]
                 ) ?? 0
-                depth[subscriber.name] = head - cursor
+                let oldest = try Double.fetchOne(
+                    db, sql: "SELECT created_at FROM outbox_event WHERE position > ? ORDER BY position LIMIT 1", arguments: [cursor]
+                )
+                backlog[subscriber.name] = Backlog(depth: head - cursor, oldestCreatedAt: oldest.map(Date.init(timeIntervalSince1970:)))
             }
-            return depth
+            return backlog
         }
     }
 

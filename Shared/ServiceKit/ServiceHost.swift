@@ -72,10 +72,12 @@ public struct ServiceEnvironment: Sendable {
     public let outbox: EventOutbox
     /// Delivers the outbox; nil for a service nobody subscribes to.
     public let relay: OutboxRelay?
+    /// Where the domain records its metrics and registers its gauges.
+    public let metrics: ServiceMetrics
 
     public init(
         name: String, database: ServiceDatabase, clock: any ServiceClock, logger: Logger, layout: RuntimeLayout,
-        configDirectory: URL, outbox: EventOutbox, relay: OutboxRelay?
+        configDirectory: URL, outbox: EventOutbox, relay: OutboxRelay?, metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.name = name
         self.database = database
@@ -85,6 +87,7 @@ public struct ServiceEnvironment: Sendable {
         self.configDirectory = configDirectory
         self.outbox = outbox
         self.relay = relay
+        self.metrics = metrics
     }
 
     /// Call after committing a transaction that appended events, so they go
@@ -141,9 +144,15 @@ public enum ServiceHost {
             },
             logger: logger
         )
+        AdminService.removeStaleSnapshots(of: databasePath)
+        let metrics = ServiceMetrics()
+        if let relay {
+            Self.collectOutboxBacklog(of: relay, clock: clock, into: metrics)
+        }
         let environment = ServiceEnvironment(
             name: definition.name, database: database, clock: clock, logger: logger, layout: layout,
-            configDirectory: options.configDirectory, outbox: EventOutbox(producer: definition.name), relay: relay
+            configDirectory: options.configDirectory, outbox: EventOutbox(producer: definition.name), relay: relay,
+            metrics: metrics
         )
         let parts: ServiceParts
         do {
@@ -162,6 +171,7 @@ public enum ServiceHost {
         router.register(ClockService(serviceName: definition.name, clock: clock) { now in
             try await database.persistFakeClock(now)
         })
+        router.register(AdminService(serviceName: definition.name, database: database, clock: clock, metrics: metrics))
         for service in parts.rpc {
             router.register(service)
         }
@@ -169,6 +179,7 @@ public enum ServiceHost {
         var configuration = RPCServer.Configuration(serviceName: definition.name, socketPath: socketPath)
         configuration.maximumFrameSize = options.maxFrameBytes
         configuration.listeningSocket = listeningSocket
+        configuration.metrics = RPCMetrics(factory: metrics.factory)
         configuration.onListening = { Systemd.notify("READY=1\nSTATUS=serving") }
         configuration.onDraining = { Systemd.notify("STOPPING=1\nSTATUS=draining") }
         configuration.status = {
@@ -185,7 +196,26 @@ public enum ServiceHost {
             return status
         }
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
-        return ServiceProcess(environment: environment, server: server, workers: parts.workers)
+        var workers = parts.workers
+        if let path = options.metricsTextfile {
+            workers.append(MetricsTextfileWriter(path: path, interval: .seconds(options.metricsInterval), metrics: metrics, logger: logger))
+        }
+        return ServiceProcess(environment: environment, server: server, workers: workers)
+    }
+
+    /// `supportdesk_outbox_depth{subscriber}` and
+    /// `supportdesk_outbox_oldest_age_seconds{subscriber}`: how far each
+    /// subscriber is behind, in events and in (service-clock) time.
+    private static func collectOutboxBacklog(of relay: OutboxRelay, clock: any ServiceClock, into metrics: ServiceMetrics) {
+        metrics.onCollect("outbox") {
+            let backlog = try await Blocking.run { try relay.backlog() }
+            let now = clock.now()
+            for (subscriber, entry) in backlog {
+                metrics.gauge("supportdesk_outbox_depth", [("subscriber", subscriber)]).record(entry.depth)
+                let age = entry.oldestCreatedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+                metrics.gauge("supportdesk_outbox_oldest_age_seconds", [("subscriber", subscriber)]).record(age)
+            }
+        }
     }
 
     /// Runs a service until SIGTERM or SIGINT, then drains and returns.

@@ -25,11 +25,20 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes.", valueName: "bytes"))
     public var maxFrameBytes: Int = 4 * 1024 * 1024
 
+    @Option(help: ArgumentHelp("Also write the metrics to this file every --metrics-interval seconds, for node_exporter's textfile collector (a .prom file; replaced atomically).", valueName: "path"))
+    public var metricsTextfile: String?
+
+    @Option(help: ArgumentHelp("Seconds between writes of --metrics-textfile.", valueName: "seconds"))
+    public var metricsInterval: Int = 5
+
     public init() {}
 
     public mutating func validate() throws {
         if let fakeClock, Self.parseTime(fakeClock) == nil {
             throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
+        }
+        guard self.metricsInterval >= 1 else {
+            throw ValidationError("--metrics-interval must be at least 1 second")
         }
         guard self.maxFrameBytes >= 1024 else {
             throw ValidationError("--max-frame-bytes must be at least 1024")

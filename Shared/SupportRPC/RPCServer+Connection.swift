@@ -92,7 +92,11 @@ extension RPCServer {
     func serve(_ connection: Connection) async {
         let channel = connection.channel
         self.track(channel)
-        defer { self.untrack(channel) }
+        self.configuration.metrics?.connectionOpened()
+        defer {
+            self.untrack(channel)
+            self.configuration.metrics?.connectionClosed()
+        }
         let calls = CallTable()
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -102,6 +106,9 @@ extension RPCServer {
                             switch frame.kind {
                             case .request(let request):
                                 if let refusal = self.refusal(for: request, calls: calls) {
+                                    // Unknown names are one label: a caller must not grow the series.
+                                    let method = refusal.code == .unimplemented ? "(unknown)" : request.method
+                                    self.configuration.metrics?.recordCall(method: method, code: refusal.code, duration: .zero)
                                     try await outbound.write(.response(callID: request.callID, status: refusal))
                                     continue
                                 }
@@ -186,6 +193,7 @@ extension RPCServer {
         eventLoop: any EventLoop,
         outbound: NIOAsyncChannelOutboundWriter<Frame>
     ) async {
+        let started = ContinuousClock.now
         let timeout = request.timeoutMs > 0 ? Duration.milliseconds(Int64(request.timeoutMs)) : handler.defaultTimeout
         let metadata = Metadata(request.metadata)
         let context = ServerContext(
@@ -214,23 +222,30 @@ extension RPCServer {
             // ignores cancellation cannot hold back DEADLINE_EXCEEDED.
             group.cancelAll()
             let answer: Frame?
+            let code: RPCError.Code
             switch first {
             case .answered(let payload):
                 answer = .response(callID: request.callID, payload: payload)
+                code = .ok
             case .failed(let error):
-                answer = .response(callID: request.callID, status: self.status(for: error, context: context))
+                let status = self.status(for: error, context: context)
+                answer = .response(callID: request.callID, status: status)
+                code = status.code
             case .ended(.deadlineExceeded):
                 context.logger.info("deadline exceeded", metadata: ["timeout": "\(timeout)"])
                 answer = .response(
                     callID: request.callID,
                     status: RPCError(.deadlineExceeded, "\(request.method) did not finish within its \(timeout) deadline")
                 )
+                code = .deadlineExceeded
             case .ended(.cancelledByClient), .ended(nil):
                 answer = nil
+                code = .cancelled
             }
             if let answer {
                 try? await outbound.write(answer)
             }
+            self.configuration.metrics?.recordCall(method: request.method, code: code, duration: ContinuousClock.now - started)
         }
     }
 

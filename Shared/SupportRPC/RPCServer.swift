@@ -42,6 +42,8 @@ public final class RPCServer: Service, Sendable {
         /// activation): served instead of binding `socketPath`, and left in
         /// place on exit because its owner keeps it across restarts.
         public var listeningSocket: Int32?
+        /// Where call counts and latencies go; nil records nothing.
+        public var metrics: RPCMetrics?
 
         public init(serviceName: String, socketPath: String) {
             self.serviceName = serviceName

@@ -17,6 +17,11 @@ func jst(_ text: String) -> Date { ISO8601DateFormatter().date(from: text + "+09
 struct SLAScenarioTests {
     static func setUp(_ cluster: ServiceCluster) async throws {
         try await cluster.startAll()
+        try await Self.register(cluster)
+    }
+
+    /// Certificate C-1 (Tokyo, enterprise) with the contact Ann.
+    static func register(_ cluster: ServiceCluster) async throws {
         let register = try await cluster.supportctl(
             "certificate", "register", "--id", "C-1", "--customer", "Acme", "--office", "tokyo", "--tier", "enterprise",
             "--valid-from", "2026-01-01", "--valid-until", "2027-12-31", "--tam", "tam.sato"

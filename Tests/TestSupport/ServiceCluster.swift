@@ -111,15 +111,21 @@ public final class ServiceCluster: Sendable {
         return try await probe()
     }
 
+    /// Stops every running service (SIGTERM: each drains) and keeps the
+    /// runtime directory.
+    public func stopAll() async {
+        for service in self.processes.withLock({ Array($0.keys) }) {
+            await self.stop(service)
+        }
+    }
+
     public func pid(_ service: String) -> Int32? {
         self.processes.withLock { $0[service]?.processIdentifier }
     }
 
     /// Stops every service and removes the runtime directory.
     public func shutdown() async {
-        for service in self.processes.withLock({ Array($0.keys) }) {
-            await self.stop(service)
-        }
+        await self.stopAll()
         self.runtime.remove()
     }
 

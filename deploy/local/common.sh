@@ -35,3 +35,15 @@ stop_service() {
   echo "==> stopped $service"
   rm -f "$pidfile"
 }
+
+# socket_answers PATH: whether a process accepts connections on the Unix socket.
+socket_answers() {
+  python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)
+PY
+}

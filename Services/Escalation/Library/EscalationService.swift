@@ -24,6 +24,20 @@ public enum EscalationService {
                 throw RuntimeError("escalation cannot load its configuration from \(environment.configDirectory.path): \(error)")
             }
             let engine = EscalationEngine(offices: offices, outbox: environment.outbox, logger: environment.logger)
+            let database = environment.database
+            // By trigger: an SLA breach (R-ESC-3) or a request (R-ESC-2).
+            environment.metrics.onCollect("escalations") {
+                let (breach, requested) = try await Blocking.run {
+                    try database.writer.read { db in
+                        (
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NOT NULL") ?? 0,
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NULL") ?? 0
+                        )
+                    }
+                }
+                environment.metrics.gauge("supportdesk_escalations", [("trigger", "breach")]).record(breach)
+                environment.metrics.gauge("supportdesk_escalations", [("trigger", "request")]).record(requested)
+            }
             return ServiceParts(
                 rpc: [EscalationRPCService(environment: environment, engine: engine)],
                 applyEvent: { db, event in try engine.apply(event, in: db) }

@@ -1,5 +1,6 @@
 import BusinessCalendar
 import ServiceKit
+import SupportProto
 import SupportRPC
 
 /// intake owns certificates, contact lists, incidents, problems, health-check
@@ -21,6 +22,10 @@ public enum IntakeService {
                 throw RuntimeError("intake cannot load its offices from \(environment.configDirectory.path): \(error)")
             }
             let service = IntakeRPCService(environment: environment, offices: Offices(directory: offices))
+            environment.metrics.countRows(
+                "supportdesk_incidents", by: "state", as: Support_Common_V1_IncidentState.self,
+                in: environment.database, sql: "SELECT state, COUNT(*) FROM incident GROUP BY state"
+            )
             return ServiceParts(rpc: [service], applyEvent: service.apply)
         }
     )

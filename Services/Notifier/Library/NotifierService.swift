@@ -1,6 +1,7 @@
 import BusinessCalendar
 import Foundation
 import ServiceKit
+import SupportProto
 import SupportRPC
 
 /// notifier owns messages, deliveries and reports: who is told what and
@@ -34,6 +35,10 @@ public enum NotifierService {
             let worker = DeliveryWorker(environment: environment, config: config, transport: transport) { db, now in
                 _ = try engine.generateScheduledReports(now: now, in: db)
             }
+            environment.metrics.countRows(
+                "supportdesk_messages", by: "state", as: Support_Notifier_V1_MessageState.self,
+                in: environment.database, sql: "SELECT state, COUNT(*) FROM message GROUP BY state"
+            )
             return ServiceParts(
                 rpc: [NotifierRPCService(environment: environment, engine: engine, worker: worker)],
                 workers: [worker],

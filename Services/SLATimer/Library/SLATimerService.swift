@@ -1,6 +1,7 @@
 import BusinessCalendar
 import Foundation
 import ServiceKit
+import SupportProto
 import SupportRPC
 
 /// sla-timer owns the response cycles of every incident and the durable
@@ -22,6 +23,14 @@ public enum SLATimerService {
             }
             let engine = SLAEngine(policy: policy, offices: offices, outbox: environment.outbox)
             let scheduler = TimerScheduler(environment: environment, engine: engine)
+            environment.metrics.countRows(
+                "supportdesk_sla_timers_armed", by: "kind", as: Support_Sla_V1_TimerKind.self, in: environment.database,
+                sql: "SELECT kind, COUNT(*) FROM timer WHERE state = \(Support_Sla_V1_TimerState.armed.rawValue) GROUP BY kind"
+            )
+            environment.metrics.countRows(
+                "supportdesk_sla_cycles", by: "state", as: Support_Sla_V1_CycleState.self,
+                in: environment.database, sql: "SELECT state, COUNT(*) FROM cycle GROUP BY state"
+            )
             return ServiceParts(
                 rpc: [SLARPCService(environment: environment, engine: engine)],
                 workers: [scheduler],

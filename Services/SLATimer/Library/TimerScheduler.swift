@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GRDB
 import Logging
@@ -19,6 +20,8 @@ final class TimerScheduler: Service, Sendable {
     let logger: Logger
     let relay: OutboxRelay?
     private let wakeup = Wakeup()
+    /// How late timers fire (actual − due), on the service's clock.
+    private let fireLag: CoreMetrics.Timer
 
     init(environment: ServiceEnvironment, engine: SLAEngine) {
         self.database = environment.database
@@ -26,6 +29,7 @@ final class TimerScheduler: Service, Sendable {
         self.clock = environment.clock
         self.logger = environment.logger
         self.relay = environment.relay
+        self.fireLag = CoreMetrics.Timer(label: "supportdesk_sla_timer_fire_lag_seconds", dimensions: [], factory: environment.metrics.factory)
         if let manual = environment.clock as? ManualClock {
             manual.onChange { [weak self] _ in await self?.fireDue() }
         }
@@ -67,6 +71,7 @@ final class TimerScheduler: Service, Sendable {
                 guard let timer = try await self.database.writer.write({ db in try self.engine.fireNext(dueBy: now, in: db) }) else { break }
                 fired += 1
                 let lag = now.timeIntervalSince(timer.dueAt.date)
+                self.fireLag.recordNanoseconds(Int64(max(0, lag) * 1e9))
                 self.logger.debug("timer fired", metadata: [
                     "timer": "\(timer.id)", "kind": "\(timer.kind)", "incident": "\(timer.incidentID)", "lag_seconds": "\(lag)",
                 ])

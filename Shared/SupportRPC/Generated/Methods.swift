@@ -2,6 +2,21 @@
 
 import SupportProto
 
+/// The methods of `support.admin.v1.Admin`.
+public enum AdminRPC {
+    public static let metrics = RPCMethod<Support_Admin_V1_MetricsRequest, Support_Admin_V1_MetricsResponse>("/support.admin.v1.Admin/Metrics")
+    public static let backup = RPCMethod<Support_Admin_V1_BackupRequest, Support_Admin_V1_BackupResponse>("/support.admin.v1.Admin/Backup")
+    public static let readBackup = RPCMethod<Support_Admin_V1_ReadBackupRequest, Support_Admin_V1_ReadBackupResponse>("/support.admin.v1.Admin/ReadBackup")
+    public static let releaseBackup = RPCMethod<Support_Admin_V1_ReleaseBackupRequest, Support_Admin_V1_ReleaseBackupResponse>("/support.admin.v1.Admin/ReleaseBackup")
+
+    public static let all: [AnyRPCMethod] = [
+        AnyRPCMethod(metrics),
+        AnyRPCMethod(backup),
+        AnyRPCMethod(readBackup),
+        AnyRPCMethod(releaseBackup),
+    ]
+}
+
 /// The methods of `support.clock.v1.Clock`.
 public enum ClockRPC {
     public static let get = RPCMethod<Support_Clock_V1_GetClockRequest, Support_Clock_V1_ClockState>("/support.clock.v1.Clock/Get")
@@ -158,5 +173,5 @@ public enum SLATimerRPC {
 /// Every method of every service, for tools that call by name.
 public enum AllRPCMethods {
     public static let all: [AnyRPCMethod] =
-        ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + SLATimerRPC.all
+        AdminRPC.all + ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + SLATimerRPC.all
 }
