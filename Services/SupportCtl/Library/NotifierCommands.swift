@@ -138,14 +138,16 @@ extension Support_Notifier_V1_MessageState: Labelled {
 extension Render {
     static func messages(_ messages: [Support_Notifier_V1_Message]) -> String {
         Output.table(
-            ["MESSAGE", "INCIDENT", "TEMPLATE", "TO", "STATE", "SUBJECT"],
-            messages.map { [$0.id, $0.incidentID, $0.templateName, $0.recipients.map(\.email).joined(separator: ","), $0.state.label, $0.subject] }
+            ["MESSAGE", "INCIDENT", "TEMPLATE", "VIA", "TO", "STATE", "SUBJECT"],
+            messages.map {
+                [$0.id, $0.incidentID, $0.templateName, $0.transport.label, $0.recipients.map(\.email).joined(separator: ","), $0.state.label, $0.subject]
+            }
         )
     }
 
     static func message(_ message: Support_Notifier_V1_Message) -> String {
         var lines = [
-            "\(message.id) \(message.state.label) via \(message.transport == .phone ? "phone" : message.transport == .sendmail ? "sendmail" : "maildir")",
+            "\(message.id) \(message.state.label) via \(message.transport.label)",
             "To: \(message.recipients.map { "\($0.name) <\($0.email)>" }.joined(separator: ", "))",
             "Subject: \(message.subject)",
             "Message-ID: \(message.messageIDHeader)",
@@ -156,5 +158,16 @@ extension Render {
             lines.append("attempt \(attempt.number) at \(attempt.at.text): \(attempt.ok ? "ok" : attempt.error)")
         }
         return (lines + ["", message.body]).joined(separator: "\n")
+    }
+}
+
+extension Support_Notifier_V1_Transport {
+    /// How the message goes out: a mail (maildir or sendmail) or a call task.
+    var label: String {
+        switch self {
+        case .phone: "phone"
+        case .sendmail: "sendmail"
+        default: "maildir"
+        }
     }
 }
