@@ -11,6 +11,12 @@ let settings: [SwiftSetting] =
     [.enableUpcomingFeature("ExistentialAny")]
     + (ProcessInfo.processInfo.environment["CI"] == "true" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
 
+/// The same for the C targets: strict warnings on the code we write (not on
+/// protoc-c's output), errors in CI.
+let cSettings: [CSetting] =
+    [.unsafeFlags(["-Wall", "-Wextra", "-Wpedantic"])]
+    + (ProcessInfo.processInfo.environment["CI"] == "true" ? [.unsafeFlags(["-Werror"])] : [])
+
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -53,6 +59,7 @@ let package = Package(
         .executable(name: "escalation", targets: ["EscalationExecutable"]),
         .executable(name: "notifier", targets: ["NotifierExecutable"]),
         .executable(name: "supportctl", targets: ["SupportCtlExecutable"]),
+        .executable(name: "supportdesk-c-example", targets: ["SupportDeskCExample"]),
         .library(name: "SupportRPC", targets: ["SupportRPC"]),
     ],
     dependencies: [
@@ -82,6 +89,39 @@ let package = Package(
             ],
             path: "Shared/SupportRPC",
             swiftSettings: settings
+        ),
+        // The C client (issue 8): the system protobuf-c runtime, protoc-c's
+        // messages, and the client library over them. The messages are a
+        // target of their own, rooted at generated/, so that every target
+        // depending on them (the library, the example, the Swift tests) gets
+        // generated/ on its include path: protoc-c's headers include each
+        // other as "support/v1/x.pb-c.h".
+        .systemLibrary(
+            name: "CProtobufC",
+            path: "Shared/CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CSupportProto",
+            dependencies: ["CProtobufC"],
+            path: "Shared/CSupportClient/generated",
+            publicHeadersPath: "."
+        ),
+        .target(
+            name: "CSupportClient",
+            dependencies: ["CSupportProto", "CProtobufC"],
+            path: "Shared/CSupportClient",
+            exclude: ["generated"],
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cSettings: cSettings
+        ),
+        .executableTarget(
+            name: "SupportDeskCExample",
+            dependencies: ["CSupportClient"],
+            path: "Examples/CClient",
+            cSettings: cSettings
         ),
         .target(
             name: "BusinessCalendar",
