@@ -3,6 +3,7 @@
 
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "support/v1/admin.pb-c.h"
 #include "support/v1/clock.pb-c.h"
 #include "support/v1/common.pb-c.h"
 #include "support/v1/escalation.pb-c.h"
@@ -16,6 +17,14 @@
 const sd_conformance_entry sd_conformance_entries[] = {
     { "google.protobuf.Duration", &google__protobuf__duration__descriptor },
     { "google.protobuf.Timestamp", &google__protobuf__timestamp__descriptor },
+    { "support.admin.v1.BackupRequest", &support__admin__v1__backup_request__descriptor },
+    { "support.admin.v1.BackupResponse", &support__admin__v1__backup_response__descriptor },
+    { "support.admin.v1.MetricsRequest", &support__admin__v1__metrics_request__descriptor },
+    { "support.admin.v1.MetricsResponse", &support__admin__v1__metrics_response__descriptor },
+    { "support.admin.v1.ReadBackupRequest", &support__admin__v1__read_backup_request__descriptor },
+    { "support.admin.v1.ReadBackupResponse", &support__admin__v1__read_backup_response__descriptor },
+    { "support.admin.v1.ReleaseBackupRequest", &support__admin__v1__release_backup_request__descriptor },
+    { "support.admin.v1.ReleaseBackupResponse", &support__admin__v1__release_backup_response__descriptor },
     { "support.clock.v1.AdvanceClockRequest", &support__clock__v1__advance_clock_request__descriptor },
     { "support.clock.v1.ClockState", &support__clock__v1__clock_state__descriptor },
     { "support.clock.v1.GetClockRequest", &support__clock__v1__get_clock_request__descriptor },
@@ -151,4 +160,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 135;
+const size_t sd_conformance_entry_count = 143;
