@@ -40,10 +40,13 @@ struct QuarterlyReport {
         if certificate.hasValidFrom, certificate.hasValidUntil, end <= certificate.validFrom.date || start >= certificate.validUntil.date {
             throw RPCError(.failedPrecondition, "\(quarter) lies wholly outside certificate \(certificate.certificateID)'s validity")
         }
-        let until = min(end, now)
+        // The period is [start, end); the current quarter's report also
+        // counts what happened at `now` itself (a response just recorded).
+        let counts = { (date: Date) in date < end && date <= now }
         var lines: [Line] = []
-        for (id, latest) in try NotifierStore.incidents(certificate: certificate.certificateID, openedBefore: until, in: db) {
-            let events = try NotifierStore.events(of: id, in: db).filter { $0.occurredAt.date < until }
+        for (id, latest) in try NotifierStore.incidents(certificate: certificate.certificateID, openedBefore: end, in: db)
+        where counts(latest.openedAt.date) {
+            let events = try NotifierStore.events(of: id, in: db).filter { counts($0.occurredAt.date) }
             var line = Line(id: id, title: latest.title, severities: [], state: latest.state, severity: latest.severity)
             var closedBefore = false
             for event in events {

@@ -28,7 +28,9 @@ struct SLARPCService: RPCService {
                 response.sideSince = .init(date: view.sideSince)
                 response.history = try SLAStore.cycles(of: id, in: db)
                 response.timers = try SLAStore.timers(of: id, in: db)
-                if let current = response.history.last {
+                // As sla.proto says: the open cycle only; one that was met,
+                // cancelled or answered after its breach is history.
+                if let current = response.history.last, !current.hasEndedAt {
                     response.current = current
                     if current.state == .running, let office = self.engine.offices[current.office] {
                         let clock: any ResponseClock = current.clockKind == .business ? office : WallClock24x7()
