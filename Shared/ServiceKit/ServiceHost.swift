@@ -16,19 +16,24 @@ public struct ServiceDefinition: Sendable {
     public let subscribers: [String]
     /// Builds the domain on the opened environment, once per process.
     public let make: @Sendable (ServiceEnvironment) throws -> ServiceParts
+    /// Validates the service's configuration files in a directory without
+    /// opening a database (`--check-config`); returns one line per file.
+    public let checkConfig: @Sendable (URL) throws -> [String]
 
     public init(
         name: String,
         synchronous: ServiceDatabase.Synchronous = .normal,
         subscribers: [String] = [],
         migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void = { _ in },
-        make: @escaping @Sendable (ServiceEnvironment) throws -> ServiceParts = { _ in ServiceParts() }
+        make: @escaping @Sendable (ServiceEnvironment) throws -> ServiceParts = { _ in ServiceParts() },
+        checkConfig: @escaping @Sendable (URL) throws -> [String] = { _ in [] }
     ) {
         self.name = name
         self.synchronous = synchronous
         self.subscribers = subscribers
         self.migrations = migrations
         self.make = make
+        self.checkConfig = checkConfig
     }
 }
 
@@ -220,6 +225,10 @@ public enum ServiceHost {
 
     /// Runs a service until SIGTERM or SIGINT, then drains and returns.
     public static func run(_ definition: ServiceDefinition, options: ServiceOptions) async throws {
+        if options.checkConfig {
+            try Self.checkConfiguration(definition, options: options)
+            return
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = options.logLevel
@@ -247,6 +256,24 @@ public enum ServiceHost {
             throw ExitCode(1)
         } catch {
             logger.critical("\(definition.name) stopped: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ServiceHost {
+    /// `--check-config`: validates the configuration the service would read
+    /// and exits 0, or 1 naming the file and key at fault. Touches no
+    /// socket and no database, so it can run beside the live service (an
+    /// `ExecStartPre=` or a deploy step).
+    static func checkConfiguration(_ definition: ServiceDefinition, options: ServiceOptions) throws {
+        let directory = options.configDirectory
+        do {
+            let lines = try definition.checkConfig(directory)
+            for line in lines { print("ok  \(directory.path)/\(line)") }
+            print("\(definition.name): configuration in \(directory.path) is valid")
+        } catch {
+            FileHandle.standardError.write(Data("\(definition.name): configuration error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

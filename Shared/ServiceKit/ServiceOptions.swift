@@ -31,6 +31,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Seconds between writes of --metrics-textfile.", valueName: "seconds"))
     public var metricsInterval: Int = 5
 
+    @Flag(help: "Validate the configuration files (offices.json and the service's own) and exit: 0 when valid, 1 naming the file and key at fault. Opens no socket or database.")
+    public var checkConfig = false
+
     public init() {}
 
     public mutating func validate() throws {

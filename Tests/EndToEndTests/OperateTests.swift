@@ -56,6 +56,35 @@ struct OperateTests {
         await cluster.shutdown()
     }
 
+    @Test("--check-config accepts the shipped configuration and names the file and key of a typo, for every service")
+    func checkConfig() async throws {
+        let shipped = InProcessService.configDirectory
+        for service in ServiceCluster.services {
+            let ok = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/\(service)", ["--check-config", "--config-dir", shipped])
+            #expect(ok.status == 0, "\(service): \(ok.stderr)")
+            #expect(ok.stdout.contains("offices.json"))
+        }
+        let broken = try TemporaryDirectory()
+        defer { broken.remove() }
+        try FileManager.default.removeItem(atPath: broken.path)
+        try FileManager.default.copyItem(atPath: shipped, toPath: broken.path)
+        let typos = [
+            ("sla-timer", "sla-policy.json", "\"minutesBeforeDue\"", "\"minutesBeforDue\"", "sla-policy.json: warnings.minutesBeforDue: unknown key"),
+            ("escalation", "roster.json", "\"supportLead\"", "\"supportLeed\"", "roster.json: rosters[0].supportLeed: unknown key"),
+            ("notifier", "notifier.json", "\"priorityLine\"", "\"priorityLin\"", "notifier.json: priorityLin: unknown key"),
+            ("intake", "offices.json", "\"timeZone\"", "\"timezone\"", "offices.json: offices[0].timezone"),
+        ]
+        for (service, file, good, bad, message) in typos {
+            let path = "\(broken.path)/\(file)"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: good, with: bad).write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/\(service)", ["--check-config", "--config-dir", broken.path])
+            #expect(result.status == 1, "\(service) accepted a typo in \(file)")
+            #expect(result.stderr.contains(message), "\(service): \(result.stderr)")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+
     @Test("supportctl backup while serving, then deploy/local/restore on stopped services brings back every incident, clock and message as of the backup")
     func backupAndRestore() async throws {
         let cluster = try ServiceCluster(fakeClock: "2026-12-04T01:00:00Z")

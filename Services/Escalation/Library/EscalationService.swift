@@ -42,6 +42,10 @@ public enum EscalationService {
                 rpc: [EscalationRPCService(environment: environment, engine: engine)],
                 applyEvent: { db, event in try engine.apply(event, in: db) }
             )
+        },
+        checkConfig: { directory in
+            let offices = try OfficeDirectory.load(configDirectory: directory)
+            return ["\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))"] + (try RosterSeed.check(directory))
         }
     )
 }
@@ -54,8 +58,42 @@ enum RosterSeed {
     static func seed(from directory: URL, into database: ServiceDatabase, at now: Date) throws {
         let url = directory.appendingPathComponent(Self.fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else { return }
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any], let rosters = root["rosters"] as? [Any] else {
-            throw RuntimeError("\(Self.fileName): expected {\"rosters\": [...]}")
+        let parsed = try Self.parse(data)
+        try database.writer.write { db in
+            for var roster in parsed where try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db) == nil {
+                roster.version = 1
+                roster.updatedBy = "deploy/config/\(Self.fileName)"
+                roster.updatedAt = .init(date: now)
+                try EscalationStore.save(roster, in: db)
+            }
+        }
+    }
+
+    /// Validates the file without touching a database (`--check-config`).
+    static func check(_ directory: URL) throws -> [String] {
+        let url = directory.appendingPathComponent(Self.fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
+        let rosters = try Self.parse(data)
+        return ["\(Self.fileName): \(rosters.count) office roster(s)"]
+    }
+
+    static func parse(_ data: Data) throws -> [Roster] {
+        let root: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw RuntimeError("\(Self.fileName): expected {\"rosters\": [...]}")
+            }
+            root = object
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("\(Self.fileName) is not valid JSON: \(error)")
+        }
+        if let unknown = root.keys.sorted().first(where: { !["formatVersion", "comment", "rosters"].contains($0) }) {
+            throw RuntimeError("\(Self.fileName): \(unknown): unknown key (allowed: formatVersion, comment, rosters)")
+        }
+        guard let rosters = root["rosters"] as? [Any] else {
+            throw RuntimeError("\(Self.fileName): rosters is required: a list of office rosters")
         }
         var parsed: [Roster] = []
         for (index, entry) in rosters.enumerated() {
@@ -64,6 +102,8 @@ enum RosterSeed {
             options.ignoreUnknownFields = false
             do {
                 parsed.append(try Roster(jsonUTF8Data: json, options: options))
+            } catch JSONDecodingError.unknownField(let name) {
+                throw RuntimeError("\(Self.fileName): rosters[\(index)].\(name): unknown key (the fields are support.escalation.v1.Roster's, in the protobuf JSON mapping)")
             } catch {
                 throw RuntimeError("\(Self.fileName): rosters[\(index)]: \(error)")
             }
@@ -73,13 +113,6 @@ enum RosterSeed {
                 throw RuntimeError("\(Self.fileName): rosters[\(index)]: \(error.rpcError.message) (\(error.rpcError.details.first?.field ?? ""))")
             }
         }
-        try database.writer.write { db in
-            for var roster in parsed where try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db) == nil {
-                roster.version = 1
-                roster.updatedBy = "deploy/config/\(Self.fileName)"
-                roster.updatedAt = .init(date: now)
-                try EscalationStore.save(roster, in: db)
-            }
-        }
+        return parsed
     }
 }

@@ -27,6 +27,10 @@ public enum IntakeService {
                 in: environment.database, sql: "SELECT state, COUNT(*) FROM incident GROUP BY state"
             )
             return ServiceParts(rpc: [service], applyEvent: service.apply)
+        },
+        checkConfig: { directory in
+            let offices = try OfficeDirectory.load(configDirectory: directory)
+            return ["\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))"]
         }
     )
 }

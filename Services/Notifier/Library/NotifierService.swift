@@ -45,6 +45,16 @@ public enum NotifierService {
                 applyEvent: { db, event in try engine.apply(event, in: db) },
                 afterEvents: { worker.wake() }
             )
+        },
+        checkConfig: { directory in
+            let offices = try OfficeDirectory.load(configDirectory: directory)
+            let config = try NotifierConfig.load(configDirectory: directory)
+            _ = try Templates(directory: directory.appendingPathComponent("templates"))
+            return [
+                "\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))",
+                "notifier.json: transport \(config.transport)",
+                "templates/: every message kind has its template",
+            ]
         }
     )
 }

@@ -37,6 +37,14 @@ public enum SLATimerService {
                 applyEvent: { db, event in try engine.apply(event, in: db) },
                 afterEvents: { scheduler.wake() }
             )
+        },
+        checkConfig: { directory in
+            let offices = try OfficeDirectory.load(configDirectory: directory)
+            let policy = try SLAPolicy.load(configDirectory: directory)
+            return [
+                "\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))",
+                "\(SLAPolicy.fileName): version \(policy.version), tiers \(policy.targets.keys.sorted().joined(separator: ", "))",
+            ]
         }
     )
 }

@@ -53,6 +53,7 @@ public struct SLAPolicy: Sendable, Equatable {
         } catch {
             throw SLAPolicyError("\(Self.fileName) is not valid JSON: \(error)")
         }
+        try Self.refuseUnknownKeys(root, allowed: ["version", "targets", "warnings", "comment"], at: "")
         var policy = SLAPolicy(targets: [:], warnAtPercent: [], warnBefore: [], version: "")
         guard let version = root["version"] as? String, !version.isEmpty else {
             throw SLAPolicyError("\(Self.fileName): version is required (a string recorded with every cycle)")
@@ -66,12 +67,14 @@ public struct SLAPolicy: Sendable, Equatable {
                 throw SLAPolicyError("\(Self.fileName): targets.\(tier): the tiers are enterprise and standard")
             }
             guard let severities = value as? [String: Any] else { throw SLAPolicyError("\(Self.fileName): targets.\(tier) must be an object") }
+            try Self.refuseUnknownKeys(severities, allowed: ["1", "2", "3", "4"], at: "targets.\(tier)")
             var table: [Int: Target] = [:]
             for severity in 1...4 {
                 let key = "targets.\(tier).\(severity)"
                 guard let entry = severities["\(severity)"] as? [String: Any] else {
                     throw SLAPolicyError("\(Self.fileName): \(key) is missing; every severity 1–4 needs a target")
                 }
+                try Self.refuseUnknownKeys(entry, allowed: ["minutes", "clock"], at: key)
                 guard let minutes = entry["minutes"] as? Double, minutes > 0 else {
                     throw SLAPolicyError("\(Self.fileName): \(key).minutes must be a positive number")
                 }
@@ -83,12 +86,22 @@ public struct SLAPolicy: Sendable, Equatable {
             policy.targets[tier] = table
         }
         let warnings = root["warnings"] as? [String: Any] ?? [:]
+        try Self.refuseUnknownKeys(warnings, allowed: ["percentOfTarget", "minutesBeforeDue"], at: "warnings")
         policy.warnAtPercent = (warnings["percentOfTarget"] as? [Int]) ?? [75]
         policy.warnBefore = ((warnings["minutesBeforeDue"] as? [Double]) ?? [15]).map { $0 * 60 }
         guard policy.warnAtPercent.allSatisfy({ (1...99).contains($0) }) else {
             throw SLAPolicyError("\(Self.fileName): warnings.percentOfTarget values must be 1–99")
         }
         return policy
+    }
+
+    /// A key the file does not know is most likely a typo that would
+    /// otherwise be silently ignored.
+    private static func refuseUnknownKeys(_ object: [String: Any], allowed: [String], at path: String) throws {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            let key = path.isEmpty ? unknown : "\(path).\(unknown)"
+            throw SLAPolicyError("\(Self.fileName): \(key): unknown key (allowed: \(allowed.joined(separator: ", ")))")
+        }
     }
 }
 
