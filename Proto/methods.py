@@ -49,4 +49,46 @@ out.append("public enum AllRPCMethods {")
 out.append("    public static let all: [AnyRPCMethod] =")
 out.append("        " + " + ".join(f"{service}RPC.all" for _, service, _ in services))
 out.append("}")
+
+# Field names by number for every message, so that RequestLimits can name
+# the field at fault (swift-protobuf keeps its own name maps internal).
+def message_fields(path):
+    text = re.sub(r"//[^\n]*", "", open(path).read())
+    package = re.search(r"^\s*package\s+([\w.]+)\s*;", text, re.M).group(1)
+    tokens = re.findall(r"\{|\}|;|[^{};]+", text)
+    scopes = []  # (kind, name)
+    fields = {}
+    for token in tokens:
+        token = token.strip()
+        if token == "{":
+            continue
+        if token == "}":
+            scopes.pop()
+            continue
+        header = re.match(r"^(message|enum|oneof|service)\s+(\w+)\s*$", token)
+        if header:
+            scopes.append((header.group(1), header.group(2)))
+            continue
+        if token.startswith("rpc ") or token.endswith(")"):
+            # "rpc X(Y) returns (Z)" opens no scope when it ends with ';'
+            continue
+        field = re.match(r"^(?:repeated\s+|optional\s+)?(?:map\s*<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*(\d+)", token)
+        messages = [name for kind, name in scopes if kind == "message"]
+        if field and scopes and scopes[-1][0] in ("message", "oneof") and messages:
+            full = package + "." + ".".join(messages)
+            fields.setdefault(full, {})[int(field.group(2))] = field.group(1)
+    return fields
+
+all_fields = {}
+for path in sys.argv[1:]:
+    all_fields.update(message_fields(path))
+out.append("")
+out.append("/// Proto field names by message and number (`support.rpc.v1.Frame` → 1 → `request`).")
+out.append("public enum ProtoFieldNames {")
+out.append("    public static let byMessage: [String: [Int: String]] = [")
+for message in sorted(all_fields):
+    entries = ", ".join(f'{number}: "{name}"' for number, name in sorted(all_fields[message].items()))
+    out.append(f'        "{message}": [{entries}],')
+out.append("    ]")
+out.append("}")
 print("\n".join(out))

@@ -36,6 +36,7 @@ public struct RPCRouter: Sendable {
                     "The request payload is not a valid \(Request.protoMessageName) (\(error)); encode it with the .proto in Proto/."
                 )
             }
+            try RequestLimits.check(request)
             return try await handler(request, context).serializedBytes()
         }
     }
