@@ -183,6 +183,9 @@ public enum ServiceHost {
 
         var configuration = RPCServer.Configuration(serviceName: definition.name, socketPath: socketPath)
         configuration.maximumFrameSize = options.maxFrameBytes
+        configuration.maximumConnections = options.maxConnections
+        configuration.maximumCallsPerConnection = options.maxCallsPerConnection
+        configuration.idleTimeout = .seconds(options.idleTimeout)
         configuration.listeningSocket = listeningSocket
         configuration.metrics = RPCMetrics(factory: metrics.factory)
         configuration.onListening = { Systemd.notify("READY=1\nSTATUS=serving") }

@@ -25,6 +25,15 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes.", valueName: "bytes"))
     public var maxFrameBytes: Int = 4 * 1024 * 1024
 
+    @Option(help: ArgumentHelp("Connections open at once; one more is refused with RESOURCE_EXHAUSTED.", valueName: "n"))
+    public var maxConnections: Int = 512
+
+    @Option(help: ArgumentHelp("Calls in flight on one connection; one more is refused with RESOURCE_EXHAUSTED.", valueName: "n"))
+    public var maxCallsPerConnection: Int = 1024
+
+    @Option(help: ArgumentHelp("Seconds after which a connection with no call in flight and no traffic is closed.", valueName: "seconds"))
+    public var idleTimeout: Int = 300
+
     @Option(help: ArgumentHelp("Also write the metrics to this file every --metrics-interval seconds, for node_exporter's textfile collector (a .prom file; replaced atomically).", valueName: "path"))
     public var metricsTextfile: String?
 
@@ -39,6 +48,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public mutating func validate() throws {
         if let fakeClock, Self.parseTime(fakeClock) == nil {
             throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
+        }
+        guard self.maxConnections >= 1, self.maxCallsPerConnection >= 1 else {
+            throw ValidationError("--max-connections and --max-calls-per-connection must be at least 1")
+        }
+        guard self.idleTimeout >= 1 else {
+            throw ValidationError("--idle-timeout must be at least 1 second")
         }
         guard self.metricsInterval >= 1 else {
             throw ValidationError("--metrics-interval must be at least 1 second")

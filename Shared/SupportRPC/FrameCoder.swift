@@ -60,7 +60,11 @@ struct FrameDecoder: ByteToMessageDecoder {
     let maximumFrameSize: Int
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try self.next(from: &buffer) else { return .needMoreData }
+        guard let frame = try self.next(from: &buffer) else {
+            // Tells the server's ConnectionGuard whether a frame is half read.
+            context.fireUserInboundEventTriggered(buffer.readableBytes > 0 ? FrameProgress.partial : FrameProgress.betweenFrames)
+            return .needMoreData
+        }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
     }
@@ -100,6 +104,13 @@ struct FrameDecoder: ByteToMessageDecoder {
             throw FrameError.undecodable(reason: "\(error)")
         }
     }
+}
+
+/// Where the decoder stands once it has used up a read: between frames, or
+/// holding the first bytes of one that has not all arrived.
+enum FrameProgress: Sendable {
+    case betweenFrames
+    case partial
 }
 
 /// Writes each `Frame` with its 4-byte big-endian length.

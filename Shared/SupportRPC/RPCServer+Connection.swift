@@ -18,10 +18,15 @@ extension RPCServer {
     func bind() async throws -> NIOAsyncChannel<Connection, Never> {
         let path = self.configuration.socketPath
         let maximumFrameSize = self.configuration.maximumFrameSize
+        let limits = ConnectionGuard.Limits(
+            maximumCalls: self.configuration.maximumCallsPerConnection,
+            partialFrameTimeout: self.configuration.partialFrameTimeout,
+            idleTimeout: self.configuration.idleTimeout
+        )
         if let socket = self.configuration.listeningSocket {
             do {
                 return try await ServerBootstrap(group: self.eventLoopGroup).bind(socket) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize) }
+                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
                 }
             } catch {
                 throw RuntimeError("\(self.configuration.serviceName) cannot serve the socket systemd passed (fd \(socket)): \(error)")
@@ -36,7 +41,7 @@ extension RPCServer {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .bind(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize) }
+                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
                 }
         } catch {
             throw RuntimeError("\(self.configuration.serviceName) cannot listen on \(path): \(error)")
@@ -44,9 +49,10 @@ extension RPCServer {
     }
 
     /// The pipeline of every accepted connection: frames in, frames out.
-    static func configure(_ channel: any Channel, maximumFrameSize: Int) throws -> Connection {
+    static func configure(_ channel: any Channel, maximumFrameSize: Int, limits: ConnectionGuard.Limits) throws -> Connection {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits))
         return try Connection(wrappingChannelSynchronously: channel)
     }
 
@@ -91,7 +97,15 @@ extension RPCServer {
     /// protocol, or the server's drain closes it.
     func serve(_ connection: Connection) async {
         let channel = connection.channel
-        self.track(channel)
+        guard self.track(channel) else {
+            let refusal = RPCError(
+                .resourceExhausted,
+                "\(self.configuration.serviceName) has \(self.configuration.maximumConnections) connections open, its maximum; reuse a connection (calls multiplex) or retry later"
+            )
+            self.logger.warning("refused a connection: too many open", metadata: ["maximum": "\(self.configuration.maximumConnections)"])
+            try? await connection.executeThenClose { _, outbound in try await outbound.write(.goAway(refusal)) }
+            return
+        }
         self.configuration.metrics?.connectionOpened()
         defer {
             self.untrack(channel)

@@ -30,6 +30,14 @@ public final class RPCServer: Service, Sendable {
         public var maximumFrameSize: Int = FrameLimits.defaultMaximum
         /// The socket file's mode, set through the umask at bind time.
         public var socketMode: mode_t = 0o660
+        /// Connections open at once; one more gets GoAway RESOURCE_EXHAUSTED.
+        public var maximumConnections = 512
+        /// Calls in flight on one connection; one more is RESOURCE_EXHAUSTED.
+        public var maximumCallsPerConnection = 1024
+        /// A connection with nothing in flight and nothing sent this long is closed.
+        public var idleTimeout: Duration = .seconds(300)
+        /// A frame begun must be complete within this.
+        public var partialFrameTimeout: Duration = .seconds(30)
         /// How long a drain waits for calls in flight before closing anyway.
         public var drainTimeout: Duration = .seconds(30)
         /// What Health/Status reports beyond what the server knows itself.
@@ -215,12 +223,24 @@ public final class RPCServer: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func track(_ channel: any Channel) {
-        let closed = self.state.withLock { state in
-            if !state.connectionsClosed { state.connections[ObjectIdentifier(channel)] = channel }
-            return state.connectionsClosed
+    /// Counts a connection in; false when the server is at its maximum
+    /// (the caller refuses it). One that arrives after the drain closed
+    /// the others is closed at once.
+    func track(_ channel: any Channel) -> Bool {
+        enum Admission { case tracked, full, closed }
+        let admission = self.state.withLock { state -> Admission in
+            if state.connectionsClosed { return .closed }
+            if state.connections.count >= self.configuration.maximumConnections { return .full }
+            state.connections[ObjectIdentifier(channel)] = channel
+            return .tracked
         }
-        if closed { channel.close(promise: nil) }
+        switch admission {
+        case .tracked: return true
+        case .full: return false
+        case .closed:
+            channel.close(promise: nil)
+            return true
+        }
     }
 
     func untrack(_ channel: any Channel) {

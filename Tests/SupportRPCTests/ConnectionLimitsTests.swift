@@ -1,0 +1,109 @@
+import Foundation
+import SupportProto
+import SupportRPC
+import Testing
+import TestSupport
+
+/// The server's per-connection limits: calls in flight, connections, a
+/// half-sent frame, an idle connection.
+@Suite("Connection limits")
+struct ConnectionLimitsTests {
+    @Test("One call more than the per-connection maximum is RESOURCE_EXHAUSTED at once; the calls in flight are unharmed")
+    func callsInFlight() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let probe = HangProbe()
+        let running = try await RunningServer.start(router: echoRouter(probe: probe, hangFor: nil), socketPath: directory.file("s.sock")) {
+            $0.maximumCallsPerConnection = 2
+        }
+        let client = RPCClient(socketPath: running.socketPath)
+        let first = Task { try await client.call(EchoRPC.hang, ping(1), timeout: .seconds(20)) }
+        let second = Task { try await client.call(EchoRPC.hang, ping(2), timeout: .seconds(20)) }
+        try await waitUntil { probe.started.withLock { $0 } == 2 }
+        let refused = await #expect(throws: RPCError.self) { try await client.call(EchoRPC.echo, ping(3)) }
+        #expect(refused?.code == .resourceExhausted)
+        #expect(refused?.message.contains("2 calls in flight") == true)
+        probe.release()
+        #expect(try await first.value.nonce == 1)
+        #expect(try await second.value.nonce == 2)
+        #expect(try await client.call(EchoRPC.echo, ping(4)).nonce == 4, "answered calls free their places")
+        try await running.stop()
+    }
+
+    @Test("A connection over the maximum gets GoAway RESOURCE_EXHAUSTED; closing one makes room")
+    func connections() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
+            $0.maximumConnections = 2
+        }
+        let one = RPCClient(socketPath: running.socketPath)
+        let two = RPCClient(socketPath: running.socketPath)
+        #expect(try await one.call(EchoRPC.echo, ping(1)).nonce == 1)
+        #expect(try await two.call(EchoRPC.echo, ping(2)).nonce == 2)
+
+        let third = try RawSocket(path: running.socketPath)
+        let (bytes, closed) = await third.readUntilClosed()
+        #expect(closed)
+        let frame = try FramingTests.onlyFrame(in: bytes)
+        guard case .goAway(let goAway) = frame.kind else {
+            Issue.record("expected GoAway, got \(frame)")
+            return
+        }
+        #expect(goAway.status.code == RPCError.Code.resourceExhausted.rawValue)
+        #expect(goAway.status.message.contains("2 connections open"))
+        try await running.stop()
+    }
+
+    @Test("A peer that sends half a frame and stalls is told DEADLINE_EXCEEDED and disconnected; the server keeps serving")
+    func halfFrame() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
+            $0.partialFrameTimeout = .milliseconds(300)
+        }
+        let socket = try RawSocket(path: running.socketPath)
+        socket.send([0, 0, 0, 10, 1, 2])  // 10 bytes announced, 2 sent
+        let (bytes, closed) = await socket.readUntilClosed()
+        #expect(closed, "the stalled connection is closed")
+        let frame = try FramingTests.onlyFrame(in: bytes)
+        guard case .goAway(let goAway) = frame.kind else {
+            Issue.record("expected GoAway, got \(frame)")
+            return
+        }
+        #expect(goAway.status.code == RPCError.Code.deadlineExceeded.rawValue)
+        #expect(try await RPCClient(socketPath: running.socketPath).call(EchoRPC.echo, ping(5)).nonce == 5)
+        try await running.stop()
+    }
+
+    @Test("An idle connection is closed with GoAway UNAVAILABLE, one with a call in flight is not, and the client reconnects for its next call")
+    func idle() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let probe = HangProbe()
+        let running = try await RunningServer.start(router: echoRouter(probe: probe, hangFor: nil), socketPath: directory.file("s.sock")) {
+            $0.idleTimeout = .milliseconds(300)
+        }
+        let idle = try RawSocket(path: running.socketPath)
+        let (bytes, closed) = await idle.readUntilClosed()
+        #expect(closed)
+        let frame = try FramingTests.onlyFrame(in: bytes)
+        guard case .goAway(let goAway) = frame.kind else {
+            Issue.record("expected GoAway, got \(frame)")
+            return
+        }
+        #expect(goAway.status.code == RPCError.Code.unavailable.rawValue)
+
+        // A call that outlasts the idle timeout keeps its connection.
+        let client = RPCClient(socketPath: running.socketPath)
+        let long = Task { try await client.call(EchoRPC.hang, ping(7), timeout: .seconds(20)) }
+        try await waitUntil { probe.started.withLock { $0 } == 1 }
+        try await Task.sleep(for: .milliseconds(900))
+        probe.release()
+        #expect(try await long.value.nonce == 7)
+        // Idle again past the timeout: the next call reconnects by itself.
+        try await Task.sleep(for: .milliseconds(900))
+        #expect(try await client.call(EchoRPC.echo, ping(8)).nonce == 8)
+        try await running.stop()
+    }
+}
