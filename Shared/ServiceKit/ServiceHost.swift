@@ -182,6 +182,11 @@ public enum ServiceHost {
         }
 
         var configuration = RPCServer.Configuration(serviceName: definition.name, socketPath: socketPath)
+        do {
+            configuration.accessPolicy = try AccessConfig.load(configDirectory: options.configDirectory)
+        } catch let error as RuntimeError {
+            throw RuntimeError("\(definition.name) cannot load its access policy: \(error.message)")
+        }
         configuration.maximumFrameSize = options.maxFrameBytes
         configuration.maximumConnections = options.maxConnections
         configuration.maximumCallsPerConnection = options.maxCallsPerConnection
@@ -272,7 +277,10 @@ extension ServiceHost {
     static func checkConfiguration(_ definition: ServiceDefinition, options: ServiceOptions) throws {
         let directory = options.configDirectory
         do {
-            let lines = try definition.checkConfig(directory)
+            var lines = try definition.checkConfig(directory)
+            if let policy = try AccessConfig.load(configDirectory: directory) {
+                lines.append("\(AccessConfig.fileName): \(policy.customer.uids.count + policy.customer.gids.count) customer, \(policy.staff.uids.count + policy.staff.gids.count) staff, \(policy.admin.uids.count + policy.admin.gids.count) admin entries")
+            }
             for line in lines { print("ok  \(directory.path)/\(line)") }
             print("\(definition.name): configuration in \(directory.path) is valid")
         } catch {

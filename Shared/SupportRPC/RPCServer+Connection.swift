@@ -106,6 +106,10 @@ extension RPCServer {
             try? await connection.executeThenClose { _, outbound in try await outbound.write(.goAway(refusal)) }
             return
         }
+        let peer = await PeerCredentials.of(channel)
+        self.logger.debug("connection accepted", metadata: [
+            "peer.pid": "\(peer?.pid ?? 0)", "peer.uid": "\(peer?.uid ?? 0)", "peer.gid": "\(peer?.gid ?? 0)",
+        ])
         self.configuration.metrics?.connectionOpened()
         defer {
             self.untrack(channel)
@@ -119,7 +123,7 @@ extension RPCServer {
                         for try await frame in inbound {
                             switch frame.kind {
                             case .request(let request):
-                                if let refusal = self.refusal(for: request, calls: calls) {
+                                if let refusal = self.refusal(for: request, calls: calls, peer: peer) {
                                     // Unknown names are one label: a caller must not grow the series.
                                     let method = refusal.code == .unimplemented ? "(unknown)" : request.method
                                     self.configuration.metrics?.recordCall(method: method, code: refusal.code, duration: .zero)
@@ -134,7 +138,7 @@ extension RPCServer {
                                         self.callFinished()
                                     }
                                     await self.execute(
-                                        request, handler: handler, signal: signal,
+                                        request, handler: handler, signal: signal, peer: peer,
                                         eventLoop: channel.eventLoop, outbound: outbound
                                     )
                                 }
@@ -170,7 +174,7 @@ extension RPCServer {
     }
 
     /// Why a request is answered at once with an error, if it is.
-    private func refusal(for request: Support_Rpc_V1_Request, calls: CallTable) -> RPCError? {
+    private func refusal(for request: Support_Rpc_V1_Request, calls: CallTable, peer: PeerCredentials?) -> RPCError? {
         guard request.callID != 0 else {
             return RPCError(.invalidArgument, "call id 0 is reserved; number calls from 1")
         }
@@ -179,6 +183,21 @@ extension RPCServer {
                 .unimplemented,
                 "\(self.configuration.serviceName) has no method \(request.method.isEmpty ? "(empty)" : request.method); see `supportctl call --list`"
             )
+        }
+        let caller: Caller
+        do {
+            caller = try Caller(Metadata(request.metadata))
+        } catch {
+            return error as? RPCError ?? RPCError(.invalidArgument, "\(error)")
+        }
+        let policy = self.configuration.accessPolicy ?? AccessPolicy.everyone
+        if let denied = policy.refusal(
+            method: request.method, peer: peer, caller: caller, serviceUID: self.serviceUID, serviceName: self.configuration.serviceName
+        ) {
+            self.logger.notice("call refused", metadata: [
+                "rpc.method": "\(request.method)", "peer.uid": "\(peer?.uid ?? 0)", "peer.pid": "\(peer?.pid ?? 0)",
+            ])
+            return denied
         }
         guard !calls.contains(request.callID) else {
             return RPCError(.invalidArgument, "call id \(request.callID) is already in flight on this connection; use a new id per call")
@@ -204,6 +223,7 @@ extension RPCServer {
         _ request: Support_Rpc_V1_Request,
         handler: RPCRouter.Handler,
         signal: CallSignal,
+        peer: PeerCredentials?,
         eventLoop: any EventLoop,
         outbound: NIOAsyncChannelOutboundWriter<Frame>
     ) async {
@@ -216,7 +236,9 @@ extension RPCServer {
             requestID: metadata[Metadata.requestID] ?? RequestID.make(),
             metadata: metadata,
             deadline: .now + timeout,
-            logger: self.logger
+            logger: self.logger,
+            caller: (try? Caller(metadata)) ?? .unspecified,
+            peer: peer
         )
         let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { signal.fire(.deadlineExceeded) }

@@ -50,6 +50,10 @@ public final class RPCServer: Service, Sendable {
         /// activation): served instead of binding `socketPath`, and left in
         /// place on exit because its owner keeps it across restarts.
         public var listeningSocket: Int32?
+        /// Who may call what by peer credentials (access.json); nil lets
+        /// every peer that can open the socket call everything. A call made
+        /// for a customer contact is limited to customer methods either way.
+        public var accessPolicy: AccessPolicy?
         /// Where call counts and latencies go; nil records nothing.
         public var metrics: RPCMetrics?
 
@@ -64,6 +68,8 @@ public final class RPCServer: Service, Sendable {
     let logger: Logger
     let eventLoopGroup: any EventLoopGroup
     let state = LockedState()
+    /// The user this process runs as; the access policy trusts it.
+    let serviceUID = getuid()
 
     struct State {
         var draining = false

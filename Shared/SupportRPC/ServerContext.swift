@@ -15,6 +15,10 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant
     /// A logger carrying `request.id` and `rpc.method`.
     public let logger: Logger
+    /// Whom the call is made for (`caller.identity`).
+    public let caller: Caller
+    /// The process at the other end of the socket, when the kernel says.
+    public let peer: PeerCredentials?
 
     public init(
         method: String,
@@ -22,8 +26,12 @@ public struct ServerContext: Sendable {
         requestID: String,
         metadata: Metadata = Metadata(),
         deadline: ContinuousClock.Instant,
-        logger: Logger
+        logger: Logger,
+        caller: Caller = .unspecified,
+        peer: PeerCredentials? = nil
     ) {
+        self.caller = caller
+        self.peer = peer
         self.method = method
         self.callID = callID
         self.requestID = requestID
@@ -32,6 +40,7 @@ public struct ServerContext: Sendable {
         var logger = logger
         logger[metadataKey: "request.id"] = "\(requestID)"
         logger[metadataKey: "rpc.method"] = "\(method)"
+        if let peer { logger[metadataKey: "peer.uid"] = "\(peer.uid)" }
         self.logger = logger
     }
 

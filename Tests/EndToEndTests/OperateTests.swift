@@ -83,6 +83,19 @@ struct OperateTests {
             #expect(result.stderr.contains(message), "\(service): \(result.stderr)")
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
+        // access.json is optional; when present every service checks it.
+        try #"{"staff": {"groups": ["no-such-group-here"]}}"#.write(toFile: "\(broken.path)/access.json", atomically: true, encoding: .utf8)
+        let access = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/intake", ["--check-config", "--config-dir", broken.path])
+        #expect(access.status == 1)
+        #expect(access.stderr.contains(#"access.json: staff.groups[0]: no group "no-such-group-here""#), "\(access.stderr)")
+        try FileManager.default.copyItem(atPath: "\(shipped)/access.example.json", toPath: "\(broken.path)/access.json.tmp")
+        let example = try String(contentsOfFile: "\(broken.path)/access.json.tmp", encoding: .utf8)
+            .replacingOccurrences(of: "supportdesk-portal", with: "0").replacingOccurrences(of: "supportdesk-staff", with: "0")
+            .replacingOccurrences(of: "supportdesk-admin", with: "0")
+        try example.write(toFile: "\(broken.path)/access.json", atomically: true, encoding: .utf8)
+        let valid = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/intake", ["--check-config", "--config-dir", broken.path])
+        #expect(valid.status == 0, "the shipped example parses once its groups exist: \(valid.stderr)")
+        #expect(valid.stdout.contains("access.json"))
     }
 
     @Test("supportctl backup while serving, then deploy/local/restore on stopped services brings back every incident, clock and message as of the backup")

@@ -70,7 +70,7 @@ func ping(_ nonce: UInt64) -> Support_Rpc_V1_Ping {
     return ping
 }
 
-func waitUntil(_ condition: () -> Bool, timeout: Duration = .seconds(5)) async throws {
+func waitUntil(_ condition: () -> Bool, timeout: Duration = .seconds(60)) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { return }
