@@ -18,6 +18,7 @@ extension IntakeRPCService {
             guard (1...4).contains(request.severity) else {
                 throw IntakeError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
             }
+            try Self.actsForItself(context.caller, contactEmail: email)
             let title = try require(request.title, "title", "a one-line summary")
             let description = try optional(request.description_p, "description")
             let actor = try optional(request.actor, "actor", max: Limits.shortText)
@@ -73,7 +74,9 @@ extension IntakeRPCService {
         router.register(IntakeRPC.getIncident) { request, context in
             let id = try require(request.incidentID, "incident_id", "the incident to show")
             return try await self.read(context) { db in
-                guard let incident = try IntakeStore.incident(id, in: db) else { throw IntakeError.notFound("incident", id) }
+                guard let incident = try IntakeStore.incident(id, in: db),
+                    try Self.visible(incident, to: context.caller, in: db)
+                else { throw IntakeError.notFound("incident", id) }
                 return incident
             }
         }
@@ -83,11 +86,11 @@ extension IntakeRPCService {
             guard (0...4).contains(request.severity) else {
                 throw IntakeError.invalid("severity", "severity filters by 1 to 4 (0 for all), not \(request.severity)")
             }
-            let filter = IntakeStore.QueueFilter(
-                certificateID: request.certificateID, office: request.office, states: request.states,
-                side: request.side, severity: request.severity
-            )
             return try await self.read(context) { db in
+                let filter = IntakeStore.QueueFilter(
+                    certificateID: try Self.certificateFilter(request.certificateID, for: context.caller, in: db),
+                    office: request.office, states: request.states, side: request.side, severity: request.severity
+                )
                 let (incidents, next) = paging.page(try IntakeStore.queue(filter, offset: paging.offset, limit: paging.fetchLimit, in: db))
                 var response = Support_Intake_V1_ListIncidentsResponse()
                 response.nextPageToken = next
@@ -118,6 +121,7 @@ extension IntakeRPCService {
         }
         router.register(IntakeRPC.provideInfo) { request, context in
             let email = try require(request.contactEmail, "contact_email", "the authorised contact answering (R-ORG-3)")
+            try Self.actsForItself(context.caller, contactEmail: email)
             let text = try require(request.text, "text", "the information", max: Limits.longText)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 let contact = try CertificateRules.authorise(email, on: certificate, at: now)
@@ -134,6 +138,7 @@ extension IntakeRPCService {
         router.register(IntakeRPC.reopen) { request, context in
             let reason = try require(request.reason, "reason", "why it is reopened", max: Limits.longText)
             let party = try Self.party(contact: request.contactEmail, actor: request.actor)
+            try Self.actsForItself(context.caller, party: party)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 if case .contact(let email) = party { _ = try CertificateRules.authorise(email, on: certificate, at: now) }
                 try lifecycle.reopen(by: party.name, reason: reason)
@@ -141,6 +146,7 @@ extension IntakeRPCService {
         }
         router.register(IntakeRPC.close) { request, context in
             let party = try Self.party(contact: request.contactEmail, actor: request.actor)
+            try Self.actsForItself(context.caller, party: party)
             let reason = try Self.validated(request.reason)
             if case .contact = party, reason.kind != .resolved {
                 throw IntakeError(.permissionDenied, reason: "STAFF_ONLY", field: "reason.kind", "a customer contact may close an incident only by accepting its resolution; out-of-scope and not-reproducible closures are the vendor's")
@@ -195,7 +201,9 @@ extension IntakeRPCService {
     ) async throws -> Incident {
         let id = try require(incidentID, "incident_id", "the incident to act on")
         return try await self.write(context) { db, now in
-            guard let incident = try IntakeStore.incident(id, in: db) else { throw IntakeError.notFound("incident", id) }
+            guard let incident = try IntakeStore.incident(id, in: db), try Self.visible(incident, to: context.caller, in: db) else {
+                throw IntakeError.notFound("incident", id)
+            }
             guard let certificate = try IntakeStore.certificate(incident.certificateID, in: db) else {
                 throw RPCError(.internal, "incident \(id) refers to a missing certificate \(incident.certificateID)")
             }
@@ -206,6 +214,49 @@ extension IntakeRPCService {
                 IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: id, at: now)
             }
             return (lifecycle.incident, events)
+        }
+    }
+
+    // MARK: What a customer contact may see (issue 10)
+
+    /// A call made for a contact sees only the incidents of certificates it
+    /// is a contact on; to it, the others do not exist (NOT_FOUND, so ids
+    /// leak nothing about other organisations).
+    static func visible(_ incident: Incident, to caller: Caller, in db: Database) throws -> Bool {
+        guard case .contact(let email) = caller else { return true }
+        guard let certificate = try IntakeStore.certificate(incident.certificateID, in: db) else { return false }
+        return certificate.contacts.contains { $0.email.lowercased() == email }
+    }
+
+    /// The certificate a contact's incident list is limited to: the one it
+    /// names, or its only one.
+    static func certificateFilter(_ requested: String, for caller: Caller, in db: Database) throws -> String {
+        guard case .contact(let email) = caller else { return requested }
+        let own = try IntakeStore.certificates(withContact: email, in: db)
+        if !requested.isEmpty {
+            guard own.contains(requested) else { throw IntakeError.notFound("certificate", requested) }
+            return requested
+        }
+        guard own.count == 1, let only = own.first else {
+            if own.isEmpty { throw IntakeError.notFound("certificate", "for \(email)") }
+            throw IntakeError.missing("certificate_id", "which of your certificates: \(own.sorted().joined(separator: ", "))")
+        }
+        return only
+    }
+
+    /// A call made for a contact acts as that contact, not as another one.
+    static func actsForItself(_ caller: Caller, contactEmail: String) throws {
+        guard case .contact(let email) = caller, contactEmail.lowercased().trimmingCharacters(in: .whitespaces) != email else { return }
+        throw IntakeError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may act only as that contact")
+    }
+
+    static func actsForItself(_ caller: Caller, party: Party) throws {
+        switch party {
+        case .contact(let email): try Self.actsForItself(caller, contactEmail: email)
+        case .staff:
+            if case .contact(let email) = caller {
+                throw IntakeError(.permissionDenied, reason: "NOT_YOURSELF", field: "actor", "a call made for \(email) may not act as staff")
+            }
         }
     }
 

@@ -28,6 +28,12 @@ enum IntakeStore {
         )
     }
 
+    /// The ids of the certificates that list `email` as a contact now.
+    static func certificates(withContact email: String, in db: Database) throws -> Set<String> {
+        let all = try Data.fetchAll(db, sql: "SELECT document FROM certificate").map { try Certificate(serializedBytes: $0) }
+        return Set(all.filter { $0.contacts.contains { $0.email.lowercased() == email } }.map(\.id))
+    }
+
     static func certificates(office: String, offset: Int, limit: Int, in db: Database) throws -> [Certificate] {
         try Data.fetchAll(
             db,
