@@ -198,3 +198,22 @@ struct EscalationEngineTests {
         #expect(badShift?.rpcError.details.first?.field == "roster.duty_managers[0].shifts[0]")
     }
 }
+
+@Suite("Escalation: what a contact may see")
+struct EscalationContactScopeTests {
+    @Test("A contact is known only on its own certificate's incidents; the handler answers NOT_FOUND for the rest")
+    func contactScope() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .inProgress, at: "2026-12-07T11:00:00")
+        let (own, stranger, missing) = try harness.database.writer.read { db in
+            (
+                try EscalationStore.isContact("ann@acme.example", ofIncident: harness.incident, in: db),
+                try EscalationStore.isContact("eve@other.example", ofIncident: harness.incident, in: db),
+                try EscalationStore.isContact("ann@acme.example", ofIncident: "INC-999999", in: db)
+            )
+        }
+        #expect(own)
+        #expect(!stranger)
+        #expect(!missing)
+    }
+}

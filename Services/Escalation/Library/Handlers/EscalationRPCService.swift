@@ -12,10 +12,15 @@ struct EscalationRPCService: RPCService {
     var database: ServiceDatabase { self.environment.database }
 
     func register(into router: inout RPCRouter) {
-        router.register(EscalationRPC.escalate) { request, _ in
+        router.register(EscalationRPC.escalate) { request, context in
             let id = try Self.required(request.incidentID, "incident_id")
             let contact = request.contactEmail.trimmingCharacters(in: .whitespaces)
             let actor = request.actor.trimmingCharacters(in: .whitespaces)
+            // A call made for a contact escalates as that contact, and an
+            // incident of another organisation does not exist for it.
+            if case .contact(let email) = context.caller, contact.lowercased() != email || !actor.isEmpty {
+                throw EscalationError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may escalate only as that contact")
+            }
             guard contact.isEmpty != actor.isEmpty else {
                 throw EscalationError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
             }
@@ -27,7 +32,10 @@ struct EscalationRPCService: RPCService {
             let requester: EscalationEngine.Requester = contact.isEmpty ? .staff(actor) : .customer(contact)
             let now = self.environment.clock.now()
             let record = try await self.database.writer.write { db in
-                try self.engine.escalate(
+                if case .contact(let email) = context.caller, !(try EscalationStore.isContact(email, ofIncident: id, in: db)) {
+                    throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id (it arrives from intake within moments of opening)")
+                }
+                return try self.engine.escalate(
                     id, by: requester, direction: request.direction == .down ? .down : .up,
                     reason: reason.isEmpty ? "escalated by the customer" : reason, at: now, in: db
                 )

@@ -64,6 +64,14 @@ enum EscalationStore {
 
     // MARK: Views
 
+    /// Whether `email` is a contact of the certificate `incidentID` is under.
+    static func isContact(_ email: String, ofIncident incidentID: String, in db: Database) throws -> Bool {
+        guard let view = try Self.incident(incidentID, in: db),
+            let certificate = try Self.certificate(view.snapshot.certificateID, in: db)
+        else { return false }
+        return certificate.contacts.contains { $0.email.lowercased() == email }
+    }
+
     static func certificate(_ id: String, in db: Database) throws -> Support_Events_V1_CertificateChanged? {
         try Data.fetchOne(db, sql: "SELECT document FROM certificate_view WHERE id = ?", arguments: [id])
             .map { try Support_Events_V1_CertificateChanged(serializedBytes: $0) }
