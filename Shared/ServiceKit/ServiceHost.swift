@@ -193,6 +193,9 @@ public enum ServiceHost {
         configuration.idleTimeout = .seconds(options.idleTimeout)
         configuration.listeningSocket = listeningSocket
         configuration.metrics = RPCMetrics(factory: metrics.factory)
+        configuration.errorStatus = { [name = definition.name, path = database.path] error in
+            StorageFailure.status(for: error, service: name, path: path)
+        }
         configuration.onListening = { Systemd.notify("READY=1\nSTATUS=serving") }
         configuration.onDraining = { Systemd.notify("STOPPING=1\nSTATUS=draining") }
         configuration.status = {

@@ -294,6 +294,13 @@ extension RPCServer {
         case is CancellationError:
             return RPCError(.cancelled, "the call was cancelled")
         default:
+            if let status = self.configuration.errorStatus(error) {
+                // A failure of the server's environment (disk full, database
+                // read-only): the caller gets a status it can act on, the
+                // operator a line that says what to fix.
+                context.logger.error("\(context.method) failed: \(status.message)", metadata: ["code": "\(status.code)", "error": "\(error)"])
+                return status
+            }
             context.logger.error("handler failed", metadata: ["error": "\(error)"])
             return RPCError(
                 .internal,

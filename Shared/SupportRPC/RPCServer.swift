@@ -56,6 +56,10 @@ public final class RPCServer: Service, Sendable {
         public var accessPolicy: AccessPolicy?
         /// Where call counts and latencies go; nil records nothing.
         public var metrics: RPCMetrics?
+        /// The status for an error a handler threw that is neither an
+        /// ``RPCError`` nor ``RPCErrorConvertible`` (ServiceKit maps storage
+        /// failures such as a full disk here); nil keeps `INTERNAL`.
+        public var errorStatus: @Sendable (any Error) -> RPCError? = { _ in nil }
 
         public init(serviceName: String, socketPath: String) {
             self.serviceName = serviceName

@@ -59,21 +59,16 @@ struct IntakeRPCService: RPCService {
         try await self.storing(context) { try await self.database.writer.read(body) }
     }
 
-    /// Storage failures become statuses a caller can act on, never a crash
-    /// or a half-applied change (the transaction rolled back).
+    /// A constraint failure here is a concurrent change (two opens racing
+    /// for a number); the transaction rolled back. Other storage failures
+    /// (a full disk, a read-only file) reach ServiceKit's one mapping
+    /// (`StorageFailure`, issue 10).
     private func storing<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DatabaseError {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             context.logger.error("database failure", metadata: ["error": "\(error)"])
-            switch error.resultCode {
-            case .SQLITE_FULL:
-                throw RPCError(.resourceExhausted, "intake's disk is full; nothing was changed. Free space and retry.")
-            case .SQLITE_CONSTRAINT:
-                throw RPCError(.aborted, "a concurrent change conflicted with this one; nothing was changed. Retry.")
-            default:
-                throw RPCError(.unavailable, "intake cannot write its database now (\(error.resultCode)); nothing was changed. Retry shortly.")
-            }
+            throw RPCError(.aborted, "a concurrent change conflicted with this one; nothing was changed. Retry.")
         }
     }
 
