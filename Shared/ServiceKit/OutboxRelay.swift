@@ -12,8 +12,8 @@ import Synchronization
 /// Each subscriber has its own cursor (the last outbox position it
 /// accepted), so one that is down only delays itself: the others, and the
 /// producer's own RPCs, go on. A failed delivery is retried with jittered
-/// exponential backoff; a subscriber that comes back catches up from its
-/// cursor.
+/// exponential backoff, which new events do not cut short; a subscriber that
+/// comes back catches up from its cursor.
 public final class OutboxRelay: Service, Sendable {
     public struct Subscriber: Sendable {
         public let name: String
@@ -121,8 +121,13 @@ public final class OutboxRelay: Service, Sendable {
                     "error": "\(error)", "attempt": "\(failures)", "retry_in": "\(delay)",
                 ])
                 try? await self.recordFailure(subscriber.name, error: error)
-                // A wake-up (new events, shutdown) ends the backoff early.
-                await wakeup.wait(timeout: delay)
+                // Only shutdown ends the backoff early: new events do not, or
+                // a failing subscriber would be called on every commit of a
+                // busy producer, a retry storm without backoff (issue 10).
+                let retryAt = ContinuousClock.now + delay
+                while ContinuousClock.now < retryAt && !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    await wakeup.wait(timeout: retryAt - ContinuousClock.now)
+                }
             }
         }
     }

@@ -87,6 +87,84 @@ struct OutboxRelayTests {
         try await late.running.stop()
     }
 
+    /// A subscriber whose Deliver does not answer: it hangs until the
+    /// relay's deadline, or fails at once; it records when it was called.
+    final class Misbehaving: Sendable {
+        final class Calls: Sendable {
+            let instants = Mutex<[ContinuousClock.Instant]>([])
+        }
+        private let log = Calls()
+        let running: RunningServer
+        var calls: [ContinuousClock.Instant] { self.log.instants.withLock { $0 } }
+
+        init(directory: TemporaryDirectory, name: String, hang: Bool) async throws {
+            var router = RPCRouter()
+            let log = self.log
+            router.register(EventSinkRPC.deliver) { _, _ in
+                log.instants.withLock { $0.append(.now) }
+                if hang { try await Task.sleep(for: .seconds(60)) }
+                throw RPCError(.unavailable, "\(name) is overloaded")
+            }
+            self.running = try await RunningServer.start(router: router, socketPath: directory.file("\(name).sock"))
+        }
+    }
+
+    @Test("Issue 10: a subscriber that hangs or fails delays only itself: the producer keeps writing quickly, the healthy subscriber keeps receiving, the failing one is retried with growing, jittered backoff")
+    func misbehavingSubscribers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let producer = try ServiceDatabase(path: directory.file("producer.sqlite"))
+        let outbox = EventOutbox(producer: "producer")
+        let up = try await Subscriber(directory: directory, name: "up")
+        let hanging = try await Misbehaving(directory: directory, name: "hanging", hang: true)
+        let failing = try await Misbehaving(directory: directory, name: "failing", hang: false)
+        let relay = OutboxRelay(
+            database: producer,
+            subscribers: [
+                .init(name: "hanging", client: RPCClient(socketPath: directory.file("hanging.sock"))),
+                .init(name: "failing", client: RPCClient(socketPath: directory.file("failing.sock"))),
+                .init(name: "up", client: RPCClient(socketPath: directory.file("up.sock"))),
+            ],
+            logger: LogRecorder().logger()
+        )
+        let task = Task { try await relay.run() }
+        let started = ContinuousClock.now
+
+        // The producer writes in small transactions for 3 s while the hanging
+        // Deliver is in flight (it answers only at the relay's 5 s deadline).
+        var written = 0
+        var slowest = Duration.zero
+        while ContinuousClock.now - started < .seconds(3) {
+            let before = ContinuousClock.now
+            try await Self.write(2, to: producer, outbox: outbox)
+            relay.wake()
+            slowest = max(slowest, ContinuousClock.now - before)
+            written += 2
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(slowest < .milliseconds(500), "a producer write took \(slowest) while a subscriber hung")
+        try await waitUntil({ up.applied.withLock { $0.count } == written }, timeout: .seconds(5))
+        #expect(up.applied.withLock { $0.count } == written, "the healthy subscriber got every event while another hung")
+        #expect(hanging.calls.count == 1, "the hanging subscriber holds its one call until the deadline")
+
+        // The failing subscriber is retried with backoff, not in a busy loop:
+        // 50 ms doubling (each jittered to 50–100 %) gives ~6 attempts in 3 s.
+        let attempts = failing.calls
+        #expect((3...12).contains(attempts.count), "\(attempts.count) attempts in 3 s")
+        let gaps = zip(attempts.dropFirst(), attempts).map { $0 - $1 }
+        #expect(gaps.suffix(2).allSatisfy { $0 >= .milliseconds(200) }, "the backoff grows: \(gaps)")
+        let ratios = zip(gaps.dropFirst(), gaps).map { $0 / $1 }
+        #expect(Set(ratios.map { Int($0 * 100) }).count > 1, "the waits are jittered, not a fixed ladder: \(gaps)")
+        #expect(try relay.depth()["up"] == 0)
+        #expect(try relay.depth()["failing"] == written)
+
+        task.cancel()
+        _ = await task.result
+        try await up.running.stop()
+        try await hanging.running.stop()
+        try await failing.running.stop()
+    }
+
     @Test("The inbox applies a redelivered event once and says it was a duplicate")
     func inboxDeduplicates() async throws {
         let directory = try TemporaryDirectory()
