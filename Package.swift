@@ -60,6 +60,7 @@ let package = Package(
         .executable(name: "notifier", targets: ["NotifierExecutable"]),
         .executable(name: "supportctl", targets: ["SupportCtlExecutable"]),
         .executable(name: "supportdesk-c-example", targets: ["SupportDeskCExample"]),
+        .executable(name: "supportdesk-chaos", targets: ["ChaosExecutable"]),
         .library(name: "SupportRPC", targets: ["SupportRPC"]),
     ],
     dependencies: [
@@ -165,10 +166,19 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "SupportRPC", "ServiceKit",
+                "SupportRPC", "ServiceKit", "SupportProto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: settings
+        ),
+        // scripts/chaos (issue 10): the fault run of Tests/TestSupport/Chaos.swift
+        // as a command; the end-to-end suite runs the same code at CI size.
+        .executableTarget(
+            name: "ChaosExecutable",
+            dependencies: ["TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/ChaosExecutable",
             swiftSettings: settings
         ),
         .testTarget(
