@@ -155,6 +155,21 @@ struct EscalationEngineTests {
         #expect(try harness.escalatedEvents == 1)
     }
 
+    @Test("R-ESC-3: a breach that arrives before intake's IncidentOpened is refused, not dropped; delivered again after it, it escalates once")
+    func breachBeforeOpened() throws {
+        let harness = try EscalationHarness()
+        #expect(throws: EscalationError.self) {
+            try harness.breach(cycle: "INC-000001/1", at: "2026-12-05T03:30:00", eventID: "breach-1")
+        }
+        #expect(try harness.records.isEmpty)
+        try harness.incident(state: .new, at: "2026-12-05T03:00:00")
+        try harness.breach(cycle: "INC-000001/1", at: "2026-12-05T03:30:00", eventID: "breach-1")
+        let records = try harness.records
+        #expect(records.count == 1)
+        #expect(records.first?.slaCycleID == "INC-000001/1")
+        #expect(try harness.escalatedEvents == 1)
+    }
+
     @Test("R-ORG-4: the duty manager on shift follows the office's local weekday and minute")
     func dutyShifts() throws {
         let config = URL(fileURLWithPath: InProcessService.configDirectory)

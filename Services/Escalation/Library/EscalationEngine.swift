@@ -32,7 +32,19 @@ struct EscalationEngine: Sendable {
             try EscalationStore.save(certificate, in: db)
         case .slaBreached(let breach):
             guard try !EscalationStore.escalated(cycle: breach.cycle.cycleID, in: db) else { return }
-            guard let view = try EscalationStore.incident(event.incidentID, in: db), ![.resolved, .closed].contains(view.snapshot.state) else { return }
+            // sla-timer's breach can arrive before intake's IncidentOpened
+            // (two producers, two relays; one was behind after a restart).
+            // Dropping it lost the escalation (R-ESC-3, found by
+            // scripts/chaos, issue 10): refuse it instead, so the inbox does
+            // not record it and sla-timer's relay delivers it again once
+            // intake's events are here.
+            guard let view = try EscalationStore.incident(event.incidentID, in: db) else {
+                throw EscalationError(
+                    .unavailable, reason: "INCIDENT_NOT_YET_KNOWN",
+                    "escalation has not yet heard of \(event.incidentID) from intake; deliver the breach again once it has"
+                )
+            }
+            guard ![.resolved, .closed].contains(view.snapshot.state) else { return }
             guard view.level.rawValue < 3 else {
                 self.logger.notice("breach at level 3: no higher level to escalate to", metadata: ["incident": "\(event.incidentID)"])
                 return
