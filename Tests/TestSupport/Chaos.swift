@@ -65,6 +65,10 @@ public final class Chaos: Sendable {
     public let options: Options
     let say: @Sendable (String) -> Void
     let cluster: ServiceCluster
+    /// One client (one connection, calls multiplexed) for every driver
+    /// call: a client per call left hundreds of idle connections behind
+    /// and hit intake's connection limit (issue 10's resource limits).
+    let intake: RPCClient
     /// The fake clock's start: Monday 2026-12-07 09:00 JST.
     static let start = Date(timeIntervalSince1970: 1_796_601_600)
 
@@ -85,6 +89,7 @@ public final class Chaos: Sendable {
         self.options = options
         self.say = say
         self.cluster = try ServiceCluster(fakeClock: Self.start.rfc3339Z)
+        self.intake = self.cluster.client("intake")
     }
 
     // MARK: Running
@@ -250,7 +255,7 @@ public final class Chaos: Sendable {
     private func call<Request, Response>(
         _ method: RPCMethod<Request, Response>, _ request: Request, metadata: Metadata = Metadata()
     ) async -> Response? {
-        let client = self.cluster.client("intake")
+        let client = self.intake
         let giveUp = ContinuousClock.now + .seconds(120)
         var attempt = 0
         while ContinuousClock.now < giveUp {
