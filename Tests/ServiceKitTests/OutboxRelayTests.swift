@@ -142,15 +142,17 @@ struct OutboxRelayTests {
             written += 2
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(slowest < .milliseconds(500), "a producer write took \(slowest) while a subscriber hung")
-        try await waitUntil({ up.applied.withLock { $0.count } == written }, timeout: .seconds(5))
+        // Bounds leave room for a loaded machine (the whole suite runs in
+        // parallel); the hang they must stay clear of is the relay's 5 s deadline.
+        #expect(slowest < .seconds(2), "a producer write took \(slowest) while a subscriber hung")
+        try await waitUntil({ up.applied.withLock { $0.count } == written }, timeout: .seconds(30))
         #expect(up.applied.withLock { $0.count } == written, "the healthy subscriber got every event while another hung")
-        #expect(hanging.calls.count == 1, "the hanging subscriber holds its one call until the deadline")
+        #expect((1...3).contains(hanging.calls.count), "each call to the hanging subscriber lasts until the 5 s deadline: \(hanging.calls.count) calls")
 
         // The failing subscriber is retried with backoff, not in a busy loop:
         // 50 ms doubling (each jittered to 50–100 %) gives ~6 attempts in 3 s.
         let attempts = failing.calls
-        #expect((3...12).contains(attempts.count), "\(attempts.count) attempts in 3 s")
+        #expect((3...12).contains(attempts.count), "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
         let gaps = zip(attempts.dropFirst(), attempts).map { $0 - $1 }
         #expect(gaps.suffix(2).allSatisfy { $0 >= .milliseconds(200) }, "the backoff grows: \(gaps)")
         let ratios = zip(gaps.dropFirst(), gaps).map { $0 / $1 }
