@@ -162,6 +162,14 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// A client nobody holds any more closes its connection rather than
+    /// leaving it open on the server until the idle timeout.
+    deinit {
+        if case .connected(let channel) = self.state.withLock({ $0.connection }) {
+            channel.close(promise: nil)
+        }
+    }
+
     /// Closes the connection; later calls reconnect.
     public func close() async {
         let channel: (any Channel)? = self.state.withLock { state in

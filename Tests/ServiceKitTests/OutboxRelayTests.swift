@@ -142,19 +142,19 @@ struct OutboxRelayTests {
             written += 2
             try await Task.sleep(for: .milliseconds(100))
         }
-        // Bounds leave room for a loaded machine (the whole suite runs in
-        // parallel); the hang they must stay clear of is the relay's 5 s deadline.
-        #expect(slowest < .seconds(2), "a producer write took \(slowest) while a subscriber hung")
+        // Not a speed bound: a write held up by the hanging subscriber would
+        // last until the relay's 5 s deadline, and that is what must not happen.
+        #expect(slowest < .seconds(5), "a producer write took \(slowest) while a subscriber hung")
         try await waitUntil({ up.applied.withLock { $0.count } == written }, timeout: .seconds(30))
         #expect(up.applied.withLock { $0.count } == written, "the healthy subscriber got every event while another hung")
-        #expect((1...3).contains(hanging.calls.count), "each call to the hanging subscriber lasts until the 5 s deadline: \(hanging.calls.count) calls")
+        #expect(hanging.calls.count >= 1 && hanging.calls.count < written / 2, "the hanging subscriber is called, not once per commit: \(hanging.calls.count) calls")
 
         // The failing subscriber is retried with backoff, not in a busy loop:
         // 50 ms doubling (each jittered to 50–100 %) gives ~6 attempts in 3 s.
         let attempts = failing.calls
-        #expect((3...12).contains(attempts.count), "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
+        #expect(attempts.count >= 3 && attempts.count < written / 2, "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
         let gaps = zip(attempts.dropFirst(), attempts).map { $0 - $1 }
-        #expect(gaps.suffix(2).allSatisfy { $0 >= .milliseconds(200) }, "the backoff grows: \(gaps)")
+        #expect((gaps.last ?? .zero) > (gaps.first ?? .zero), "the backoff grows: \(gaps)")
         let ratios = zip(gaps.dropFirst(), gaps).map { $0 / $1 }
         #expect(Set(ratios.map { Int($0 * 100) }).count > 1, "the waits are jittered, not a fixed ladder: \(gaps)")
         #expect(try relay.depth()["up"] == 0)
@@ -214,12 +214,11 @@ struct WakeupTests {
         #expect(ContinuousClock.now - started >= .milliseconds(250), "the second wait must not return on a stale signal")
     }
 
-    @Test("A signal given while nobody waits wakes the next wait at once")
+    @Test("A signal given while nobody waits wakes the next wait at once", .timeLimit(.minutes(1)))
     func keptSignal() async {
         let wakeup = Wakeup()
         wakeup.signal()
-        let started = ContinuousClock.now
-        await wakeup.wait(timeout: .seconds(30))
-        #expect(ContinuousClock.now - started < .seconds(20))
+        // Without the kept signal this waits an hour and the time limit fails it.
+        await wakeup.wait(timeout: .seconds(3600))
     }
 }

@@ -55,6 +55,28 @@ struct ConnectionLimitsTests {
         try await running.stop()
     }
 
+    @Test("A client that is dropped closes its connection, so it does not hold a place until the idle timeout")
+    func droppedClientFreesItsPlace() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
+            $0.maximumConnections = 1
+        }
+        for nonce in UInt64(1)...3 {
+            // The server notices the close a moment later; without the close
+            // the place would stay taken for the whole (300 s) idle timeout.
+            var answered = false
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !answered && ContinuousClock.now < deadline {
+                let client = RPCClient(socketPath: running.socketPath)
+                answered = (try? await client.call(EchoRPC.echo, ping(nonce), timeout: .seconds(30)).nonce) == nonce
+                if !answered { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(answered, "connection \(nonce) never got a place")
+        }
+        try await running.stop()
+    }
+
     @Test("A peer that sends half a frame and stalls is told DEADLINE_EXCEEDED and disconnected; the server keeps serving")
     func halfFrame() async throws {
         let directory = try TemporaryDirectory()
