@@ -62,6 +62,14 @@ let package = Package(
         .executable(name: "supportdesk-c-example", targets: ["SupportDeskCExample"]),
         .executable(name: "supportdesk-chaos", targets: ["ChaosExecutable"]),
         .library(name: "SupportRPC", targets: ["SupportRPC"]),
+        // For Benchmarks/ (its own package, so gRPC never enters this build):
+        // it builds and drives the services as their executables do.
+        .library(name: "SupportProto", targets: ["SupportProto"]),
+        .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "Intake", targets: ["Intake"]),
+        .library(name: "SLATimer", targets: ["SLATimer"]),
+        .library(name: "Escalation", targets: ["Escalation"]),
+        .library(name: "Notifier", targets: ["Notifier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -1,0 +1,66 @@
+import Foundation
+import SupportProto
+import SupportRPC
+
+/// (1) Health/Check round trips on one connection: SupportRPC against the raw
+/// blocking ping-pong and against grpc-swift-2; then 32 and 256 in flight.
+struct RPCBenchmark {
+    let scale: Scale
+    let work: Workspace
+    let report: Report
+
+    func run() async throws {
+        let directory = try self.work.directory("rpc")
+        let ours = try Child.launch("ours", ["ours", "--socket", "\(directory)/ours.sock"], log: "\(directory)/ours.log")
+        let raw = try Child.launch("raw", ["raw", "--socket", "\(directory)/raw.sock"], log: "\(directory)/raw.log")
+        let grpc = try Child.launch("grpc", ["grpc", "--socket", "\(directory)/grpc.sock"], log: "\(directory)/grpc.log")
+        defer { for child in [ours, raw, grpc] { kill(child.pid, SIGKILL) } }
+        try await Child.waitUntilServing("\(directory)/ours.sock")
+        try await Child.waitUntilListening("\(directory)/raw.sock")
+        try await Child.waitUntilListening("\(directory)/grpc.sock")
+
+        let client = RPCClient(socketPath: "\(directory)/ours.sock", targetName: "ours")
+        let check = { @Sendable in _ = try await client.call(HealthRPC.check, .init()) }
+        let count = self.scale.roundTrips
+        let repetitions = self.scale.repetitions
+
+        // Latency, one call at a time; runs interleaved so drift hits all three.
+        var oursSamples: [Double] = []
+        var rawSamples: [Double] = []
+        var grpcSamples: [Double] = []
+        _ = try await sequential(count / 4, check)
+        _ = try await RawPingPong.roundTrips("\(directory)/raw.sock", count: count / 4)
+        try await GRPCBaseline.withClient("\(directory)/grpc.sock") { grpcClient in
+            _ = try await sequential(count / 4) { try await GRPCBaseline.call(grpcClient) }
+        }
+        for _ in 0..<repetitions {
+            oursSamples += try await sequential(count, check)
+            rawSamples += try await RawPingPong.roundTrips("\(directory)/raw.sock", count: count)
+            grpcSamples += try await GRPCBaseline.withClient("\(directory)/grpc.sock") { grpcClient in
+                try await sequential(count) { try await GRPCBaseline.call(grpcClient) }
+            }
+        }
+        let oursLatency = Figure.latencies(oursSamples)
+        self.report.add(Row("rpc.roundtrip", "latency, 1 in flight", unit: "µs", ours: oursLatency,
+                            baseline: "raw ping-pong", .latencies(rawSamples), target: "p50 ≤ 2× raw", met: { $0 <= 2 }))
+        self.report.add(Row("rpc.roundtrip", "latency, 1 in flight", unit: "µs", ours: oursLatency,
+                            baseline: "grpc-swift-2", .latencies(grpcSamples)))
+
+        for inFlight in [32, 256] {
+            var oursRates: [Double] = []
+            var grpcRates: [Double] = []
+            for _ in 0..<repetitions {
+                oursRates.append(try await load(concurrency: inFlight, window: self.scale.window) { _, _ in try await check() }.rate)
+                grpcRates.append(try await GRPCBaseline.withClient("\(directory)/grpc.sock") { grpcClient in
+                    try await load(concurrency: inFlight, window: self.scale.window) { _, _ in try await GRPCBaseline.call(grpcClient) }.rate
+                })
+            }
+            self.report.add(Row(
+                "rpc.pipelined", "\(inFlight) in flight, 1 connection", unit: "calls/s", ours: .rates(oursRates),
+                baseline: "grpc-swift-2", .rates(grpcRates),
+                target: inFlight == 32 ? "≥ 10× grpc" : nil, met: inFlight == 32 ? { $0 >= 10 } : nil
+            ))
+        }
+        await client.close()
+    }
+}

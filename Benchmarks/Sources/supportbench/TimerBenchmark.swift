@@ -1,0 +1,154 @@
+import Foundation
+import GRDB
+import SupportProto
+import SupportRPC
+
+/// (3) sla-timer at scale: arm N timers through the real path (IncidentOpened
+/// events delivered to EventSink/Deliver in the relay's batches), then its
+/// resident memory, restart-to-SERVING time, and the fire lag when many
+/// timers fall due in the same second (fake clock, Clock/Advance).
+struct TimerBenchmark {
+    let scale: Scale
+    let work: Workspace
+    let report: Report
+
+    static let start = ISO8601DateFormatter().date(from: IntakeBenchmark.fridayTenJST)!
+    /// Severity 1 (30 minutes, 24×7) and 2 (4 hours): three timers each —
+    /// warnings at 75% and 15 minutes before due, and the breach.
+    static let timersPerIncident = 3
+    static let batch = 100
+
+    func run() async throws {
+        for timers in self.scale.timerScales {
+            try await self.measure(timers: timers)
+        }
+    }
+
+    private func measure(timers: Int) async throws {
+        let label = timers >= 1_000_000 ? "\(timers / 1_000_000)M" : "\(timers / 1000)k"
+        let runtime = try self.work.directory("timers-\(label)")
+        var service = try Child.service("sla-timer", runtime: runtime, fakeClock: IntakeBenchmark.fridayTenJST, alone: true)
+        defer { kill(service.pid, SIGKILL) }
+        let socket = "\(runtime)/sla-timer.sock"
+        try await Child.waitUntilServing(socket)
+        let client = RPCClient(socketPath: socket, targetName: "sla-timer")
+
+        // The fire-lag group: severity 1, all breaching at start + 30 minutes;
+        // the rest of the backlog severity 2, due hours later.
+        let incidents = timers / Self.timersPerIncident
+        let together = min(self.scale.dueTogether, incidents)
+        let began = monotonicNanoseconds()
+        var next = 0
+        while next < incidents {
+            var request = Support_Events_V1_DeliverRequest()
+            request.events = (next..<min(incidents, next + Self.batch)).map { index in
+                Self.opened(index, severity: index < together ? 1 : 2)
+            }
+            next += request.events.count
+            _ = try await client.call(EventSinkRPC.deliver, request, timeout: .seconds(120))
+        }
+        let armSeconds = Double(monotonicNanoseconds() - began) / 1e9
+        let database = try DatabaseQueue(path: "\(runtime)/sla-timer.sqlite")
+        let armed = try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.armed.rawValue]) ?? 0
+        }
+        guard armed == incidents * Self.timersPerIncident else { throw BenchError("armed \(armed) timers, expected \(incidents * Self.timersPerIncident)") }
+        let name = "sla.timers \(label)"
+        self.report.add(Row(name, "time to arm \(armed)", unit: "s", ours: .single(armSeconds)))
+        self.report.add(Row(name, "arm rate", unit: "timers/s", ours: .single(Double(armed) / armSeconds)))
+        let resident = Double(service.residentBytes) / 1_048_576
+        let million = timers >= 1_000_000
+        self.report.add(Row(name, "RSS after arming", unit: "MB", ours: .single(resident),
+                            target: million ? "≤ 300 MB" : nil, met: million ? { $0 <= 300 } : nil))
+
+        // Restart to SERVING, a few times.
+        var restarts: [Double] = []
+        for _ in 0..<(self.scale.quick ? 2 : 3) {
+            await client.close()
+            await service.stop()
+            let launched = monotonicNanoseconds()
+            service = try Child.service("sla-timer", runtime: runtime, fakeClock: IntakeBenchmark.fridayTenJST, alone: true)
+            try await Self.pollUntilServing(socket)
+            restarts.append(Double(monotonicNanoseconds() - launched) / 1e9)
+        }
+        self.report.add(Row(name, "restart to SERVING", unit: "s", ours: .latencies(restarts),
+                            target: "≤ 5 s", met: { _ in (restarts.max() ?? .infinity) <= 5 }))
+        self.report.add(Row(name, "RSS after restart", unit: "MB", ours: .single(Double(service.residentBytes) / 1_048_576)))
+
+        // Fire lag: the warnings first (untimed), then the second in which
+        // `together` breaches fall due.
+        _ = try await client.call(ClockRPC.advance, Self.advance(by: 29 * 60), timeout: .seconds(600))
+        let breachDue = Self.start.addingTimeInterval(30 * 60).timeIntervalSince1970
+        let lags = try await Self.fireLag(database: database, expected: together, dueFrom: breachDue) {
+            _ = try await client.call(ClockRPC.advance, Self.advance(by: 2 * 60), timeout: .seconds(600))
+        }
+        self.report.add(Row(name, "fire lag, \(together) due in 1 s", unit: "ms", ours: .latencies(lags),
+                            target: "p99 ≤ 1 s", met: { _ in Figure.latencies(lags).p99 <= 1000 }))
+        await client.close()
+        await service.stop()
+    }
+
+    /// Watches the timer table while `advance` moves the clock past the due
+    /// second: each timer's lag is when it was seen fired, less when the
+    /// clock reached its due time (the Advance call).
+    static func fireLag(
+        database: DatabaseQueue, expected: Int, dueFrom: Double, _ advance: @escaping @Sendable () async throws -> Void
+    ) async throws -> [Double] {
+        let fired = Support_Sla_V1_TimerState.fired.rawValue
+        let before = try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ? AND due_at >= ?", arguments: [fired, dueFrom]) ?? 0
+        }
+        let started = monotonicNanoseconds()
+        async let moved: Void = advance()
+        var seen: [(milliseconds: Double, count: Int)] = []
+        var count = before
+        while count - before < expected {
+            count = try await database.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ? AND due_at >= ?", arguments: [fired, dueFrom]) ?? 0
+            }
+            seen.append((Double(monotonicNanoseconds() - started) / 1e6, count - before))
+            if Double(monotonicNanoseconds() - started) / 1e9 > 600 { throw BenchError("only \(count - before) of \(expected) timers fired") }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        try await moved
+        // The k-th timer fired at the first poll that saw at least k.
+        var lags: [Double] = []
+        var index = 0
+        for k in 1...expected {
+            while seen[index].count < k { index += 1 }
+            lags.append(seen[index].milliseconds)
+        }
+        return lags
+    }
+
+    static func pollUntilServing(_ socket: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let client = RPCClient(socketPath: socket, targetName: "sla-timer")
+            let answer = try? await client.call(HealthRPC.check, .init(), timeout: .seconds(5), connectTimeout: .milliseconds(1))
+            await client.close()
+            if answer?.status == .serving { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw BenchError("\(socket) did not serve within 120 s")
+    }
+
+    static func advance(by seconds: Int64) -> Support_Clock_V1_AdvanceClockRequest {
+        var request = Support_Clock_V1_AdvanceClockRequest()
+        request.by.seconds = seconds
+        return request
+    }
+
+    /// intake's IncidentOpened for incident `index`, opened at the start.
+    static func opened(_ index: Int, severity: Int32) -> Support_Events_V1_Event {
+        var event = Support_Events_V1_Event()
+        event.eventID = UUID().uuidString.lowercased()
+        event.producer = "intake"
+        event.incidentID = String(format: "INC-%07d", index + 1)
+        event.sequence = 1
+        event.occurredAt = .init(date: Self.start)
+        event.payload = .incidentOpened(.init())
+        event.incidentSnapshot = IntakeBenchmark.snapshot(severity: severity, openedAt: Self.start)
+        return event
+    }
+}
