@@ -5,6 +5,9 @@ import GRDB
 public struct ServiceDatabase: Sendable {
     public let path: String
     public let writer: DatabasePool
+    /// Group commit for request handlers: concurrent writes share one
+    /// transaction (see ``WriteBatcher``).
+    public let batcher: WriteBatcher
 
     /// Opens (creating when absent) and migrates the database at `path`.
     ///
@@ -26,6 +29,7 @@ public struct ServiceDatabase: Sendable {
         }
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)
+        self.batcher = WriteBatcher(writer: self.writer)
         var migrator = DatabaseMigrator()
         ServiceKitMigrations.register(in: &migrator)
         migrations(&migrator)

@@ -23,10 +23,11 @@ struct IntakeRPCService: RPCService {
         self.registerAccount(into: &router)
     }
 
-    /// Runs `body` in one write transaction, appends the events it returns
-    /// to the outbox in the same transaction, and wakes the relay after the
-    /// commit. With an `idempotency.key` in the metadata, a repeated call
-    /// returns the first call's response and creates nothing.
+    /// Runs `body` in one write transaction (shared with concurrent requests,
+    /// in a savepoint of its own), appends the events it returns to the outbox
+    /// in the same transaction, and wakes the relay after the commit. With an
+    /// `idempotency.key` in the metadata, a repeated call returns the first
+    /// call's response and creates nothing.
     func write<Response: SwiftProtobuf.Message>(
         _ context: ServerContext,
         idempotent: Bool = false,
@@ -37,7 +38,9 @@ struct IntakeRPCService: RPCService {
         let outbox = self.environment.outbox
         let method = context.method
         let (response, published) = try await self.storing(context) {
-            try await self.database.writer.write { db -> (Response, Int) in
+            // Group commit: concurrent requests share one durable transaction,
+            // each in its own savepoint (WriteBatcher).
+            try await self.database.batcher.write { db -> (Response, Int) in
                 if let key, let earlier = try IntakeStore.remembered(method, key: key, as: Response.self, in: db) {
                     return (earlier, 0)
                 }

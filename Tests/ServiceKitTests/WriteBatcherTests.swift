@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import ServiceKit
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite("Write batcher (group commit)")
+struct WriteBatcherTests {
+    /// A database with one table of rows and their insertion order.
+    static func database(_ directory: TemporaryDirectory) throws -> ServiceDatabase {
+        try ServiceDatabase(path: directory.file("batch.sqlite")) { migrator in
+            migrator.registerMigration("rows") { db in
+                try db.create(table: "row") { table in
+                    table.autoIncrementedPrimaryKey("position")
+                    table.column("name", .text).notNull().unique()
+                }
+            }
+        }
+    }
+
+    /// Holds the writer with a first request until `waiting` more have
+    /// queued behind it, so they are written as one batch.
+    static func batch(
+        _ database: ServiceDatabase, waiting: Int,
+        _ bodies: [@Sendable (Database) throws -> String]
+    ) async throws -> [Result<String, any Error>] {
+        let gate = Gate()
+        return try await withThrowingTaskGroup(of: (Int, Result<String, any Error>).self) { group in
+            group.addTask {
+                _ = try await database.batcher.write { db in
+                    gate.wait()
+                    try db.execute(sql: "INSERT INTO row (name) VALUES ('first')")
+                }
+                return (-1, .success("first"))
+            }
+            while !gate.isWaiting { await Task.yield() }
+            for (index, body) in bodies.enumerated() {
+                group.addTask {
+                    do { return (index, .success(try await database.batcher.write(body))) } catch { return (index, .failure(error)) }
+                }
+                // Queue in this order: the next is added once this one waits.
+                while database.batcher.queued < index + 1 { await Task.yield() }
+            }
+            #expect(database.batcher.queued == waiting)
+            gate.open()
+            var results = [Result<String, any Error>?](repeating: nil, count: bodies.count)
+            for try await (index, result) in group where index >= 0 { results[index] = result }
+            return results.map { $0! }
+        }
+    }
+
+    static func insert(_ name: String) -> @Sendable (Database) throws -> String {
+        { db in
+            try db.execute(sql: "INSERT INTO row (name) VALUES (?)", arguments: [name])
+            return name
+        }
+    }
+
+    static func names(_ database: ServiceDatabase) throws -> [String] {
+        try database.writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM row ORDER BY position") }
+    }
+
+    @Test("queued writes commit together, in the order they arrived, each caller getting its own result")
+    func ordering() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Self.database(directory)
+        let results = try await Self.batch(database, waiting: 5, (1...5).map { Self.insert("r\($0)") })
+        #expect(results.map { try? $0.get() } == ["r1", "r2", "r3", "r4", "r5"])
+        #expect(try Self.names(database) == ["first", "r1", "r2", "r3", "r4", "r5"])
+    }
+
+    @Test("a failing request rolls back only its own changes; the rest of its batch commits")
+    func failureIsolated() async throws {
+        struct Refused: Error {}
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Self.database(directory)
+        let results = try await Self.batch(database, waiting: 4, [
+            Self.insert("a"),
+            { db in
+                // Writes, then fails: its row must not survive.
+                try db.execute(sql: "INSERT INTO row (name) VALUES ('half-done')")
+                throw Refused()
+            },
+            Self.insert("a"),  // a constraint violation, also isolated
+            Self.insert("b"),
+        ])
+        #expect(try results[0].get() == "a")
+        #expect(throws: Refused.self) { try results[1].get() }
+        #expect(throws: DatabaseError.self) { try results[2].get() }
+        #expect(try results[3].get() == "b")
+        #expect(try Self.names(database) == ["first", "a", "b"])
+    }
+
+    @Test("a later request in the batch sees the earlier ones' changes (idempotency keys keep working)")
+    func laterSeesEarlier() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Self.database(directory)
+        let remembered: @Sendable (Database) throws -> String = { db in
+            if let earlier = try String.fetchOne(db, sql: "SELECT name FROM row WHERE name LIKE 'key-%'") { return "replayed \(earlier)" }
+            try db.execute(sql: "INSERT INTO row (name) VALUES ('key-1')")
+            return "created key-1"
+        }
+        let results = try await Self.batch(database, waiting: 2, [remembered, remembered])
+        #expect(results.map { try? $0.get() } == ["created key-1", "replayed key-1"])
+        #expect(try Self.names(database) == ["first", "key-1"])
+    }
+
+    @Test("many concurrent callers: every write lands once, none is lost")
+    func concurrentCallers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Self.database(directory)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<200 { group.addTask { try await database.batcher.write(Self.insert("c\(index)")) } }
+            var answered = Set<String>()
+            for try await name in group { answered.insert(name) }
+            #expect(answered.count == 200)
+        }
+        #expect(Set(try Self.names(database)) == Set((0..<200).map { "c\($0)" }))
+    }
+}
+
+/// A one-shot gate a blocking database closure waits on.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiting: Bool)>((false, false))
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    var isWaiting: Bool { self.state.withLock { $0.waiting } }
+
+    func wait() {
+        let open = self.state.withLock { state -> Bool in
+            state.waiting = true
+            return state.open
+        }
+        if !open { self.semaphore.wait() }
+    }
+
+    func open() {
+        let wasWaiting = self.state.withLock { state -> Bool in
+            state.open = true
+            return state.waiting
+        }
+        if wasWaiting { self.semaphore.signal() }
+    }
+}
