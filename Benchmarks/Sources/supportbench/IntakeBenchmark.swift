@@ -80,30 +80,29 @@ struct IntakeBenchmark {
     /// Blocking, on a thread of its own, as a plain program would write.
     private static func plainLoop(path: String, scale: Scale) throws -> (perIncident: Figure, oneTransaction: Figure) {
         let database = try ServiceDatabase(path: path, synchronous: .full, migrations: IntakeService.definition.migrations)
+        try database.writer.write { db in
+            try db.execute(sql: "INSERT INTO certificate (id, office, document) VALUES ('C-1', 'tokyo', ?)", arguments: [Data(count: 200)])
+        }
         let incident = try Self.incidentDocument()
         let event = try Self.eventDocument()
         var number: Int64 = 0
+        // Prepared once per connection, as a plain program would.
         func insert(_ db: Database) throws {
             number += 1
             let id = String(format: "INC-%07d", number)
-            try db.execute(sql: "INSERT INTO counter (name, value) VALUES ('incident', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1")
-            _ = try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'incident'")
-            try db.execute(
-                sql: """
-                    INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
-                    VALUES (?, ?, 'C-1', 'tokyo', 0, 3, 1, 1, ?, ?)
-                    """,
-                arguments: [id, number, Date().timeIntervalSince1970, incident]
-            )
-            let last = try Int64.fetchOne(db, sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?", arguments: [id]) ?? 0
-            try db.execute(
-                sql: "INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [UUID().uuidString.lowercased(), id, last + 1, event, Date().timeIntervalSince1970]
-            )
-            try db.execute(
-                sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES ('/support.intake.v1.Intake/OpenIncident', ?, ?, ?)",
-                arguments: ["plain-\(number)", incident, Date().timeIntervalSince1970]
-            )
+            try db.cachedStatement(sql: "INSERT INTO counter (name, value) VALUES ('incident', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1").execute()
+            _ = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = 'incident'"))
+            try db.cachedStatement(sql: """
+                INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
+                VALUES (?, ?, 'C-1', 'tokyo', 0, 3, 1, 1, ?, ?)
+                """).execute(arguments: [id, number, Date().timeIntervalSince1970, incident])
+            let last = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?"), arguments: [id]
+            ) ?? 0
+            try db.cachedStatement(sql: "INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [UUID().uuidString.lowercased(), id, last + 1, event, Date().timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES ('/support.intake.v1.Intake/OpenIncident', ?, ?, ?)")
+                .execute(arguments: ["plain-\(number)", incident, Date().timeIntervalSince1970])
         }
         var perIncident: [Double] = []
         var oneTransaction: [Double] = []
