@@ -95,5 +95,9 @@ struct Workspace: Sendable {
         return path
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: self.path) }
+    /// Removed unless SUPPORTBENCH_KEEP is set (to read the servers' logs).
+    func remove() {
+        guard ProcessInfo.processInfo.environment["SUPPORTBENCH_KEEP"] == nil else { return }
+        try? FileManager.default.removeItem(atPath: self.path)
+    }
 }
