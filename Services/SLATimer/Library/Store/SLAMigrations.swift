@@ -38,5 +38,11 @@ enum SLAMigrations {
             try db.create(index: "timer_armed_due", on: "timer", columns: ["state", "due_at", "sequence"])
             try db.create(index: "timer_incident", on: "timer", columns: ["incident_id", "state"])
         }
+        migrator.registerMigration("sla-2-timer-sequence") { db in
+            // Arming numbers each timer MAX(sequence) + 1: without an index
+            // that is a scan of every timer, and arming N timers costs N²
+            // (issue 9: 690 timers/s at 10k armed).
+            try db.create(index: "timer_sequence", on: "timer", columns: ["sequence"], options: .unique)
+        }
     }
 }
