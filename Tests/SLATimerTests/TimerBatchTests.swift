@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import ServiceKit
+import SupportProto
+import SupportRPC
+import Testing
+import TestSupport
+
+@testable import SLATimer
+
+/// Deliveries apply in one transaction and timers fire in batches
+/// (issue 9); what the other services see must not change.
+@Suite("sla-timer batches")
+struct TimerBatchTests {
+    static func opened(_ index: Int, at: Date) -> Support_Events_V1_Event {
+        var snapshot = Support_Events_V1_IncidentSnapshot()
+        snapshot.certificateID = "C-1"
+        snapshot.tier = .enterprise
+        snapshot.office = "tokyo"
+        snapshot.severity = 1
+        snapshot.channel = .phone
+        snapshot.state = .new
+        snapshot.side = .vendor
+        var event = Support_Events_V1_Event()
+        event.eventID = "opened-\(index)"
+        event.producer = "intake"
+        event.incidentID = String(format: "INC-%06d", index)
+        event.sequence = 1
+        event.occurredAt = .init(date: at)
+        event.payload = .incidentOpened(.init())
+        event.incidentSnapshot = snapshot
+        return event
+    }
+
+    @Test("more timers than one batch falling due together all fire once, each breach published once per incident")
+    func manyDueTogether() async throws {
+        let service = try await InProcessService.start(SLATimerService.definition, fakeClock: "2026-12-04T01:00:00Z")
+        let start = service.clock.now()
+        let incidents = 2 * TimerScheduler.batchSize + 7
+        var request = Support_Events_V1_DeliverRequest()
+        request.events = (1...incidents).map { Self.opened($0, at: start) }
+        let delivered = try await service.client.call(EventSinkRPC.deliver, request)
+        #expect(delivered.appliedEventIds.count == incidents)
+        #expect(delivered.duplicateCount == 0)
+
+        var advance = Support_Clock_V1_AdvanceClockRequest()
+        advance.by.seconds = 31 * 60
+        _ = try await service.client.call(ClockRPC.advance, advance, timeout: .seconds(60))
+
+        let database = service.process.environment.database
+        let (armed, fired, breaches) = try await database.writer.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.armed.rawValue]) ?? -1,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.fired.rawValue]) ?? -1,
+                try Data.fetchAll(db, sql: "SELECT payload FROM outbox_event").map { try Support_Events_V1_Event(serializedBytes: $0) }
+                    .filter { if case .slaBreached = $0.payload { true } else { false } }.map(\.incidentID)
+            )
+        }
+        #expect(armed == 0)
+        #expect(fired == 3 * incidents)  // two warnings and the breach each
+        #expect(breaches.count == incidents)
+        #expect(Set(breaches).count == incidents)
+
+        // A redelivery is all duplicates and arms nothing.
+        let again = try await service.client.call(EventSinkRPC.deliver, request)
+        #expect(again.duplicateCount == UInt32(incidents))
+        try await service.finish()
+    }
+}
