@@ -72,32 +72,49 @@ public struct EventInbox: Sendable {
         self.apply = apply
     }
 
-    /// Applies `events` in order, each in its own transaction, stopping at
-    /// the first that fails.
+    /// Applies `events` in order, each in a savepoint of its own inside one
+    /// transaction (one commit per delivery, not per event: issue 9),
+    /// stopping at the first that fails. The ones before it are committed
+    /// and the error is thrown, so the producer resends from the failed one
+    /// (and the others come back as duplicates).
     /// - Returns: the ids accepted (newly applied and duplicates) and how
     ///   many were duplicates.
     public func receive(_ events: [Event], receivedAt: Date) async throws -> (accepted: [String], duplicates: Int) {
-        var accepted: [String] = []
-        var duplicates = 0
-        for event in events {
-            let fresh = try await self.database.writer.write { db -> Bool in
-                let seen = try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [event.eventID]
-                ) ?? false
-                guard !seen else { return false }
-                try self.apply(db, event)
-                try db.execute(
-                    sql: """
-                        INSERT INTO inbox_event (event_id, producer, stream, stream_sequence, received_at)
-                        VALUES (?, ?, ?, ?, ?)
-                        """,
-                    arguments: [event.eventID, event.producer, event.incidentID, event.sequence, receivedAt.timeIntervalSince1970]
-                )
-                return true
+        let apply = self.apply
+        let (accepted, duplicates, failure) = try await self.database.writer.write { db -> ([String], Int, (any Error)?) in
+            var accepted: [String] = []
+            var duplicates = 0
+            for event in events {
+                var fresh = false
+                do {
+                    try db.inSavepoint {
+                        let seen = try Bool.fetchOne(
+                            db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [event.eventID]
+                        ) ?? false
+                        guard !seen else { return .commit }
+                        try apply(db, event)
+                        try db.execute(
+                            sql: """
+                                INSERT INTO inbox_event (event_id, producer, stream, stream_sequence, received_at)
+                                VALUES (?, ?, ?, ?, ?)
+                                """,
+                            arguments: [event.eventID, event.producer, event.incidentID, event.sequence, receivedAt.timeIntervalSince1970]
+                        )
+                        fresh = true
+                        return .commit
+                    }
+                } catch {
+                    // A failure SQLite answered by abandoning the whole
+                    // transaction fails the delivery as a whole.
+                    guard db.isInsideTransaction else { throw error }
+                    return (accepted, duplicates, error)
+                }
+                accepted.append(event.eventID)
+                if !fresh { duplicates += 1 }
             }
-            accepted.append(event.eventID)
-            if !fresh { duplicates += 1 }
+            return (accepted, duplicates, nil)
         }
+        if let failure { throw failure }
         return (accepted, duplicates)
     }
 
