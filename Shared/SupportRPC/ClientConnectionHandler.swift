@@ -1,49 +1,80 @@
 import NIOCore
 import SupportProto
 
-/// One call on its way out: the request frame and the promise its answer
-/// completes.
+/// One call on its way out: the request frame, when the caller stops
+/// waiting, and the continuation its answer resumes.
 struct OutboundCall {
     let request: Support_Rpc_V1_Request
-    let promise: EventLoopPromise<Support_Rpc_V1_Response>
+    let deadline: NIODeadline
+    let continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>
 }
 
 /// The client end of one connection: matches answers to calls by call id.
 ///
-/// Lives on the channel's event loop, so its table needs no lock. When the
-/// connection closes, every call still waiting fails with `UNAVAILABLE`
-/// (or with the status of the server's GoAway).
-final class ClientConnectionHandler: ChannelDuplexHandler {
+/// Lives on the channel's event loop, so its table needs no lock, and each
+/// call's deadline timer is armed and disarmed there: a call costs the
+/// caller one hop onto the loop (the write) and one back (the answer), not a
+/// hop for every timer and callback. When the connection closes, every call
+/// still waiting fails with `UNAVAILABLE` (or with the status of the
+/// server's GoAway).
+final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
-    typealias OutboundIn = OutboundCall
     typealias OutboundOut = Frame
 
-    private var pending: [UInt64: EventLoopPromise<Support_Rpc_V1_Response>] = [:]
+    private struct Pending {
+        let continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>
+        let timer: Scheduled<Void>
+    }
+
+    private var pending: [UInt64: Pending] = [:]
     private var closing: RPCError?
     private let target: String
+    private var context: ChannelHandlerContext?
 
     init(target: String) {
         self.target = target
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let call = self.unwrapOutboundIn(data)
-        if let closing {
-            call.promise.fail(closing)
-            promise?.fail(closing)
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Sends a call and arms its deadline; on the event loop.
+    func send(_ call: OutboundCall) {
+        guard self.closing == nil, let context = self.context, context.channel.isActive else {
+            call.continuation.resume(throwing: self.closing ?? RPCError(.unavailable, "the connection to \(self.target) is closed"))
             return
         }
-        self.pending[call.request.callID] = call.promise
+        let callID = call.request.callID
+        let method = call.request.method
+        // Both callbacks run on this loop; the timer is cancelled when the
+        // call ends, so the handler is kept only while the call waits.
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(deadline: call.deadline) {
+            this.value.abandon(callID: callID, error: RPCError(.deadlineExceeded, "\(this.value.target) did not answer \(method) in time"))
+        }
+        self.pending[callID] = Pending(continuation: call.continuation, timer: timer)
         var frame = Frame()
         frame.kind = .request(call.request)
-        context.write(self.wrapOutboundOut(frame), promise: promise)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(error)"))
+        }
+        context.writeAndFlush(self.wrapOutboundOut(frame), promise: written)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
         switch frame.kind {
         case .response(let response):
-            self.pending.removeValue(forKey: response.callID)?.succeed(response)
+            if let call = self.pending.removeValue(forKey: response.callID) {
+                call.timer.cancel()
+                call.continuation.resume(returning: response)
+            }
         case .goAway(let goAway):
             self.closing = RPCError(status: goAway.status)
             context.close(promise: nil)
@@ -58,9 +89,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Forgets a call the client gave up on (deadline or task cancelled).
+    /// Fails a call the client gave up on (deadline or task cancelled) and
+    /// tells the server to stop working on it.
     func abandon(callID: UInt64, error: RPCError) {
-        self.pending.removeValue(forKey: callID)?.fail(error)
+        guard self.fail(callID: callID, error: error), let context = self.context else { return }
+        var cancel = Support_Rpc_V1_Cancel()
+        cancel.callID = callID
+        var frame = Frame()
+        frame.kind = .cancel(cancel)
+        context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
+    }
+
+    @discardableResult
+    private func fail(callID: UInt64, error: any Error) -> Bool {
+        guard let call = self.pending.removeValue(forKey: callID) else { return false }
+        call.timer.cancel()
+        call.continuation.resume(throwing: error)
+        return true
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -75,7 +120,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.closing = error
         let waiting = self.pending
         self.pending = [:]
-        for promise in waiting.values { promise.fail(error) }
+        for call in waiting.values {
+            call.timer.cancel()
+            call.continuation.resume(throwing: error)
+        }
         context.fireChannelInactive()
     }
 }

@@ -122,25 +122,30 @@ public final class RPCClient: Sendable {
         return response.payload
     }
 
+    /// Hands the call to the connection's event loop in one hop; the
+    /// handler there arms the deadline, writes, and resumes the caller with
+    /// the answer (issue 9: a timer scheduled, a write, a callback
+    /// registered and a timer cancelled from off the loop were four hops).
     private func send(
         _ request: Support_Rpc_V1_Request,
         on channel: any Channel,
         deadline: ContinuousClock.Instant
     ) async throws -> Support_Rpc_V1_Response {
-        let promise = channel.eventLoop.makePromise(of: Support_Rpc_V1_Response.self)
         let callID = request.callID
         let remaining = deadline - .now
-        let timer = channel.eventLoop.scheduleTask(
-            in: .nanoseconds(remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000)
-        ) {
-            self.abandon(callID, on: channel, error: RPCError(.deadlineExceeded, "\(self.configuration.targetName) did not answer \(request.method) in time"))
-        }
-        defer { timer.cancel() }
-        channel.writeAndFlush(OutboundCall(request: request, promise: promise)).whenFailure { error in
-            promise.fail(error as? RPCError ?? RPCError(.unavailable, "could not send to \(self.configuration.targetName): \(error)"))
-        }
+        let expiry = NIODeadline.now() + .nanoseconds(remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000)
+        let target = self.configuration.targetName
         return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>) in
+                let call = OutboundCall(request: request, deadline: expiry, continuation: continuation)
+                channel.eventLoop.execute {
+                    guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else {
+                        continuation.resume(throwing: RPCError(.unavailable, "the connection to \(target) closed before the call was sent"))
+                        return
+                    }
+                    handler.send(call)
+                }
+            }
         } onCancel: {
             self.abandon(callID, on: channel, error: RPCError(.cancelled, "the call was cancelled"))
         }
@@ -149,16 +154,7 @@ public final class RPCClient: Sendable {
     /// Fails the call locally and tells the server to stop working on it.
     private func abandon(_ callID: UInt64, on channel: any Channel, error: RPCError) {
         channel.eventLoop.execute {
-            guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else { return }
-            handler.abandon(callID: callID, error: error)
-            var cancel = Support_Rpc_V1_Cancel()
-            cancel.callID = callID
-            var frame = Frame()
-            frame.kind = .cancel(cancel)
-            // Below the call handler: a Cancel is a plain frame.
-            if let context = try? channel.pipeline.syncOperations.context(handlerType: ClientConnectionHandler.self) {
-                context.writeAndFlush(NIOAny(frame), promise: nil)
-            }
+            (try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self))?.abandon(callID: callID, error: error)
         }
     }
 
