@@ -21,6 +21,13 @@ let package = Package(
     products: [
         .executable(name: "supportbench", targets: ["supportbench"])
     ],
+    // The grpc-swift-2 baseline is a trait so that CI, which only checks
+    // that the suite builds and runs, can leave gRPC (and BoringSSL) out:
+    // `swift build --disable-default-traits`.
+    traits: [
+        .trait(name: "GRPCBaseline", description: "Measure grpc-swift-2 over a Unix socket beside SupportRPC."),
+        .default(enabledTraits: ["GRPCBaseline"]),
+    ],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -43,9 +50,9 @@ let package = Package(
                 .product(name: "SLATimer", package: root),
                 .product(name: "Escalation", package: root),
                 .product(name: "Notifier", package: root),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["GRPCBaseline"])),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport", condition: .when(traits: ["GRPCBaseline"])),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf", condition: .when(traits: ["GRPCBaseline"])),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,3 +1,6 @@
+// Built only with the GRPCBaseline trait (on by default; CI turns it off:
+// grpc's transport brings BoringSSL, a quarter of an hour of building).
+#if GRPCBaseline
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -54,3 +57,14 @@ enum GRPCBaseline {
         guard status == .serving else { throw BenchError("grpc answered \(status)") }
     }
 }
+
+#else
+/// This build has no grpc-swift-2 baseline (the GRPCBaseline trait is off).
+enum GRPCBaseline {
+    struct NotBuilt: Error, CustomStringConvertible {
+        var description: String { "supportbench was built without the GRPCBaseline trait; build it with default traits" }
+    }
+
+    static func serve(at path: String) async throws { throw NotBuilt() }
+}
+#endif

@@ -13,11 +13,14 @@ struct RPCBenchmark {
         let directory = try self.work.directory("rpc")
         let ours = try Child.launch("ours", ["ours", "--socket", "\(directory)/ours.sock"], log: "\(directory)/ours.log")
         let raw = try Child.launch("raw", ["raw", "--socket", "\(directory)/raw.sock"], log: "\(directory)/raw.log")
+        defer { for child in [ours, raw] { kill(child.pid, SIGKILL) } }
+        #if GRPCBaseline
         let grpc = try Child.launch("grpc", ["grpc", "--socket", "\(directory)/grpc.sock"], log: "\(directory)/grpc.log")
-        defer { for child in [ours, raw, grpc] { kill(child.pid, SIGKILL) } }
+        defer { kill(grpc.pid, SIGKILL) }
+        try await Child.waitUntilListening("\(directory)/grpc.sock")
+        #endif
         try await Child.waitUntilServing("\(directory)/ours.sock")
         try await Child.waitUntilListening("\(directory)/raw.sock")
-        try await Child.waitUntilListening("\(directory)/grpc.sock")
 
         let client = RPCClient(socketPath: "\(directory)/ours.sock", targetName: "ours")
         let check = { @Sendable in _ = try await client.call(HealthRPC.check, .init()) }
@@ -30,22 +33,31 @@ struct RPCBenchmark {
         var grpcSamples: [Double] = []
         _ = try await sequential(count / 4, check)
         _ = try await RawPingPong.roundTrips("\(directory)/raw.sock", count: count / 4)
+        #if GRPCBaseline
         try await GRPCBaseline.withClient("\(directory)/grpc.sock") { grpcClient in
             _ = try await sequential(count / 4) { try await GRPCBaseline.call(grpcClient) }
         }
+        #endif
         for _ in 0..<repetitions {
             oursSamples += try await sequential(count, check)
             rawSamples += try await RawPingPong.roundTrips("\(directory)/raw.sock", count: count)
+            #if GRPCBaseline
             grpcSamples += try await GRPCBaseline.withClient("\(directory)/grpc.sock") { grpcClient in
                 try await sequential(count) { try await GRPCBaseline.call(grpcClient) }
             }
+            #endif
         }
         let oursLatency = Figure.latencies(oursSamples)
         self.report.add(Row("rpc.roundtrip", "latency, 1 in flight", unit: "µs", ours: oursLatency,
                             baseline: "raw ping-pong", .latencies(rawSamples), target: "p50 ≤ 2× raw", met: { $0 <= 2 }))
+        #if GRPCBaseline
         self.report.add(Row("rpc.roundtrip", "latency, 1 in flight", unit: "µs", ours: oursLatency,
                             baseline: "grpc-swift-2", .latencies(grpcSamples)))
+        #else
+        _ = grpcSamples
+        #endif
 
+        #if GRPCBaseline
         for inFlight in [32, 256] {
             var oursRates: [Double] = []
             var grpcRates: [Double] = []
@@ -61,6 +73,7 @@ struct RPCBenchmark {
                 target: inFlight == 32 ? "≥ 10× grpc" : nil, met: inFlight == 32 ? { $0 >= 10 } : nil
             ))
         }
+        #endif
         await client.close()
     }
 }
