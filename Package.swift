@@ -62,6 +62,13 @@ let package = Package(
         .executable(name: "supportdesk-c-example", targets: ["SupportDeskCExample"]),
         .executable(name: "supportdesk-chaos", targets: ["ChaosExecutable"]),
         .library(name: "SupportRPC", targets: ["SupportRPC"]),
+        // For the fuzz harnesses of Fuzz/ (issue 10), a package of its own
+        // that depends on this one by path.
+        .library(name: "SupportProto", targets: ["SupportProto"]),
+        .library(name: "BusinessCalendar", targets: ["BusinessCalendar"]),
+        .library(name: "SLATimer", targets: ["SLATimer"]),
+        .library(name: "Escalation", targets: ["Escalation"]),
+        .library(name: "Notifier", targets: ["Notifier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -50,6 +50,14 @@ public enum EscalationService {
     )
 }
 
+extension EscalationService {
+    /// The rosters in the bytes of a `roster.json`, validated exactly as
+    /// start-up does (the configuration fuzz harness of issue 10 calls it).
+    public static func parseRosterSeed(_ data: Data) throws -> [Support_Escalation_V1_Roster] {
+        try RosterSeed.parse(data)
+    }
+}
+
 /// The rosters an office starts with, from `deploy/config/roster.json`:
 /// applied once per office; later changes go through SetRoster.
 enum RosterSeed {
