@@ -105,6 +105,12 @@ enum RosterSeed {
         }
         var parsed: [Roster] = []
         for (index, entry) in rosters.enumerated() {
+            // JSONSerialization.data(withJSONObject:) stops the process
+            // (fatalError) on anything but an array or an object (issue 10,
+            // found by the config fuzz harness).
+            guard entry is [String: Any] else {
+                throw RuntimeError("\(Self.fileName): rosters[\(index)] must be an object (a support.escalation.v1.Roster)")
+            }
             let json = try JSONSerialization.data(withJSONObject: entry)
             var options = JSONDecodingOptions()
             options.ignoreUnknownFields = false
