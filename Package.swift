@@ -62,10 +62,11 @@ let package = Package(
         .executable(name: "supportdesk-c-example", targets: ["SupportDeskCExample"]),
         .executable(name: "supportdesk-chaos", targets: ["ChaosExecutable"]),
         .library(name: "SupportRPC", targets: ["SupportRPC"]),
-        // For Benchmarks/ (its own package, so gRPC never enters this build):
-        // it builds and drives the services as their executables do.
+        // For Benchmarks/ and Fuzz/ (packages of their own, so gRPC and the
+        // fuzzing runtime never enter this build).
         .library(name: "SupportProto", targets: ["SupportProto"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "BusinessCalendar", targets: ["BusinessCalendar"]),
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "SLATimer", targets: ["SLATimer"]),
         .library(name: "Escalation", targets: ["Escalation"]),

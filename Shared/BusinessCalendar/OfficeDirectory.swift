@@ -34,29 +34,54 @@ public struct OfficeDirectory: Sendable, Equatable {
         let root = try loader.read(OfficeDirectory.fileName)
         return OfficeDirectory(try loader.offices(from: root))
     }
+
+    /// Validates the bytes of an `offices.json` as ``load(configDirectory:)``
+    /// does, without a directory: `file` gives the bytes of each holiday
+    /// file referenced, by its path relative to the configuration
+    /// directory, or `nil` when there is no such file. For the fuzz
+    /// harnesses (issue 10) and anything else that holds the file in memory.
+    ///
+    /// - Throws: ``BusinessCalendarError`` naming the file and key at fault.
+    public static func parse(_ data: Data, file: @escaping (String) -> Data?) throws -> OfficeDirectory {
+        var loader = ConfigLoader { path in
+            guard let contents = file(path) else {
+                throw BusinessCalendarError(.unreadableFile, file: path, key: "", "does not exist")
+            }
+            return contents
+        }
+        let root = try ConfigNode.parse(data, file: OfficeDirectory.fileName)
+        return OfficeDirectory(try loader.offices(from: root))
+    }
 }
 
 /// Reads files relative to the configuration directory, each holiday file
 /// once however many offices share it.
 struct ConfigLoader {
-    let directory: URL
+    /// The bytes of a file by its path relative to the configuration
+    /// directory; throws an ``BusinessCalendarError/Code/unreadableFile``
+    /// error when it cannot.
+    private let contents: (String) throws -> Data
     private var holidayFiles: [String: HolidayFile] = [:]
 
+    init(contents: @escaping (String) throws -> Data) {
+        self.contents = contents
+    }
+
     init(directory: URL) {
-        self.directory = directory
+        self.init { relativePath in
+            let url = directory.appendingPathComponent(relativePath)
+            do {
+                return try Data(contentsOf: url)
+            } catch {
+                throw BusinessCalendarError(
+                    .unreadableFile, file: relativePath, key: "",
+                    "cannot be read at \(url.path) (\(error.localizedDescription))")
+            }
+        }
     }
 
     func read(_ relativePath: String) throws -> ConfigNode {
-        let url = self.directory.appendingPathComponent(relativePath)
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw BusinessCalendarError(
-                .unreadableFile, file: relativePath, key: "",
-                "cannot be read at \(url.path) (\(error.localizedDescription))")
-        }
-        return try ConfigNode.parse(data, file: relativePath)
+        try ConfigNode.parse(try self.contents(relativePath), file: relativePath)
     }
 
     /// The holiday file named at `reference` (an entry of `holidayFiles`).

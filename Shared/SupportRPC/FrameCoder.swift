@@ -54,12 +54,19 @@ public enum FrameLimits {
 /// NIOExtras' `LengthFieldBasedFrameDecoder` has no upper bound, so a peer
 /// could make it buffer 4 GiB; this one checks the length the moment the
 /// header is readable.
-struct FrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = Frame
+///
+/// Public (with ``FrameEncoder``) for the fuzz harnesses of `Fuzz/`
+/// (issue 10), which drive it exactly as a connection does.
+public struct FrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = Support_Rpc_V1_Frame
 
-    let maximumFrameSize: Int
+    public let maximumFrameSize: Int
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public init(maximumFrameSize: Int) {
+        self.maximumFrameSize = maximumFrameSize
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let frame = try self.next(from: &buffer) else {
             // Tells the server's ConnectionGuard whether a frame is half read.
             context.fireUserInboundEventTriggered(buffer.readableBytes > 0 ? FrameProgress.partial : FrameProgress.betweenFrames)
@@ -69,7 +76,7 @@ struct FrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(
+    public mutating func decodeLast(
         context: ChannelHandlerContext,
         buffer: inout ByteBuffer,
         seenEOF: Bool
@@ -114,10 +121,12 @@ enum FrameProgress: Sendable {
 }
 
 /// Writes each `Frame` with its 4-byte big-endian length.
-struct FrameEncoder: MessageToByteEncoder {
-    typealias OutboundIn = Frame
+public struct FrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = Support_Rpc_V1_Frame
 
-    func encode(data: Frame, out: inout ByteBuffer) throws {
+    public init() {}
+
+    public func encode(data: Support_Rpc_V1_Frame, out: inout ByteBuffer) throws {
         let bytes: [UInt8] = try data.serializedBytes()
         out.reserveCapacity(minimumWritableBytes: FrameLimits.headerSize + bytes.count)
         out.writeInteger(UInt32(bytes.count))

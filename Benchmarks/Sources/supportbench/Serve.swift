@@ -26,7 +26,6 @@ struct Serve: AsyncParsableCommand {
     }
 
     @Argument var kind: Kind
-    @Option(help: "The Unix socket for ours, raw and grpc.") var socket: String?
     @Flag(help: "A service without event subscribers: its outbox is written but not delivered.") var alone = false
     @OptionGroup var options: ServiceOptions
 
@@ -63,7 +62,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func requireSocket() throws -> String {
-        guard let socket else { throw ValidationError("serve \(self.kind.rawValue) needs --socket") }
+        // ServiceOptions' --socket serves ours, raw and grpc too (two options
+        // of one name fail ArgumentParser's validation in debug builds).
+        guard let socket = self.options.socket else { throw ValidationError("serve \(self.kind.rawValue) needs --socket") }
         return socket
     }
 }

@@ -50,6 +50,14 @@ public enum EscalationService {
     )
 }
 
+extension EscalationService {
+    /// The rosters in the bytes of a `roster.json`, validated exactly as
+    /// start-up does (the configuration fuzz harness of issue 10 calls it).
+    public static func parseRosterSeed(_ data: Data) throws -> [Support_Escalation_V1_Roster] {
+        try RosterSeed.parse(data)
+    }
+}
+
 /// The rosters an office starts with, from `deploy/config/roster.json`:
 /// applied once per office; later changes go through SetRoster.
 enum RosterSeed {
@@ -97,6 +105,12 @@ enum RosterSeed {
         }
         var parsed: [Roster] = []
         for (index, entry) in rosters.enumerated() {
+            // JSONSerialization.data(withJSONObject:) stops the process
+            // (fatalError) on anything but an array or an object (issue 10,
+            // found by the config fuzz harness).
+            guard entry is [String: Any] else {
+                throw RuntimeError("\(Self.fileName): rosters[\(index)] must be an object (a support.escalation.v1.Roster)")
+            }
             let json = try JSONSerialization.data(withJSONObject: entry)
             var options = JSONDecodingOptions()
             options.ignoreUnknownFields = false

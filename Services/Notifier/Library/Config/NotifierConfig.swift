@@ -207,3 +207,12 @@ private struct Reader {
         )
     }
 }
+
+extension NotifierService {
+    /// Validates the bytes of a `notifier.json` exactly as start-up does:
+    /// returns when they would load, throws the key at fault otherwise. The
+    /// entry point of the configuration fuzz harness (issue 10).
+    public static func validateConfig(_ data: Data) throws {
+        _ = try NotifierConfig.parse(data)
+    }
+}

@@ -42,6 +42,13 @@ public struct SLAPolicy: Sendable, Equatable {
     public static func load(configDirectory directory: URL) throws -> SLAPolicy {
         let url = directory.appendingPathComponent(Self.fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else { return .program }
+        return try Self.parse(data)
+    }
+
+    /// The policy in the bytes of a `sla-policy.json`, validated as
+    /// ``load(configDirectory:)`` does (the fuzz harnesses of issue 10 call
+    /// it directly). Errors name the bad key.
+    public static func parse(_ data: Data) throws -> SLAPolicy {
         let root: [String: Any]
         do {
             guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
