@@ -9,6 +9,12 @@ struct OutboundCall {
     let continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>
 }
 
+/// A call the server closed the connection without reading (its id is above
+/// the GoAway's `last_call_id`): safe to send again, whatever it does.
+struct NotProcessed: Error {
+    let reason: RPCError
+}
+
 /// The client end of one connection: matches answers to calls by call id.
 ///
 /// Lives on the channel's event loop, so its table needs no lock, and each
@@ -30,6 +36,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var closing: RPCError?
     private let target: String
     private var context: ChannelHandlerContext?
+    private var flushQueued = false
 
     init(target: String) {
         self.target = target
@@ -64,7 +71,21 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         written.futureResult.whenFailure { error in
             this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(error)"))
         }
-        context.writeAndFlush(self.wrapOutboundOut(frame), promise: written)
+        context.write(self.wrapOutboundOut(frame), promise: written)
+        self.flushSoon(context: context)
+    }
+
+    /// Flushes once behind every call sent this loop tick: callers that
+    /// hand their calls over together share one `writev` (issue 9).
+    private func flushSoon(context: ChannelHandlerContext) {
+        guard !self.flushQueued else { return }
+        self.flushQueued = true
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = this.value
+            handler.flushQueued = false
+            handler.context?.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -76,7 +97,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 call.continuation.resume(returning: response)
             }
         case .goAway(let goAway):
-            self.closing = RPCError(status: goAway.status)
+            let reason = RPCError(status: goAway.status)
+            self.closing = reason
+            // Calls the server says it never read may go again on a new
+            // connection (an idle close racing a new call is the usual case).
+            for (callID, call) in self.pending where callID > goAway.lastCallID {
+                self.pending[callID] = nil
+                call.timer.cancel()
+                call.continuation.resume(throwing: NotProcessed(reason: reason))
+            }
             context.close(promise: nil)
         case .ping(let ping):
             var pong = Support_Rpc_V1_Pong()

@@ -28,6 +28,10 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private var inFlight: Set<UInt64> = []
     private var partialFrameTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
+    /// The highest call id read: a GoAway tells the client that later ones
+    /// were never processed, so it may send them again elsewhere.
+    private var highestCallID: UInt64 = 0
     private var closing = false
 
     init(limits: Limits) {
@@ -63,6 +67,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
                 return
             }
             self.inFlight.insert(request.callID)
+            self.highestCallID = max(self.highestCallID, request.callID)
         case .cancel(let cancel):
             // A cancelled call gets no answer: it is no longer in flight.
             self.inFlight.remove(cancel.callID)
@@ -99,11 +104,26 @@ final class ConnectionGuard: ChannelDuplexHandler {
     }
 
     /// (Re)starts the idle countdown; it only closes a connection that has no
-    /// call in flight when it runs out.
+    /// call in flight when it runs out. Every frame restarts it, so it moves
+    /// a timestamp rather than a timer: the one timer, when it fires early,
+    /// waits out the rest (issue 9: a timer scheduled and cancelled per
+    /// frame was a heap allocation and two heap operations per call).
     private func armIdleTimer(context: ChannelHandlerContext) {
-        self.idleTimer?.cancel()
+        self.lastActivity = .now()
+        guard self.idleTimer == nil else { return }
+        self.scheduleIdleCheck(at: self.lastActivity + .init(self.limits.idleTimeout), context: context)
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
         let timeout = self.limits.idleTimeout
-        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [context] in
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [context] in
+            self.idleTimer = nil
+            let due = self.lastActivity + .init(timeout)
+            if due > .now() {
+                self.scheduleIdleCheck(at: due, context: context)
+                return
+            }
+            // Calls in flight: the write that answers the last one re-arms.
             guard self.inFlight.isEmpty else { return }
             self.goAway(context: context, RPCError(.unavailable, "closing a connection idle for \(timeout); reconnect when there is a call to make"))
         }
@@ -112,7 +132,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private func goAway(context: ChannelHandlerContext, _ error: RPCError) {
         guard !self.closing else { return }
         self.closing = true
-        context.writeAndFlush(self.wrapOutboundOut(.goAway(error)), promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(.goAway(error, lastCallID: self.highestCallID)), promise: nil)
         context.close(promise: nil)
     }
 }

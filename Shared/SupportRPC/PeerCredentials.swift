@@ -34,19 +34,22 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Reads the credentials of `channel`'s peer; nil when the channel is
-    /// not a Unix socket or the kernel will not say.
-    static func of(_ channel: any Channel) async -> PeerCredentials? {
+    /// not a Unix socket or the kernel will not say. Called on the
+    /// channel's event loop, the future is already complete.
+    static func of(_ channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
         #if os(Linux)
-        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
         let level = NIOBSDSocket.OptionLevel(rawValue: SOL_SOCKET)
         let name = NIOBSDSocket.Option(rawValue: SO_PEERCRED)
-        guard let credentials: UCred = try? await provider.unsafeGetSocketOption(level: level, name: name).get() else { return nil }
-        return PeerCredentials(
-            pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
-            groups: Self.supplementaryGroups(of: credentials.pid)
-        )
+        let credentials: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(level: level, name: name)
+        return credentials.map { credentials -> PeerCredentials? in
+            PeerCredentials(
+                pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
+                groups: Self.supplementaryGroups(of: credentials.pid)
+            )
+        }.recover { _ in nil }
         #else
-        return nil
+        return channel.eventLoop.makeSucceededFuture(nil)
         #endif
     }
 

@@ -13,7 +13,9 @@ import Synchronization
 /// with jittered exponential backoff for as long as the call's deadline
 /// allows, then fails it with `UNAVAILABLE`. A call already sent when the
 /// connection breaks fails with `UNAVAILABLE` and is not repeated: only the
-/// caller knows whether it is safe to.
+/// caller knows whether it is safe to. The exception is a call the server's
+/// GoAway says it never read (above `last_call_id`): that one goes again on
+/// a new connection.
 public final class RPCClient: Sendable {
     public struct Configuration: Sendable {
         public var socketPath: String
@@ -102,24 +104,34 @@ public final class RPCClient: Sendable {
         metadata: Metadata = Metadata()
     ) async throws -> Data {
         let deadline = ContinuousClock.now + timeout
-        let channel = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
         var metadata = metadata
         if metadata[Metadata.requestID] == nil { metadata[Metadata.requestID] = RequestID.make() }
+        while true {
+            let channel = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
+            var request = Support_Rpc_V1_Request()
+            request.callID = self.state.withLock { state in
+                defer { state.nextCallID &+= 1 }
+                return state.nextCallID
+            }
+            request.method = method
+            let remaining = deadline - .now
+            request.timeoutMs = UInt32(clamping: max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+            request.metadata = metadata.wire
+            request.payload = payload
 
-        var request = Support_Rpc_V1_Request()
-        request.callID = self.state.withLock { state in
-            defer { state.nextCallID &+= 1 }
-            return state.nextCallID
+            let response: Support_Rpc_V1_Response
+            do {
+                response = try await self.send(request, on: channel, deadline: deadline)
+            } catch let unread as NotProcessed {
+                // The server closed the connection before reading this call
+                // (GoAway's last_call_id), so sending it again cannot repeat it.
+                guard ContinuousClock.now < deadline else { throw unread.reason }
+                self.logger.debug("call not processed before the connection closed; sending it again", metadata: ["reason": "\(unread.reason)"])
+                continue
+            }
+            guard response.status.code == 0 else { throw RPCError(status: response.status) }
+            return response.payload
         }
-        request.method = method
-        let remaining = deadline - .now
-        request.timeoutMs = UInt32(clamping: max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
-        request.metadata = metadata.wire
-        request.payload = payload
-
-        let response = try await self.send(request, on: channel, deadline: deadline)
-        guard response.status.code == 0 else { throw RPCError(status: response.status) }
-        return response.payload
     }
 
     /// Hands the call to the connection's event loop in one hop; the

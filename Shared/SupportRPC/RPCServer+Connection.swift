@@ -10,12 +10,10 @@ import Glibc
 #endif
 
 extension RPCServer {
-    typealias Connection = NIOAsyncChannel<Frame, Frame>
-
     /// Binds the socket with the configured mode. A socket file left by a
     /// crashed process is replaced; one that a live process still serves is
     /// not, so two copies of a service never share a path.
-    func bind() async throws -> NIOAsyncChannel<Connection, Never> {
+    func bind() async throws -> NIOAsyncChannel<any Channel, Never> {
         let path = self.configuration.socketPath
         let maximumFrameSize = self.configuration.maximumFrameSize
         let limits = ConnectionGuard.Limits(
@@ -26,7 +24,7 @@ extension RPCServer {
         if let socket = self.configuration.listeningSocket {
             do {
                 return try await ServerBootstrap(group: self.eventLoopGroup).bind(socket) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
                 }
             } catch {
                 throw RuntimeError("\(self.configuration.serviceName) cannot serve the socket systemd passed (fd \(socket)): \(error)")
@@ -41,19 +39,21 @@ extension RPCServer {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .bind(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, maximumFrameSize: maximumFrameSize, limits: limits) }
                 }
         } catch {
             throw RuntimeError("\(self.configuration.serviceName) cannot listen on \(path): \(error)")
         }
     }
 
-    /// The pipeline of every accepted connection: frames in, frames out.
-    static func configure(_ channel: any Channel, maximumFrameSize: Int, limits: ConnectionGuard.Limits) throws -> Connection {
+    /// The pipeline of every accepted connection: frames in, frames out,
+    /// and the calls served on the connection's own event loop.
+    func configure(_ channel: any Channel, maximumFrameSize: Int, limits: ConnectionGuard.Limits) throws -> any Channel {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits))
-        return try Connection(wrappingChannelSynchronously: channel)
+        try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(server: self))
+        return channel
     }
 
     static func removeStaleSocket(at path: String) throws {
@@ -93,88 +93,9 @@ extension RPCServer {
         unlink(self.configuration.socketPath)
     }
 
-    /// Serves one connection until the peer closes it, it breaks the
-    /// protocol, or the server's drain closes it.
-    func serve(_ connection: Connection) async {
-        let channel = connection.channel
-        guard self.track(channel) else {
-            let refusal = RPCError(
-                .resourceExhausted,
-                "\(self.configuration.serviceName) has \(self.configuration.maximumConnections) connections open, its maximum; reuse a connection (calls multiplex) or retry later"
-            )
-            self.logger.warning("refused a connection: too many open", metadata: ["maximum": "\(self.configuration.maximumConnections)"])
-            try? await connection.executeThenClose { _, outbound in try await outbound.write(.goAway(refusal)) }
-            return
-        }
-        let peer = await PeerCredentials.of(channel)
-        self.logger.debug("connection accepted", metadata: [
-            "peer.pid": "\(peer?.pid ?? 0)", "peer.uid": "\(peer?.uid ?? 0)", "peer.gid": "\(peer?.gid ?? 0)",
-        ])
-        self.configuration.metrics?.connectionOpened()
-        defer {
-            self.untrack(channel)
-            self.configuration.metrics?.connectionClosed()
-        }
-        let calls = CallTable()
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    do {
-                        for try await frame in inbound {
-                            switch frame.kind {
-                            case .request(let request):
-                                if let refusal = self.refusal(for: request, calls: calls, peer: peer) {
-                                    // Unknown names are one label: a caller must not grow the series.
-                                    let method = refusal.code == .unimplemented ? "(unknown)" : request.method
-                                    self.configuration.metrics?.recordCall(method: method, code: refusal.code, duration: .zero)
-                                    try await outbound.write(.response(callID: request.callID, status: refusal))
-                                    continue
-                                }
-                                let signal = calls.insert(request.callID)
-                                let handler = self.router.handler(for: request.method)!
-                                group.addTask {
-                                    defer {
-                                        calls.remove(request.callID)
-                                        self.callFinished()
-                                    }
-                                    await self.execute(
-                                        request, handler: handler, signal: signal, peer: peer,
-                                        eventLoop: channel.eventLoop, outbound: outbound
-                                    )
-                                }
-                            case .cancel(let cancel):
-                                calls.signal(for: cancel.callID)?.fire(.cancelledByClient)
-                            case .ping(let ping):
-                                var pong = Support_Rpc_V1_Pong()
-                                pong.nonce = ping.nonce
-                                var reply = Frame()
-                                reply.kind = .pong(pong)
-                                try await outbound.write(reply)
-                            case .goAway:
-                                group.cancelAll()
-                                return
-                            case .response, .pong, .none:
-                                self.logger.debug("ignored a frame a client does not send", metadata: ["frame": "\(frame.kind.map { "\($0)" } ?? "empty")"])
-                            }
-                        }
-                    } catch let error as FrameError {
-                        self.logger.warning(
-                            "closing a connection that broke the wire protocol",
-                            metadata: ["error": "\(error)"]
-                        )
-                        try? await outbound.write(.goAway(error.status))
-                    }
-                    // The peer is gone or broke the protocol: nobody waits for answers.
-                    group.cancelAll()
-                }
-            }
-        } catch {
-            self.logger.debug("connection ended", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Why a request is answered at once with an error, if it is.
-    private func refusal(for request: Support_Rpc_V1_Request, calls: CallTable, peer: PeerCredentials?) -> RPCError? {
+    /// Why a request is answered at once with an error, if it is; counts
+    /// the call in when it is not.
+    func refusal(for request: Support_Rpc_V1_Request, callInFlight: Bool, peer: PeerCredentials?) -> RPCError? {
         guard request.callID != 0 else {
             return RPCError(.invalidArgument, "call id 0 is reserved; number calls from 1")
         }
@@ -199,7 +120,7 @@ extension RPCServer {
             ])
             return denied
         }
-        guard !calls.contains(request.callID) else {
+        guard !callInFlight else {
             return RPCError(.invalidArgument, "call id \(request.callID) is already in flight on this connection; use a new id per call")
         }
         guard self.admit(method: request.method) else {
@@ -211,81 +132,7 @@ extension RPCServer {
         return nil
     }
 
-    private enum Outcome: Sendable {
-        case answered(Data)
-        case failed(any Error)
-        case ended(CallSignal.Reason?)
-    }
-
-    /// Runs one call against its deadline and the client's Cancel, and
-    /// writes its answer (none when the client cancelled).
-    private func execute(
-        _ request: Support_Rpc_V1_Request,
-        handler: RPCRouter.Handler,
-        signal: CallSignal,
-        peer: PeerCredentials?,
-        eventLoop: any EventLoop,
-        outbound: NIOAsyncChannelOutboundWriter<Frame>
-    ) async {
-        let started = ContinuousClock.now
-        let timeout = request.timeoutMs > 0 ? Duration.milliseconds(Int64(request.timeoutMs)) : handler.defaultTimeout
-        let metadata = Metadata(request.metadata)
-        let context = ServerContext(
-            method: request.method,
-            callID: request.callID,
-            requestID: metadata[Metadata.requestID] ?? RequestID.make(),
-            metadata: metadata,
-            deadline: .now + timeout,
-            logger: self.logger,
-            caller: (try? Caller(metadata)) ?? .unspecified,
-            peer: peer
-        )
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { signal.fire(.deadlineExceeded) }
-        defer { timer.cancel() }
-
-        await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                do {
-                    return .answered(try await handler.run(request.payload, context))
-                } catch {
-                    return .failed(error)
-                }
-            }
-            group.addTask { .ended(await signal.wait()) }
-            let first = await group.next()!
-            // Answer before the group waits for the loser, so a handler that
-            // ignores cancellation cannot hold back DEADLINE_EXCEEDED.
-            group.cancelAll()
-            let answer: Frame?
-            let code: RPCError.Code
-            switch first {
-            case .answered(let payload):
-                answer = .response(callID: request.callID, payload: payload)
-                code = .ok
-            case .failed(let error):
-                let status = self.status(for: error, context: context)
-                answer = .response(callID: request.callID, status: status)
-                code = status.code
-            case .ended(.deadlineExceeded):
-                context.logger.info("deadline exceeded", metadata: ["timeout": "\(timeout)"])
-                answer = .response(
-                    callID: request.callID,
-                    status: RPCError(.deadlineExceeded, "\(request.method) did not finish within its \(timeout) deadline")
-                )
-                code = .deadlineExceeded
-            case .ended(.cancelledByClient), .ended(nil):
-                answer = nil
-                code = .cancelled
-            }
-            if let answer {
-                try? await outbound.write(answer)
-            }
-            self.configuration.metrics?.recordCall(method: request.method, code: code, duration: ContinuousClock.now - started)
-        }
-    }
-
-    private func status(for error: any Error, context: ServerContext) -> RPCError {
+    func status(for error: any Error, context: ServerContext) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
@@ -308,19 +155,4 @@ extension RPCServer {
             )
         }
     }
-}
-
-/// The calls in flight on one connection, by call id.
-final class CallTable: Sendable {
-    private let calls = Mutex<[UInt64: CallSignal]>([:])
-
-    func insert(_ id: UInt64) -> CallSignal {
-        let signal = CallSignal()
-        self.calls.withLock { $0[id] = signal }
-        return signal
-    }
-
-    func contains(_ id: UInt64) -> Bool { self.calls.withLock { $0[id] != nil } }
-    func signal(for id: UInt64) -> CallSignal? { self.calls.withLock { $0[id] } }
-    func remove(_ id: UInt64) { _ = self.calls.withLock { $0.removeValue(forKey: id) } }
 }

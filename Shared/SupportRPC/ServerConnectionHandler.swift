@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import NIOCore
+import SupportProto
+
+/// The server end of one connection: reads requests, runs each call in a
+/// task, writes its answer, all on the connection's event loop.
+///
+/// Why a channel handler and not an async loop over `NIOAsyncChannel`
+/// (issue 9): the async loop made every call cross threads five times —
+/// the frame handed from the event loop to the reading task, a child task
+/// per call and another to watch its deadline, the deadline timer armed and
+/// cancelled from off the loop, and the answer handed back to the loop to
+/// be written. Here the frame is handled where it is read, the call table
+/// and deadline timers live on the loop without locks, and each call's task
+/// prefers the loop as its executor (``EventLoopTaskExecutor``), so a
+/// handler that does not suspend elsewhere answers in the same loop tick
+/// and one that awaits the database comes back to the loop to write.
+///
+/// A call ends in exactly one of three ways, whichever comes first: its
+/// handler returns (the answer is written), its deadline passes
+/// (`DEADLINE_EXCEEDED` is written and the task cancelled, so a handler
+/// that ignores cancellation cannot hold the answer back), or the client
+/// cancels it (nothing is written). The server counts a call as in flight
+/// until its task has ended, so a drain waits for handlers still writing.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+
+    private struct Call {
+        let task: Task<Void, Never>
+        let timer: Scheduled<Void>
+        let method: String
+        let started: ContinuousClock.Instant
+    }
+
+    private let server: RPCServer
+    private var calls: [UInt64: Call] = [:]
+    private var context: ChannelHandlerContext?
+    private var executor: EventLoopTaskExecutor?
+    private var peer: PeerCredentials?
+    /// Frames read before the peer's credentials are known; nil once they are.
+    private var waiting: [Frame]? = []
+    private var state = State.new
+    /// The highest call id read, for a GoAway's `last_call_id`.
+    private var highestCallID: UInt64 = 0
+    /// Whether a flush is queued behind the answers written this loop tick.
+    private var flushQueued = false
+
+    private enum State { case new, serving, refused, closed }
+
+    init(server: RPCServer) {
+        self.server = server
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.executor = EventLoopTaskExecutor(context.eventLoop)
+        if context.channel.isActive { self.activate(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.activate(context: context)
+        context.fireChannelActive()
+    }
+
+    private func activate(context: ChannelHandlerContext) {
+        guard case .new = self.state else { return }
+        guard self.server.track(context.channel) else {
+            self.state = .refused
+            let refusal = RPCError(
+                .resourceExhausted,
+                "\(self.server.configuration.serviceName) has \(self.server.configuration.maximumConnections) connections open, its maximum; reuse a connection (calls multiplex) or retry later"
+            )
+            self.server.logger.warning("refused a connection: too many open", metadata: ["maximum": "\(self.server.configuration.maximumConnections)"])
+            context.writeAndFlush(self.wrapOutboundOut(.goAway(refusal)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.state = .serving
+        self.server.configuration.metrics?.connectionOpened()
+        // On the loop the kernel answers at once; frames that arrive before
+        // (none should) wait, because the access check needs the peer.
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        PeerCredentials.of(context.channel).whenComplete { result in
+            let handler = this.value
+            handler.peer = (try? result.get()) ?? nil
+            handler.server.logger.debug("connection accepted", metadata: [
+                "peer.pid": "\(handler.peer?.pid ?? 0)", "peer.uid": "\(handler.peer?.uid ?? 0)", "peer.gid": "\(handler.peer?.gid ?? 0)",
+            ])
+            let early = handler.waiting ?? []
+            handler.waiting = nil
+            for frame in early { handler.handle(frame) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .serving = self.state {
+            self.server.untrack(context.channel)
+            self.server.configuration.metrics?.connectionClosed()
+        }
+        self.state = .closed
+        // Nobody waits for these answers any more; the tasks still count
+        // as in flight until they notice.
+        for call in self.calls.values {
+            call.timer.cancel()
+            call.task.cancel()
+        }
+        self.calls = [:]
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        guard case .serving = self.state else { return }
+        if self.waiting != nil {
+            self.waiting!.append(frame)
+        } else {
+            self.handle(frame)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? FrameError {
+            self.server.logger.warning("closing a connection that broke the wire protocol", metadata: ["error": "\(error)"])
+            context.writeAndFlush(self.wrapOutboundOut(.goAway(error.status, lastCallID: self.highestCallID)), promise: nil)
+        } else {
+            self.server.logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+        context.close(promise: nil)
+    }
+
+    private func handle(_ frame: Frame) {
+        guard let context = self.context, case .serving = self.state else { return }
+        switch frame.kind {
+        case .request(let request):
+            self.highestCallID = max(self.highestCallID, request.callID)
+            self.start(request, context: context)
+        case .cancel(let cancel):
+            guard let call = self.calls.removeValue(forKey: cancel.callID) else { return }
+            call.timer.cancel()
+            call.task.cancel()
+            self.server.configuration.metrics?.recordCall(method: call.method, code: .cancelled, duration: .now - call.started)
+        case .ping(let ping):
+            var pong = Support_Rpc_V1_Pong()
+            pong.nonce = ping.nonce
+            var reply = Frame()
+            reply.kind = .pong(pong)
+            self.write(reply, context: context)
+        case .goAway:
+            // The client is leaving: its calls are abandoned with it.
+            context.close(promise: nil)
+        case .response, .pong, .none:
+            self.server.logger.debug("ignored a frame a client does not send", metadata: ["frame": "\(frame.kind.map { "\($0)" } ?? "empty")"])
+        }
+    }
+
+    private func start(_ request: Support_Rpc_V1_Request, context: ChannelHandlerContext) {
+        let server = self.server
+        if let refusal = server.refusal(for: request, callInFlight: self.calls[request.callID] != nil, peer: self.peer) {
+            // Unknown names are one label: a caller must not grow the series.
+            let method = refusal.code == .unimplemented ? "(unknown)" : request.method
+            server.configuration.metrics?.recordCall(method: method, code: refusal.code, duration: .zero)
+            self.write(.response(callID: request.callID, status: refusal), context: context)
+            return
+        }
+        // `refusal` counted the call in; the task's end counts it out.
+        let handler = server.router.handler(for: request.method)!
+        let started = ContinuousClock.now
+        let timeout = request.timeoutMs > 0 ? Duration.milliseconds(Int64(request.timeoutMs)) : handler.defaultTimeout
+        let metadata = Metadata(request.metadata)
+        let callContext = ServerContext(
+            method: request.method,
+            callID: request.callID,
+            requestID: metadata[Metadata.requestID] ?? RequestID.make(),
+            metadata: metadata,
+            deadline: started + timeout,
+            logger: server.logger,
+            caller: (try? Caller(metadata)) ?? .unspecified,
+            peer: self.peer
+        )
+        let callID = request.callID
+        let payload = request.payload
+        let eventLoop = context.eventLoop
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        let timer = eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) {
+            self.expire(callID, timeout: timeout, context: callContext)
+        }
+        // The task is queued on this loop, so it runs after the call is in
+        // the table below, never before.
+        let task = Task(executorPreference: self.executor!) {
+            defer { server.callFinished() }
+            let outcome: Result<Data, any Error>
+            do {
+                outcome = .success(try await handler.run(payload, callContext))
+            } catch {
+                outcome = .failure(error)
+            }
+            if eventLoop.inEventLoop {
+                this.value.finish(callID, outcome, context: callContext)
+            } else {
+                eventLoop.execute { this.value.finish(callID, outcome, context: callContext) }
+            }
+        }
+        self.calls[callID] = Call(task: task, timer: timer, method: request.method, started: started)
+    }
+
+    /// The handler returned: its answer goes out unless the call already ended.
+    private func finish(_ callID: UInt64, _ outcome: Result<Data, any Error>, context callContext: ServerContext) {
+        guard let call = self.calls.removeValue(forKey: callID), let context = self.context else { return }
+        call.timer.cancel()
+        let answer: Frame
+        let code: RPCError.Code
+        switch outcome {
+        case .success(let payload):
+            answer = .response(callID: callID, payload: payload)
+            code = .ok
+        case .failure(let error):
+            let status = self.server.status(for: error, context: callContext)
+            answer = .response(callID: callID, status: status)
+            code = status.code
+        }
+        self.write(answer, context: context)
+        self.server.configuration.metrics?.recordCall(method: call.method, code: code, duration: .now - call.started)
+    }
+
+    /// The deadline passed first: the caller is told, the handler cancelled.
+    private func expire(_ callID: UInt64, timeout: Duration, context callContext: ServerContext) {
+        guard let call = self.calls.removeValue(forKey: callID), let context = self.context else { return }
+        call.task.cancel()
+        callContext.logger.info("deadline exceeded", metadata: ["timeout": "\(timeout)"])
+        let status = RPCError(.deadlineExceeded, "\(call.method) did not finish within its \(timeout) deadline")
+        self.write(.response(callID: callID, status: status), context: context)
+        self.server.configuration.metrics?.recordCall(method: call.method, code: .deadlineExceeded, duration: .now - call.started)
+    }
+
+    /// Writes now and flushes once behind every answer of this loop tick:
+    /// with many calls in flight their answers leave in one `writev`.
+    private func write(_ frame: Frame, context: ChannelHandlerContext) {
+        context.write(self.wrapOutboundOut(frame), promise: nil)
+        guard !self.flushQueued else { return }
+        self.flushQueued = true
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = this.value
+            handler.flushQueued = false
+            handler.context?.flush()
+        }
+    }
+}
+
+/// Runs Swift tasks on one NIO event loop: a call's task that prefers it
+/// starts, and resumes after each suspension, on the loop its connection
+/// reads and writes on, instead of waking a thread of the global pool.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.eventLoop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+import SupportProto
+import SupportRPC
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// GoAway's `last_call_id`: a call the server closed the connection without
+/// reading goes again on a new connection; one it read does not (the caller
+/// alone knows whether repeating it is safe).
+@Suite("GoAway and calls not processed")
+struct GoAwayRetryTests {
+    @Test("A call above the GoAway's last_call_id is sent again on a new connection and answered there")
+    func unreadCallIsRetried() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("s.sock")
+        // The idle-close race, played on purpose: the server says goodbye
+        // after reading nothing it will answer.
+        let fake = try OneShotServer(path: path) { request in
+            goAway(.unavailable, "closing a connection idle for 300 ms", lastCallID: request.callID - 1)
+        }
+        let client = RPCClient(socketPath: path)
+        let call = Task { try await client.call(EchoRPC.echo, ping(3), timeout: .seconds(20)) }
+        let firstCallID = try #require(await fake.finished())
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: path)
+        #expect(try await call.value.nonce == 3)
+        #expect(firstCallID >= 1)
+        try await running.stop()
+    }
+
+    @Test("A call at or below the GoAway's last_call_id fails UNAVAILABLE with the server's reason and is not sent again")
+    func readCallIsNotRetried() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("s.sock")
+        let fake = try OneShotServer(path: path) { request in
+            goAway(.unavailable, "shutting down", lastCallID: request.callID)
+        }
+        let client = RPCClient(socketPath: path)
+        let failure = await #expect(throws: RPCError.self) {
+            try await client.call(EchoRPC.echo, ping(4), timeout: .seconds(30))
+        }
+        #expect(failure?.code == .unavailable)
+        #expect(failure?.message.contains("shutting down") == true)
+        _ = await fake.finished()
+    }
+}
+
+func goAway(_ code: RPCError.Code, _ message: String, lastCallID: UInt64) -> Support_Rpc_V1_Frame {
+    var goAway = Support_Rpc_V1_GoAway()
+    goAway.status.code = code.rawValue
+    goAway.status.message = message
+    goAway.lastCallID = lastCallID
+    var frame = Support_Rpc_V1_Frame()
+    frame.kind = .goAway(goAway)
+    return frame
+}
+
+/// Accepts one connection, reads one request, answers with one scripted
+/// frame, closes, and removes its socket file.
+final class OneShotServer: Sendable {
+    private enum State { case running, finished(UInt64?) }
+    private let state = Mutex(State.running)
+
+    init(path: String, answer: @escaping @Sendable (Support_Rpc_V1_Request) -> Support_Rpc_V1_Frame) throws {
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        // A thread of its own: accept and recv block.
+        Thread { [self] in
+            var callID: UInt64?
+            defer {
+                close(listener)
+                unlink(path)
+                self.state.withLock { $0 = .finished(callID) }
+            }
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            defer { close(connection) }
+            guard let header = Self.read(connection, 4) else { return }
+            let length = header.reduce(0) { $0 << 8 | Int($1) }
+            guard let body = Self.read(connection, length),
+                let frame = try? Support_Rpc_V1_Frame(serializedBytes: body),
+                case .request(let request) = frame.kind
+            else { return }
+            let reply: [UInt8] = (try? answer(request).serializedBytes()) ?? []
+            let bytes = withUnsafeBytes(of: UInt32(reply.count).bigEndian, Array.init) + reply
+            _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            callID = request.callID
+        }.start()
+    }
+
+    /// The call id of the request it read, once the connection is closed.
+    func finished() async -> UInt64? {
+        while true {
+            if case .finished(let callID) = self.state.withLock({ $0 }) { return callID }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private static func read(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+            if n <= 0 { return nil }
+            got += n
+        }
+        return bytes
+    }
+}
