@@ -29,12 +29,11 @@ public struct EventOutbox: Sendable {
         if event.eventID.isEmpty { event.eventID = UUID().uuidString.lowercased() }
         event.producer = self.producer
         let last = try UInt64.fetchOne(
-            db,
-            sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?",
+            db.cachedStatement(sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?"),
             arguments: [event.incidentID]
         ) ?? 0
         event.sequence = last + 1
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at)
                 VALUES (?, ?, ?, ?, ?)
@@ -51,8 +50,7 @@ public struct EventOutbox: Sendable {
     /// published about it.
     public func events(stream: String, in db: Database) throws -> [Event] {
         try Data.fetchAll(
-            db,
-            sql: "SELECT payload FROM outbox_event WHERE stream = ? ORDER BY stream_sequence",
+            db.cachedStatement(sql: "SELECT payload FROM outbox_event WHERE stream = ? ORDER BY stream_sequence"),
             arguments: [stream]
         ).map { try Event(serializedBytes: $0) }
     }
@@ -89,11 +87,11 @@ public struct EventInbox: Sendable {
                 do {
                     try db.inSavepoint {
                         let seen = try Bool.fetchOne(
-                            db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [event.eventID]
+                            db.cachedStatement(sql: "SELECT 1 FROM inbox_event WHERE event_id = ?"), arguments: [event.eventID]
                         ) ?? false
                         guard !seen else { return .commit }
                         try apply(db, event)
-                        try db.execute(
+                        try db.executeCached(
                             sql: """
                                 INSERT INTO inbox_event (event_id, producer, stream, stream_sequence, received_at)
                                 VALUES (?, ?, ?, ?, ?)
@@ -121,7 +119,7 @@ public struct EventInbox: Sendable {
     /// Whether the event with this id has been applied.
     public func contains(eventID: String) throws -> Bool {
         try self.database.writer.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM inbox_event WHERE event_id = ?", arguments: [eventID]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM inbox_event WHERE event_id = ?"), arguments: [eventID]) ?? false
         }
     }
 }

@@ -73,14 +73,14 @@ public final class OutboxRelay: Service, Sendable {
     /// The backlog of every subscriber, read in one transaction.
     public func backlog() throws -> [String: Backlog] {
         try self.database.writer.read { db in
-            let head = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM outbox_event") ?? 0
+            let head = try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(position), 0) FROM outbox_event")) ?? 0
             var backlog: [String: Backlog] = [:]
             for subscriber in self.subscribers {
                 let cursor = try Int.fetchOne(
-                    db, sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?", arguments: [subscriber.name]
+                    db.cachedStatement(sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?"), arguments: [subscriber.name]
                 ) ?? 0
                 let oldest = try Double.fetchOne(
-                    db, sql: "SELECT created_at FROM outbox_event WHERE position > ? ORDER BY position LIMIT 1", arguments: [cursor]
+                    db.cachedStatement(sql: "SELECT created_at FROM outbox_event WHERE position > ? ORDER BY position LIMIT 1"), arguments: [cursor]
                 )
                 backlog[subscriber.name] = Backlog(depth: head - cursor, oldestCreatedAt: oldest.map(Date.init(timeIntervalSince1970:)))
             }
@@ -140,11 +140,10 @@ public final class OutboxRelay: Service, Sendable {
     private func pending(for subscriber: String) async throws -> [Pending] {
         try await self.database.writer.read { db in
             let cursor = try Int64.fetchOne(
-                db, sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?", arguments: [subscriber]
+                db.cachedStatement(sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?"), arguments: [subscriber]
             ) ?? 0
             return try Row.fetchAll(
-                db,
-                sql: "SELECT position, payload FROM outbox_event WHERE position > ? ORDER BY position LIMIT ?",
+                db.cachedStatement(sql: "SELECT position, payload FROM outbox_event WHERE position > ? ORDER BY position LIMIT ?"),
                 arguments: [cursor, self.batchSize]
             ).map { row in
                 Pending(position: row["position"], event: try Event(serializedBytes: row["payload"] as Data))
@@ -154,7 +153,7 @@ public final class OutboxRelay: Service, Sendable {
 
     private func advance(_ subscriber: String, to position: Int64) async throws {
         try await self.database.writer.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO outbox_cursor (subscriber, delivered_through, attempts, last_error) VALUES (?, ?, 0, NULL)
                     ON CONFLICT(subscriber) DO UPDATE SET delivered_through = excluded.delivered_through, attempts = 0, last_error = NULL
@@ -166,7 +165,7 @@ public final class OutboxRelay: Service, Sendable {
 
     private func recordFailure(_ subscriber: String, error: any Error) async throws {
         try await self.database.writer.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO outbox_cursor (subscriber, delivered_through, attempts, last_error) VALUES (?, 0, 1, ?)
                     ON CONFLICT(subscriber) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error

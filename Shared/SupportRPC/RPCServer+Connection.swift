@@ -93,23 +93,25 @@ extension RPCServer {
         unlink(self.configuration.socketPath)
     }
 
-    /// Why a request is answered at once with an error, if it is; counts
-    /// the call in when it is not.
-    func refusal(for request: Support_Rpc_V1_Request, callInFlight: Bool, peer: PeerCredentials?) -> RPCError? {
+    /// Whom the call is made for, once the request passed every check (the
+    /// call is then counted in); or why it is answered at once with an error.
+    func admission(
+        for request: Support_Rpc_V1_Request, metadata: Metadata, callInFlight: Bool, peer: PeerCredentials?
+    ) -> Result<Caller, RPCError> {
         guard request.callID != 0 else {
-            return RPCError(.invalidArgument, "call id 0 is reserved; number calls from 1")
+            return .failure(RPCError(.invalidArgument, "call id 0 is reserved; number calls from 1"))
         }
         guard self.router.handler(for: request.method) != nil else {
-            return RPCError(
+            return .failure(RPCError(
                 .unimplemented,
                 "\(self.configuration.serviceName) has no method \(request.method.isEmpty ? "(empty)" : request.method); see `supportctl call --list`"
-            )
+            ))
         }
         let caller: Caller
         do {
-            caller = try Caller(Metadata(request.metadata))
+            caller = try Caller(metadata)
         } catch {
-            return error as? RPCError ?? RPCError(.invalidArgument, "\(error)")
+            return .failure(error as? RPCError ?? RPCError(.invalidArgument, "\(error)"))
         }
         let policy = self.configuration.accessPolicy ?? AccessPolicy.everyone
         if let denied = policy.refusal(
@@ -118,18 +120,18 @@ extension RPCServer {
             self.logger.notice("call refused", metadata: [
                 "rpc.method": "\(request.method)", "peer.uid": "\(peer?.uid ?? 0)", "peer.pid": "\(peer?.pid ?? 0)",
             ])
-            return denied
+            return .failure(denied)
         }
         guard !callInFlight else {
-            return RPCError(.invalidArgument, "call id \(request.callID) is already in flight on this connection; use a new id per call")
+            return .failure(RPCError(.invalidArgument, "call id \(request.callID) is already in flight on this connection; use a new id per call"))
         }
         guard self.admit(method: request.method) else {
-            return RPCError(
+            return .failure(RPCError(
                 .unavailable,
                 "\(self.configuration.serviceName) is shutting down; retry once it has restarted"
-            )
+            ))
         }
-        return nil
+        return .success(caller)
     }
 
     func status(for error: any Error, context: ServerContext) -> RPCError {

@@ -161,18 +161,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func start(_ request: Support_Rpc_V1_Request, context: ChannelHandlerContext) {
         let server = self.server
-        if let refusal = server.refusal(for: request, callInFlight: self.calls[request.callID] != nil, peer: self.peer) {
+        let metadata = Metadata(request.metadata)
+        let caller: Caller
+        switch server.admission(for: request, metadata: metadata, callInFlight: self.calls[request.callID] != nil, peer: self.peer) {
+        case .success(let admitted):
+            caller = admitted
+        case .failure(let refusal):
             // Unknown names are one label: a caller must not grow the series.
             let method = refusal.code == .unimplemented ? "(unknown)" : request.method
             server.configuration.metrics?.recordCall(method: method, code: refusal.code, duration: .zero)
             self.write(.response(callID: request.callID, status: refusal), context: context)
             return
         }
-        // `refusal` counted the call in; the task's end counts it out.
+        // Admission counted the call in; the task's end counts it out.
         let handler = server.router.handler(for: request.method)!
         let started = ContinuousClock.now
         let timeout = request.timeoutMs > 0 ? Duration.milliseconds(Int64(request.timeoutMs)) : handler.defaultTimeout
-        let metadata = Metadata(request.metadata)
         let callContext = ServerContext(
             method: request.method,
             callID: request.callID,
@@ -180,7 +184,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             metadata: metadata,
             deadline: started + timeout,
             logger: server.logger,
-            caller: (try? Caller(metadata)) ?? .unspecified,
+            caller: caller,
             peer: self.peer
         )
         let callID = request.callID

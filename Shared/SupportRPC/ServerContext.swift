@@ -13,8 +13,19 @@ public struct ServerContext: Sendable {
     public let metadata: Metadata
     /// When the caller stops waiting; the server cancels the handler then.
     public let deadline: ContinuousClock.Instant
-    /// A logger carrying `request.id` and `rpc.method`.
-    public let logger: Logger
+    /// A logger carrying `request.id` and `rpc.method` (and `peer.uid`).
+    ///
+    /// Made when asked for: a log handler may render its metadata on every
+    /// change (swift-log's `StreamLogHandler` does), which cost a tenth of a
+    /// Health call when every call set three keys up front (issue 9).
+    public var logger: Logger {
+        var logger = self.baseLogger
+        logger[metadataKey: "request.id"] = "\(self.requestID)"
+        logger[metadataKey: "rpc.method"] = "\(self.method)"
+        if let peer { logger[metadataKey: "peer.uid"] = "\(peer.uid)" }
+        return logger
+    }
+    private let baseLogger: Logger
     /// Whom the call is made for (`caller.identity`).
     public let caller: Caller
     /// The process at the other end of the socket, when the kernel says.
@@ -37,11 +48,7 @@ public struct ServerContext: Sendable {
         self.requestID = requestID
         self.metadata = metadata
         self.deadline = deadline
-        var logger = logger
-        logger[metadataKey: "request.id"] = "\(requestID)"
-        logger[metadataKey: "rpc.method"] = "\(method)"
-        if let peer { logger[metadataKey: "peer.uid"] = "\(peer.uid)" }
-        self.logger = logger
+        self.baseLogger = logger
     }
 
     /// What is left of the caller's deadline, to pass on to a call this

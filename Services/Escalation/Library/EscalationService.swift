@@ -30,8 +30,8 @@ public enum EscalationService {
                 let (breach, requested) = try await Blocking.run {
                     try database.writer.read { db in
                         (
-                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NOT NULL") ?? 0,
-                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NULL") ?? 0
+                            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NOT NULL")) ?? 0,
+                            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NULL")) ?? 0
                         )
                     }
                 }

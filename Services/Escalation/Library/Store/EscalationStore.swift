@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import SupportProto
 import SwiftProtobuf
 
@@ -48,12 +49,12 @@ enum EscalationStore {
     // MARK: Rosters
 
     static func roster(office: String, certificate: String = "", in db: Database) throws -> Roster? {
-        try Data.fetchOne(db, sql: "SELECT document FROM roster WHERE office = ? AND certificate_id = ?", arguments: [office, certificate])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM roster WHERE office = ? AND certificate_id = ?"), arguments: [office, certificate])
             .map { try Roster(serializedBytes: $0) }
     }
 
     static func save(_ roster: Roster, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO roster (office, certificate_id, version, document) VALUES (?, ?, ?, ?)
                 ON CONFLICT(office, certificate_id) DO UPDATE SET version = excluded.version, document = excluded.document
@@ -73,12 +74,12 @@ enum EscalationStore {
     }
 
     static func certificate(_ id: String, in db: Database) throws -> Support_Events_V1_CertificateChanged? {
-        try Data.fetchOne(db, sql: "SELECT document FROM certificate_view WHERE id = ?", arguments: [id])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM certificate_view WHERE id = ?"), arguments: [id])
             .map { try Support_Events_V1_CertificateChanged(serializedBytes: $0) }
     }
 
     static func save(_ certificate: Support_Events_V1_CertificateChanged, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO certificate_view (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
             arguments: [certificate.certificateID, try certificate.serializedBytes() as Data]
         )
@@ -92,7 +93,7 @@ enum EscalationStore {
     }
 
     static func incident(_ id: String, in db: Database) throws -> IncidentView? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM incident_view WHERE incident_id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incident_view WHERE incident_id = ?"), arguments: [id]) else { return nil }
         return IncidentView(
             snapshot: try Snapshot(serializedBytes: row["document"] as Data),
             level: Level(rawValue: row["level"]) ?? .tam,
@@ -102,7 +103,7 @@ enum EscalationStore {
     }
 
     static func save(_ view: IncidentView, id: String, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO incident_view (incident_id, document, level, level_since, escalations, open, office) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, level = excluded.level,
@@ -119,11 +120,10 @@ enum EscalationStore {
     /// longest at it.
     static func openEscalated(level: Int, office: String, offset: Int, limit: Int, in db: Database) throws -> [(String, IncidentView)] {
         try Row.fetchAll(
-            db,
-            sql: """
+            db.cachedStatement(sql: """
                 SELECT * FROM incident_view WHERE escalations > 0 AND open = 1 AND (? = 0 OR level = ?) AND (? = '' OR office = ?)
                 ORDER BY level DESC, level_since, incident_id LIMIT ? OFFSET ?
-                """,
+                """),
             arguments: [level, level, office, office, limit, offset]
         ).map { row in
             (
@@ -140,12 +140,12 @@ enum EscalationStore {
     // MARK: Records
 
     static func records(of incident: String, in db: Database) throws -> [Record] {
-        try Data.fetchAll(db, sql: "SELECT document FROM escalation WHERE incident_id = ? ORDER BY number", arguments: [incident])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM escalation WHERE incident_id = ? ORDER BY number"), arguments: [incident])
             .map { try Record(serializedBytes: $0) }
     }
 
     static func insert(_ record: Record, number: Int, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, document) VALUES (?, ?, ?, ?, ?)",
             arguments: [
                 record.id, record.incidentID, number, record.slaCycleID.isEmpty ? nil : record.slaCycleID,
@@ -155,6 +155,6 @@ enum EscalationStore {
     }
 
     static func escalated(cycle: String, in db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM escalation WHERE sla_cycle_id = ?", arguments: [cycle]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM escalation WHERE sla_cycle_id = ?"), arguments: [cycle]) ?? false
     }
 }

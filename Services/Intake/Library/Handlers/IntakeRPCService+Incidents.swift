@@ -37,7 +37,7 @@ extension IntakeRPCService {
 
                 let number = try IntakeStore.next("incident", in: db)
                 var incident = Incident()
-                incident.id = String(format: "INC-%06d", number)
+                incident.id = numberedID("INC-", number, digits: 6)
                 incident.certificateID = certificate.id
                 incident.customer = certificate.customer
                 incident.tier = certificate.tier

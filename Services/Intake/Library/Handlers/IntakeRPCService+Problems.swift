@@ -15,7 +15,7 @@ extension IntakeRPCService {
             return try await self.write(context, idempotent: true) { db, now in
                 let number = try IntakeStore.next("problem", in: db)
                 var problem = Problem()
-                problem.id = String(format: "PRB-%05d", number)
+                problem.id = numberedID("PRB-", number, digits: 5)
                 problem.title = title
                 problem.description_p = description
                 problem.state = .open

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import SupportProto
 import SwiftProtobuf
 
@@ -14,12 +15,12 @@ enum IntakeStore {
     // MARK: Certificates
 
     static func certificate(_ id: String, in db: Database) throws -> Certificate? {
-        try Data.fetchOne(db, sql: "SELECT document FROM certificate WHERE id = ?", arguments: [id])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM certificate WHERE id = ?"), arguments: [id])
             .map { try Certificate(serializedBytes: $0) }
     }
 
     static func save(_ certificate: Certificate, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO certificate (id, office, document) VALUES (?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET office = excluded.office, document = excluded.document
@@ -30,14 +31,13 @@ enum IntakeStore {
 
     /// The ids of the certificates that list `email` as a contact now.
     static func certificates(withContact email: String, in db: Database) throws -> Set<String> {
-        let all = try Data.fetchAll(db, sql: "SELECT document FROM certificate").map { try Certificate(serializedBytes: $0) }
+        let all = try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM certificate")).map { try Certificate(serializedBytes: $0) }
         return Set(all.filter { $0.contacts.contains { $0.email.lowercased() == email } }.map(\.id))
     }
 
     static func certificates(office: String, offset: Int, limit: Int, in db: Database) throws -> [Certificate] {
         try Data.fetchAll(
-            db,
-            sql: "SELECT document FROM certificate WHERE (? = '' OR office = ?) ORDER BY id LIMIT ? OFFSET ?",
+            db.cachedStatement(sql: "SELECT document FROM certificate WHERE (? = '' OR office = ?) ORDER BY id LIMIT ? OFFSET ?"),
             arguments: [office, office, limit, offset]
         ).map { try Certificate(serializedBytes: $0) }
     }
@@ -45,12 +45,12 @@ enum IntakeStore {
     // MARK: Incidents
 
     static func incident(_ id: String, in db: Database) throws -> Incident? {
-        try Data.fetchOne(db, sql: "SELECT document FROM incident WHERE id = ?", arguments: [id])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM incident WHERE id = ?"), arguments: [id])
             .map { try Incident(serializedBytes: $0) }
     }
 
     static func insert(_ incident: Incident, number: Int64, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -64,7 +64,7 @@ enum IntakeStore {
     }
 
     static func update(_ incident: Incident, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE incident SET severity = ?, state = ?, side = ?, document = ? WHERE id = ?",
             arguments: [
                 incident.severity, incident.state.rawValue, incident.side.rawValue,
@@ -109,8 +109,7 @@ enum IntakeStore {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         _ = arguments.append(contentsOf: [limit, offset])
         return try Data.fetchAll(
-            db,
-            sql: "SELECT document FROM incident \(whereClause) ORDER BY tier_rank, severity, opened_at, number LIMIT ? OFFSET ?",
+            db.cachedStatement(sql: "SELECT document FROM incident \(whereClause) ORDER BY tier_rank, severity, opened_at, number LIMIT ? OFFSET ?"),
             arguments: arguments
         ).map { try Incident(serializedBytes: $0) }
     }
@@ -122,18 +121,18 @@ enum IntakeStore {
     // MARK: Problems
 
     static func problem(_ id: String, in db: Database) throws -> Problem? {
-        try Data.fetchOne(db, sql: "SELECT document FROM problem WHERE id = ?", arguments: [id])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM problem WHERE id = ?"), arguments: [id])
             .map { try Problem(serializedBytes: $0) }
     }
 
     static func save(_ problem: Problem, number: Int64? = nil, in db: Database) throws {
         if let number {
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO problem (id, number, state, document) VALUES (?, ?, ?, ?)",
                 arguments: [problem.id, number, problem.state.rawValue, try problem.serializedBytes() as Data]
             )
         } else {
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE problem SET state = ?, document = ? WHERE id = ?",
                 arguments: [problem.state.rawValue, try problem.serializedBytes() as Data, problem.id]
             )
@@ -142,8 +141,7 @@ enum IntakeStore {
 
     static func problems(state: Support_Intake_V1_ProblemState, offset: Int, limit: Int, in db: Database) throws -> [Problem] {
         try Data.fetchAll(
-            db,
-            sql: "SELECT document FROM problem WHERE (? = 0 OR state = ?) ORDER BY number DESC LIMIT ? OFFSET ?",
+            db.cachedStatement(sql: "SELECT document FROM problem WHERE (? = 0 OR state = ?) ORDER BY number DESC LIMIT ? OFFSET ?"),
             arguments: [state.rawValue, state.rawValue, limit, offset]
         ).map { try Problem(serializedBytes: $0) }
     }
@@ -151,7 +149,7 @@ enum IntakeStore {
     // MARK: Health checks, Company Account, counters
 
     static func insert(_ booking: HealthCheckBooking, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO health_check (id, certificate_id, certificate_year, document) VALUES (?, ?, ?, ?)",
             arguments: [booking.id, booking.certificateID, booking.certificateYear, try booking.serializedBytes() as Data]
         )
@@ -159,13 +157,13 @@ enum IntakeStore {
 
     static func healthChecks(certificateID: String, in db: Database) throws -> [HealthCheckBooking] {
         try Data.fetchAll(
-            db, sql: "SELECT document FROM health_check WHERE certificate_id = ? ORDER BY certificate_year", arguments: [certificateID]
+            db.cachedStatement(sql: "SELECT document FROM health_check WHERE certificate_id = ? ORDER BY certificate_year"), arguments: [certificateID]
         ).map { try HealthCheckBooking(serializedBytes: $0) }
     }
 
     /// R-CH-3: the portal is available unless an operator said otherwise.
     static func companyAccount(in db: Database) throws -> CompanyAccount {
-        if let stored = try Data.fetchOne(db, sql: "SELECT document FROM company_account WHERE id = 1") {
+        if let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM company_account WHERE id = 1")) {
             return try CompanyAccount(serializedBytes: stored)
         }
         var available = CompanyAccount()
@@ -174,7 +172,7 @@ enum IntakeStore {
     }
 
     static func save(_ account: CompanyAccount, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO company_account (id, document) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
             arguments: [try account.serializedBytes() as Data]
         )
@@ -182,11 +180,11 @@ enum IntakeStore {
 
     /// The next number of a named counter, starting at 1.
     static func next(_ counter: String, in db: Database) throws -> Int64 {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
             arguments: [counter]
         )
-        return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [counter])!
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = ?"), arguments: [counter])!
     }
 
     // MARK: Idempotency
@@ -194,12 +192,12 @@ enum IntakeStore {
     static func remembered<Response: SwiftProtobuf.Message>(
         _ method: String, key: String, as type: Response.Type, in db: Database
     ) throws -> Response? {
-        try Data.fetchOne(db, sql: "SELECT response FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT response FROM idempotency WHERE method = ? AND key = ?"), arguments: [method, key])
             .map { try Response(serializedBytes: $0) }
     }
 
     static func remember(_ method: String, key: String, response: some SwiftProtobuf.Message, at now: Date, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?)",
             arguments: [method, key, try response.serializedBytes() as Data, now.timeIntervalSince1970]
         )

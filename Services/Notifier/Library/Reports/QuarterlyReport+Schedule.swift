@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import SupportRPC
 
 extension NotifierEngine {
@@ -16,7 +17,7 @@ extension NotifierEngine {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = zone
             let done = try Int.fetchOne(
-                db, sql: "SELECT periods_done FROM report_schedule WHERE certificate_id = ?", arguments: [certificate.certificateID]
+                db.cachedStatement(sql: "SELECT periods_done FROM report_schedule WHERE certificate_id = ?"), arguments: [certificate.certificateID]
             ) ?? 0
             var period = done
             while let start = calendar.date(byAdding: .month, value: 3 * period, to: certificate.validFrom.date),
@@ -34,7 +35,7 @@ extension NotifierEngine {
                 }
             }
             if period != done {
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         INSERT INTO report_schedule (certificate_id, periods_done) VALUES (?, ?)
                         ON CONFLICT(certificate_id) DO UPDATE SET periods_done = excluded.periods_done

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import SupportProto
 import SwiftProtobuf
 
@@ -19,7 +20,7 @@ enum NotifierStore {
     // MARK: Views
 
     static func incident(_ id: String, in db: Database) throws -> IncidentView? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT document, level, due_at FROM incident_view WHERE incident_id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT document, level, due_at FROM incident_view WHERE incident_id = ?"), arguments: [id]) else {
             return nil
         }
         return IncidentView(
@@ -29,7 +30,7 @@ enum NotifierStore {
     }
 
     static func save(_ snapshot: Snapshot, incidentID: String, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO incident_view (incident_id, certificate_id, opened_at, document) VALUES (?, ?, ?, ?)
                 ON CONFLICT(incident_id) DO UPDATE SET certificate_id = excluded.certificate_id, document = excluded.document
@@ -39,30 +40,30 @@ enum NotifierStore {
     }
 
     static func setLevel(_ level: Int, incidentID: String, in db: Database) throws {
-        try db.execute(sql: "UPDATE incident_view SET level = ? WHERE incident_id = ?", arguments: [level, incidentID])
+        try db.executeCached(sql: "UPDATE incident_view SET level = ? WHERE incident_id = ?", arguments: [level, incidentID])
     }
 
     static func setDue(_ due: Date?, incidentID: String, in db: Database) throws {
-        try db.execute(sql: "UPDATE incident_view SET due_at = ? WHERE incident_id = ?", arguments: [due?.timeIntervalSince1970, incidentID])
+        try db.executeCached(sql: "UPDATE incident_view SET due_at = ? WHERE incident_id = ?", arguments: [due?.timeIntervalSince1970, incidentID])
     }
 
     static func incidents(certificate: String, openedBefore: Date, in db: Database) throws -> [(String, Snapshot)] {
         try Row.fetchAll(
-            db, sql: "SELECT incident_id, document FROM incident_view WHERE certificate_id = ? AND opened_at < ? ORDER BY opened_at, incident_id",
+            db.cachedStatement(sql: "SELECT incident_id, document FROM incident_view WHERE certificate_id = ? AND opened_at < ? ORDER BY opened_at, incident_id"),
             arguments: [certificate, openedBefore.timeIntervalSince1970]
         ).map { ($0["incident_id"], try Snapshot(serializedBytes: $0["document"] as Data)) }
     }
 
     static func certificates(in db: Database) throws -> [Certificate] {
-        try Data.fetchAll(db, sql: "SELECT document FROM certificate_view ORDER BY certificate_id").map { try Certificate(serializedBytes: $0) }
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM certificate_view ORDER BY certificate_id")).map { try Certificate(serializedBytes: $0) }
     }
 
     static func certificate(_ id: String, in db: Database) throws -> Certificate? {
-        try Data.fetchOne(db, sql: "SELECT document FROM certificate_view WHERE certificate_id = ?", arguments: [id]).map { try Certificate(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM certificate_view WHERE certificate_id = ?"), arguments: [id]).map { try Certificate(serializedBytes: $0) }
     }
 
     static func save(_ certificate: Certificate, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO certificate_view (certificate_id, revision, document) VALUES (?, ?, ?)
                 ON CONFLICT(certificate_id) DO UPDATE SET revision = excluded.revision, document = excluded.document
@@ -72,14 +73,14 @@ enum NotifierStore {
     }
 
     static func record(_ event: Support_Events_V1_Event, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT OR IGNORE INTO incident_event (event_id, incident_id, occurred_at, document) VALUES (?, ?, ?, ?)",
             arguments: [event.eventID, event.incidentID, event.occurredAt.date.timeIntervalSince1970, try event.serializedBytes() as Data]
         )
     }
 
     static func events(of incidentID: String, in db: Database) throws -> [Support_Events_V1_Event] {
-        try Data.fetchAll(db, sql: "SELECT document FROM incident_event WHERE incident_id = ? ORDER BY occurred_at, rowid", arguments: [incidentID])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM incident_event WHERE incident_id = ? ORDER BY occurred_at, rowid"), arguments: [incidentID])
             .map { try Support_Events_V1_Event(serializedBytes: $0) }
     }
 
@@ -88,18 +89,18 @@ enum NotifierStore {
     /// Inserts `message` unless one with `dedupKey` exists; returns the stored one.
     @discardableResult
     static func insert(_ message: Message, dedupKey: String, reportDay: String? = nil, in db: Database) throws -> Message {
-        if let existing = try Data.fetchOne(db, sql: "SELECT document FROM message WHERE dedup_key = ?", arguments: [dedupKey]) {
+        if let existing = try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM message WHERE dedup_key = ?"), arguments: [dedupKey]) {
             return try Message(serializedBytes: existing)
         }
-        let number = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM message")!
+        let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM message"))!
         var message = message
-        message.id = String(format: "MSG-%06lld", number)
+        message.id = numberedID("MSG-", number, digits: 6)
         // Stable per message: a re-sent copy is recognisably the same mail.
         message.messageIDHeader = "<\(message.id.lowercased()).\(message.incidentID.isEmpty ? "report" : message.incidentID.lowercased())@notifier.supportdesk>"
         if !message.incidentID.isEmpty {
             message.inReplyTo = Self.threadRoot(message.incidentID)
         }
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO message (number, id, dedup_key, incident_id, template, state, due_at, report_day, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 number, message.id, dedupKey, message.incidentID, message.templateName, message.state.rawValue,
@@ -119,20 +120,19 @@ enum NotifierStore {
     }
 
     static func update(_ message: Message, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE message SET state = ?, due_at = ?, document = ? WHERE id = ?",
             arguments: [message.state.rawValue, Self.dueAt(message)?.timeIntervalSince1970, try message.serializedBytes() as Data, message.id]
         )
     }
 
     static func message(_ id: String, in db: Database) throws -> Message? {
-        try Data.fetchOne(db, sql: "SELECT document FROM message WHERE id = ?", arguments: [id]).map { try Message(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM message WHERE id = ?"), arguments: [id]).map { try Message(serializedBytes: $0) }
     }
 
     static func messages(incident: String, state: Support_Notifier_V1_MessageState, offset: Int, limit: Int, in db: Database) throws -> [Message] {
         try Data.fetchAll(
-            db,
-            sql: "SELECT document FROM message WHERE (? = '' OR incident_id = ?) AND (? = 0 OR state = ?) ORDER BY number LIMIT ? OFFSET ?",
+            db.cachedStatement(sql: "SELECT document FROM message WHERE (? = '' OR incident_id = ?) AND (? = 0 OR state = ?) ORDER BY number LIMIT ? OFFSET ?"),
             arguments: [incident, incident, state.rawValue, state.rawValue, limit, offset]
         ).map { try Message(serializedBytes: $0) }
     }
@@ -140,21 +140,21 @@ enum NotifierStore {
     /// The oldest pending message due by `now`.
     static func nextDue(by now: Date, in db: Database) throws -> Message? {
         try Data.fetchOne(
-            db, sql: "SELECT document FROM message WHERE state = ? AND due_at <= ? ORDER BY due_at, number LIMIT 1",
+            db.cachedStatement(sql: "SELECT document FROM message WHERE state = ? AND due_at <= ? ORDER BY due_at, number LIMIT 1"),
             arguments: [Support_Notifier_V1_MessageState.pending.rawValue, now.timeIntervalSince1970]
         ).map { try Message(serializedBytes: $0) }
     }
 
     static func nextDueTime(in db: Database) throws -> Date? {
         try Double.fetchOne(
-            db, sql: "SELECT MIN(due_at) FROM message WHERE state = ?", arguments: [Support_Notifier_V1_MessageState.pending.rawValue]
+            db.cachedStatement(sql: "SELECT MIN(due_at) FROM message WHERE state = ?"), arguments: [Support_Notifier_V1_MessageState.pending.rawValue]
         ).map { Date(timeIntervalSince1970: $0) }
     }
 
     /// The office-local days already taken by a status report (sent, pending or deferred) of the incident.
     static func reportDays(of incidentID: String, in db: Database) throws -> Set<String> {
         Set(try String.fetchAll(
-            db, sql: "SELECT report_day FROM message WHERE incident_id = ? AND template = 'status-report' AND state != ? AND report_day IS NOT NULL",
+            db.cachedStatement(sql: "SELECT report_day FROM message WHERE incident_id = ? AND template = 'status-report' AND state != ? AND report_day IS NOT NULL"),
             arguments: [incidentID, Support_Notifier_V1_MessageState.suppressed.rawValue]
         ))
     }
@@ -162,10 +162,10 @@ enum NotifierStore {
     // MARK: Calls and reports
 
     static func insertCall(_ call: Support_Notifier_V1_CallTask, in db: Database) throws {
-        let number = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM call_task")!
+        let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM call_task"))!
         var call = call
-        call.id = String(format: "CALL-%06lld", number)
-        try db.execute(
+        call.id = numberedID("CALL-", number, digits: 6)
+        try db.executeCached(
             sql: "INSERT OR IGNORE INTO call_task (number, id, message_id, incident_id, document) VALUES (?, ?, ?, ?, ?)",
             arguments: [number, call.id, call.messageID, call.incidentID, try call.serializedBytes() as Data]
         )
@@ -173,16 +173,16 @@ enum NotifierStore {
 
     static func calls(incident: String, offset: Int, limit: Int, in db: Database) throws -> [Support_Notifier_V1_CallTask] {
         try Data.fetchAll(
-            db, sql: "SELECT document FROM call_task WHERE (? = '' OR incident_id = ?) ORDER BY number LIMIT ? OFFSET ?",
+            db.cachedStatement(sql: "SELECT document FROM call_task WHERE (? = '' OR incident_id = ?) ORDER BY number LIMIT ? OFFSET ?"),
             arguments: [incident, incident, limit, offset]
         ).map { try Support_Notifier_V1_CallTask(serializedBytes: $0) }
     }
 
     static func save(_ report: Support_Notifier_V1_Report, in db: Database) throws -> Support_Notifier_V1_Report {
-        let number = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM report")!
+        let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM report"))!
         var report = report
-        report.id = String(format: "RPT-%06lld", number)
-        try db.execute(
+        report.id = numberedID("RPT-", number, digits: 6)
+        try db.executeCached(
             sql: "INSERT INTO report (number, id, certificate_id, quarter, document) VALUES (?, ?, ?, ?, ?)",
             arguments: [number, report.id, report.certificateID, report.quarter, try report.serializedBytes() as Data]
         )
@@ -190,6 +190,6 @@ enum NotifierStore {
     }
 
     static func update(_ report: Support_Notifier_V1_Report, in db: Database) throws {
-        try db.execute(sql: "UPDATE report SET document = ? WHERE id = ?", arguments: [try report.serializedBytes() as Data, report.id])
+        try db.executeCached(sql: "UPDATE report SET document = ? WHERE id = ?", arguments: [try report.serializedBytes() as Data, report.id])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import SupportProto
 import SwiftProtobuf
 
@@ -16,7 +17,7 @@ enum SLAStore {
     }
 
     static func view(_ incidentID: String, in db: Database) throws -> View? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM incident_view WHERE incident_id = ?", arguments: [incidentID]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incident_view WHERE incident_id = ?"), arguments: [incidentID]) else {
             return nil
         }
         return View(
@@ -27,7 +28,7 @@ enum SLAStore {
     }
 
     static func save(_ view: View, incidentID: String, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO incident_view (incident_id, document, side_since, cycles) VALUES (?, ?, ?, ?)
                 ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, side_since = excluded.side_since, cycles = excluded.cycles
@@ -37,29 +38,29 @@ enum SLAStore {
     }
 
     static func cycle(_ id: String, in db: Database) throws -> Cycle? {
-        try Data.fetchOne(db, sql: "SELECT document FROM cycle WHERE id = ?", arguments: [id]).map { try Cycle(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM cycle WHERE id = ?"), arguments: [id]).map { try Cycle(serializedBytes: $0) }
     }
 
     static func runningCycle(of incidentID: String, in db: Database) throws -> Cycle? {
         try Data.fetchOne(
-            db, sql: "SELECT document FROM cycle WHERE incident_id = ? AND state = ? ORDER BY number DESC LIMIT 1",
+            db.cachedStatement(sql: "SELECT document FROM cycle WHERE incident_id = ? AND state = ? ORDER BY number DESC LIMIT 1"),
             arguments: [incidentID, Support_Sla_V1_CycleState.running.rawValue]
         ).map { try Cycle(serializedBytes: $0) }
     }
 
     /// The latest cycle, running or not.
     static func lastCycle(of incidentID: String, in db: Database) throws -> Cycle? {
-        try Data.fetchOne(db, sql: "SELECT document FROM cycle WHERE incident_id = ? ORDER BY number DESC LIMIT 1", arguments: [incidentID])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM cycle WHERE incident_id = ? ORDER BY number DESC LIMIT 1"), arguments: [incidentID])
             .map { try Cycle(serializedBytes: $0) }
     }
 
     static func cycles(of incidentID: String, in db: Database) throws -> [Cycle] {
-        try Data.fetchAll(db, sql: "SELECT document FROM cycle WHERE incident_id = ? ORDER BY number", arguments: [incidentID])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM cycle WHERE incident_id = ? ORDER BY number"), arguments: [incidentID])
             .map { try Cycle(serializedBytes: $0) }
     }
 
     static func save(_ cycle: Cycle, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO cycle (id, incident_id, number, state, due_at, office, certificate_id, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at, document = excluded.document
@@ -73,12 +74,11 @@ enum SLAStore {
 
     static func cycles(state: Support_Sla_V1_CycleState, dueFrom: Date, dueBefore: Date, office: String, certificate: String, offset: Int, limit: Int, in db: Database) throws -> [Cycle] {
         try Data.fetchAll(
-            db,
-            sql: """
+            db.cachedStatement(sql: """
                 SELECT document FROM cycle WHERE state = ? AND due_at >= ? AND due_at < ?
                 AND (? = '' OR office = ?) AND (? = '' OR certificate_id = ?)
                 ORDER BY due_at, id LIMIT ? OFFSET ?
-                """,
+                """),
             arguments: [
                 state.rawValue, dueFrom.timeIntervalSince1970, dueBefore.timeIntervalSince1970,
                 office, office, certificate, certificate, limit, offset,
@@ -89,11 +89,11 @@ enum SLAStore {
     // MARK: Timers
 
     static func arm(_ timer: Timer, in db: Database) throws {
-        let sequence = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM timer")!
+        let sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM timer"))!
         var timer = timer
         timer.id = "T\(sequence)"
         timer.state = .armed
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO timer (id, kind, incident_id, cycle_id, due_at, state, sequence, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 timer.id, timer.kind.rawValue, timer.incidentID, timer.cycleID.isEmpty ? nil : timer.cycleID,
@@ -105,8 +105,7 @@ enum SLAStore {
     /// Cancels the incident's armed timers of `kinds` (of one cycle, if given).
     static func cancelTimers(of incidentID: String, kinds: [Support_Sla_V1_TimerKind], cycle: String? = nil, in db: Database) throws {
         let timers = try Data.fetchAll(
-            db,
-            sql: "SELECT document FROM timer WHERE incident_id = ? AND state = ? AND (? IS NULL OR cycle_id = ?)",
+            db.cachedStatement(sql: "SELECT document FROM timer WHERE incident_id = ? AND state = ? AND (? IS NULL OR cycle_id = ?)"),
             arguments: [incidentID, Support_Sla_V1_TimerState.armed.rawValue, cycle, cycle]
         ).map { try Timer(serializedBytes: $0) }
         for var timer in timers where kinds.contains(timer.kind) {
@@ -116,7 +115,7 @@ enum SLAStore {
     }
 
     static func update(_ timer: Timer, in db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE timer SET state = ?, fired_at = ?, document = ? WHERE id = ?",
             arguments: [
                 timer.state.rawValue, timer.hasFiredAt ? timer.firedAt.date.timeIntervalSince1970 : nil,
@@ -128,8 +127,7 @@ enum SLAStore {
     /// The earliest armed timer due at or before `now`, in due then arm order.
     static func nextDueTimer(by now: Date, in db: Database) throws -> Timer? {
         try Data.fetchOne(
-            db,
-            sql: "SELECT document FROM timer WHERE state = ? AND due_at <= ? ORDER BY due_at, sequence LIMIT 1",
+            db.cachedStatement(sql: "SELECT document FROM timer WHERE state = ? AND due_at <= ? ORDER BY due_at, sequence LIMIT 1"),
             arguments: [Support_Sla_V1_TimerState.armed.rawValue, now.timeIntervalSince1970]
         ).map { try Timer(serializedBytes: $0) }
     }
@@ -137,13 +135,13 @@ enum SLAStore {
     /// When the next armed timer falls due.
     static func nextDue(in db: Database) throws -> Date? {
         try Double.fetchOne(
-            db, sql: "SELECT due_at FROM timer WHERE state = ? ORDER BY due_at LIMIT 1",
+            db.cachedStatement(sql: "SELECT due_at FROM timer WHERE state = ? ORDER BY due_at LIMIT 1"),
             arguments: [Support_Sla_V1_TimerState.armed.rawValue]
         ).map { Date(timeIntervalSince1970: $0) }
     }
 
     static func timers(of incidentID: String, in db: Database) throws -> [Timer] {
-        try Data.fetchAll(db, sql: "SELECT document FROM timer WHERE incident_id = ? ORDER BY sequence", arguments: [incidentID])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM timer WHERE incident_id = ? ORDER BY sequence"), arguments: [incidentID])
             .map { try Timer(serializedBytes: $0) }
     }
 }
