@@ -26,6 +26,10 @@ public struct ServiceDatabase: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+            // Savepoints (one per request in a group commit) keep a statement
+            // journal; on the default temp store that is a file created,
+            // written page by page and deleted for every batch (issue 9).
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)

@@ -5,12 +5,20 @@ import Synchronization
 ///
 /// With `synchronous=FULL` every commit waits for the disk, so a service that
 /// commits each request on its own is bounded by fsyncs per second, however
-/// many callers wait. ``write(_:)`` queues the request instead; whoever finds
-/// the writer idle becomes the *leader*, takes every request queued so far
-/// (up to ``maximumBatch``), runs them in one immediate transaction, commits,
-/// resumes each caller with its own result, and hands the lead to the first
-/// request that queued meanwhile. Alone, a request is a batch of one and waits
-/// for nobody.
+/// many callers wait. ``write(_:)`` queues the request instead. The first
+/// request to find the writer idle starts a *drain* on the database's writer
+/// queue: it takes every request queued so far (up to ``maximumBatch``), runs
+/// them in one immediate transaction, commits, resumes each caller with its
+/// own result, and takes the next batch at once, without leaving the writer
+/// queue, until nothing is queued. Alone, a request is a batch of one and
+/// waits for nobody.
+///
+/// The drain stays on the writer queue between batches (issue 9): when each
+/// batch was started by a caller's task, the writer sat idle after every
+/// commit until that task was scheduled again, behind the answers of the
+/// batch just written. After ``batchesPerTurn`` batches it queues itself
+/// behind other writers (the outbox relay's, the scheduler's) so they are
+/// not starved.
 ///
 /// Each request runs in a savepoint of its own, in the order the requests
 /// arrived: one that throws rolls back only its own changes and gets its own
@@ -27,11 +35,13 @@ public final class WriteBatcher: Sendable {
     /// Most requests in one transaction, so one batch cannot hold the writer
     /// (and the first caller's answer) for long.
     public let maximumBatch: Int
+    /// Batches written before the drain lets other writers have a turn.
+    public let batchesPerTurn = 8
     private let writer: DatabasePool
     private let state = Mutex(State())
 
     private struct State {
-        var writing = false
+        var draining = false
         var queue: [Request] = []
     }
 
@@ -49,19 +59,16 @@ public final class WriteBatcher: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let result = ResultBox<T>()
         let request = Request { db in result.value = try body(db) }
-        let leads: Bool = await withCheckedContinuation { continuation in
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             request.continuation = continuation
-            let immediately = self.state.withLock { state -> Bool in
-                if state.writing {
-                    state.queue.append(request)
-                    return false
-                }
-                state.writing = true
+            let start = self.state.withLock { state -> Bool in
+                state.queue.append(request)
+                guard !state.draining else { return false }
+                state.draining = true
                 return true
             }
-            if immediately { continuation.resume(returning: true) }
+            if start { self.drain() }
         }
-        if leads { await self.lead(first: request) }
         if let error = request.error { throw error }
         return result.value!
     }
@@ -69,45 +76,46 @@ public final class WriteBatcher: Sendable {
     /// Requests waiting for the next transaction (for tests).
     package var queued: Int { self.state.withLock { $0.queue.count } }
 
-    /// Writes one batch that starts with `first`, resumes its other callers,
-    /// and passes the lead on (or leaves the writer idle).
-    private func lead(first: Request) async {
-        let batch = [first] + self.state.withLock { state -> [Request] in
-            let taken = Array(state.queue.prefix(self.maximumBatch - 1))
-            state.queue.removeFirst(taken.count)
-            return taken
-        }
-        await self.commit(batch)
-        let next = self.state.withLock { state -> Request? in
-            guard !state.queue.isEmpty else {
-                state.writing = false
-                return nil
+    /// Writes batches on the writer queue until none is left, or until this
+    /// turn is used up (then queues another turn behind other writers).
+    private func drain() {
+        self.writer.asyncWriteWithoutTransaction { db in
+            for _ in 0..<self.batchesPerTurn {
+                let batch = self.state.withLock { state -> [Request] in
+                    let taken = Array(state.queue.prefix(self.maximumBatch))
+                    state.queue.removeFirst(taken.count)
+                    if taken.isEmpty { state.draining = false }
+                    return taken
+                }
+                guard !batch.isEmpty else { return }
+                self.commit(batch, in: db)
+                for request in batch { request.continuation?.resume() }
             }
-            return state.queue.removeFirst()
+            let more = self.state.withLock { state -> Bool in
+                if state.queue.isEmpty { state.draining = false }
+                return state.draining
+            }
+            if more { self.drain() }
         }
-        for request in batch.dropFirst() { request.continuation?.resume(returning: false) }
-        next?.continuation?.resume(returning: true)
     }
 
-    private func commit(_ batch: [Request]) async {
+    private func commit(_ batch: [Request], in db: Database) {
         do {
-            try await self.writer.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    for request in batch {
-                        do {
-                            try db.inSavepoint {
-                                try request.body(db)
-                                return .commit
-                            }
-                        } catch {
-                            request.error = error
-                            // Some errors (disk full, I/O) make SQLite roll the
-                            // whole transaction back: the batch failed as one.
-                            if !db.isInsideTransaction { throw error }
+            try db.inTransaction(.immediate) {
+                for request in batch {
+                    do {
+                        try db.inSavepoint {
+                            try request.body(db)
+                            return .commit
                         }
+                    } catch {
+                        request.error = error
+                        // Some errors (disk full, I/O) make SQLite roll the
+                        // whole transaction back: the batch failed as one.
+                        if !db.isInsideTransaction { throw error }
                     }
-                    return .commit
                 }
+                return .commit
             }
         } catch {
             for request in batch { request.error = error }
@@ -118,12 +126,12 @@ public final class WriteBatcher: Sendable {
     ///
     /// `@unchecked Sendable`: `continuation` is set before the request is
     /// shared (under the state lock's release), `error` and the result box
-    /// are written only by the leader while it owns the batch and read by the
-    /// caller only after the leader resumed it — the continuation orders the
+    /// are written only by the drain while it owns the batch and read by the
+    /// caller only after the drain resumed it — the continuation orders the
     /// two.
     private final class Request: @unchecked Sendable {
         let body: @Sendable (Database) throws -> Void
-        var continuation: CheckedContinuation<Bool, Never>?
+        var continuation: CheckedContinuation<Void, Never>?
         var error: (any Error)?
 
         init(_ body: @escaping @Sendable (Database) throws -> Void) {

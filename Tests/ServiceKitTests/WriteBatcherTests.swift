@@ -124,6 +124,39 @@ struct WriteBatcherTests {
     }
 }
 
+@Suite("Storage details behind issue 9's numbers")
+struct StorageDetailTests {
+    @Test("Statement journals (one per request savepoint) stay in memory, not in a temp file per batch")
+    func tempStoreInMemory() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try WriteBatcherTests.database(directory)
+        // 2 is MEMORY; the default (0) lets SQLite create a file.
+        #expect(try database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2)
+        #expect(try database.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2)
+    }
+
+    @Test("Event ids are version-4 UUIDs in lower case, and do not repeat")
+    func eventIDs() {
+        let ids = (0..<1000).map { _ in randomUUIDString() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) {
+            let uuid = UUID(uuidString: id)
+            #expect(uuid != nil && id == id.lowercased())
+            let characters = Array(id)
+            #expect(characters[14] == "4", "version nibble")
+            #expect("89ab".contains(characters[19]), "RFC 4122 variant")
+        }
+    }
+
+    @Test("Numbered ids pad to their width and grow past it")
+    func numbered() {
+        #expect(numberedID("INC-", 42, digits: 6) == "INC-000042")
+        #expect(numberedID("PRB-", 1, digits: 5) == "PRB-00001")
+        #expect(numberedID("INC-", 1_234_567, digits: 6) == "INC-1234567")
+    }
+}
+
 /// A one-shot gate a blocking database closure waits on.
 final class Gate: Sendable {
     private let state = Mutex<(open: Bool, waiting: Bool)>((false, false))

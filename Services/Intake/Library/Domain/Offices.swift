@@ -5,6 +5,14 @@ import Foundation
 /// business time there now (R-ORG-5, and the TAM's hours, R-ORG-4)?
 struct Offices: Sendable {
     let directory: OfficeDirectory
+    /// ``summary(_:)`` by office, worked out once: every OpenIncident passes
+    /// it to its channel policy (issue 9).
+    private let summaries: [String: String]
+
+    init(directory: OfficeDirectory) {
+        self.directory = directory
+        self.summaries = Dictionary(uniqueKeysWithValues: directory.ids.map { ($0, Self.describe(directory[$0]!)) })
+    }
 
     var ids: [String] { self.directory.ids }
 
@@ -16,7 +24,10 @@ struct Offices: Sendable {
 
     /// "Mon–Fri 10:00–18:00 Asia/Tokyo, except holidays" for messages.
     func summary(_ office: String) -> String {
-        guard let calendar = self.directory[office] else { return "unknown office \(office)" }
+        self.summaries[office] ?? "unknown office \(office)"
+    }
+
+    private static func describe(_ calendar: OfficeCalendar) -> String {
         let names: [(Weekday, String)] = [
             (.monday, "Mon"), (.tuesday, "Tue"), (.wednesday, "Wed"), (.thursday, "Thu"),
             (.friday, "Fri"), (.saturday, "Sat"), (.sunday, "Sun"),
