@@ -61,6 +61,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = Support_Rpc_V1_Frame
 
     public let maximumFrameSize: Int
+    /// Whether ``FrameProgress/partial`` was said for the frame being read.
+    private var partialReported = false
 
     public init(maximumFrameSize: Int) {
         self.maximumFrameSize = maximumFrameSize
@@ -68,9 +70,22 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let frame = try self.next(from: &buffer) else {
-            // Tells the server's ConnectionGuard whether a frame is half read.
-            context.fireUserInboundEventTriggered(buffer.readableBytes > 0 ? FrameProgress.partial : FrameProgress.betweenFrames)
+            // Tells the server's ConnectionGuard that a frame is half read.
+            // (NIO never calls a decoder with an empty buffer, so "nothing
+            // half read" is said below, when a frame completes.)
+            if buffer.readableBytes > 0 && !self.partialReported {
+                self.partialReported = true
+                context.fireUserInboundEventTriggered(FrameProgress.partial)
+            }
             return .needMoreData
+        }
+        if self.partialReported {
+            // The frame that was half read is whole: its clock stops. Once
+            // only this said so on an empty buffer, which NIO never passes,
+            // and a connection that once saw a split frame was closed 30 s
+            // later however busy it was (found by the full supportbench run).
+            self.partialReported = false
+            context.fireUserInboundEventTriggered(FrameProgress.betweenFrames)
         }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
@@ -103,13 +118,19 @@ public struct FrameDecoder: ByteToMessageDecoder {
             throw FrameError.tooLarge(length: length, maximum: self.maximumFrameSize)
         }
         guard buffer.readableBytes >= FrameLimits.headerSize + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize)
-        let body = buffer.readData(length: Int(length), byteTransferStrategy: .noCopy)!
+        // Decoded in place from the buffer's bytes: the frame's fields are
+        // copies, so nothing keeps the receive buffer alive and NIO reuses it
+        // for the next read (issue 9: a Data slice of it made every read
+        // allocate a fresh buffer).
+        var frame = Frame()
         do {
-            return try Frame(serializedBytes: body)
+            try frame.merge(serializedBytes: buffer.readableBytesSpan.extracting(FrameLimits.headerSize..<FrameLimits.headerSize + Int(length)))
         } catch {
+            buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize + Int(length))
             throw FrameError.undecodable(reason: "\(error)")
         }
+        buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize + Int(length))
+        return frame
     }
 }
 

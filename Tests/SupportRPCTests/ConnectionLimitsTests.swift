@@ -98,6 +98,64 @@ struct ConnectionLimitsTests {
         try await running.stop()
     }
 
+    @Test("A frame that arrives in two reads is answered, and its connection is not closed when the half-frame timeout would have passed")
+    func splitFrameKeepsConnection() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
+            $0.partialFrameTimeout = .milliseconds(300)
+            $0.idleTimeout = .seconds(5)
+        }
+        let socket = try RawSocket(path: running.socketPath)
+        let first = try Self.requestBytes(callID: 1, nonce: 11)
+        socket.send(Array(first[..<7]))
+        try await Task.sleep(for: .milliseconds(100))
+        socket.send(Array(first[7...]))
+        // Well past the half-frame timeout, counted from the first half.
+        try await Task.sleep(for: .milliseconds(600))
+        socket.send(try Self.requestBytes(callID: 2, nonce: 12))
+        // The connection ends only when it has been idle for 5 s.
+        let (bytes, closed) = await socket.readUntilClosed()
+        #expect(closed)
+        let frames = try Self.frames(in: bytes)
+        let answered = frames.compactMap { frame -> UInt64? in
+            guard case .response(let response) = frame.kind, response.status.code == 0 else { return nil }
+            return response.callID
+        }
+        #expect(answered == [1, 2], "both calls answered on the one connection")
+        guard case .goAway(let goAway) = frames.last?.kind else {
+            Issue.record("expected the idle GoAway last, got \(frames)")
+            return
+        }
+        #expect(goAway.status.code == RPCError.Code.unavailable.rawValue, "closed as idle, not as a stalled half-frame")
+        #expect(goAway.lastCallID == 2)
+        try await running.stop()
+    }
+
+    static func requestBytes(callID: UInt64, nonce: UInt64) throws -> [UInt8] {
+        var request = Support_Rpc_V1_Request()
+        request.callID = callID
+        request.method = EchoRPC.echo.fullName
+        request.timeoutMs = 10_000
+        request.payload = try ping(nonce).serializedBytes()
+        var frame = Support_Rpc_V1_Frame()
+        frame.kind = .request(request)
+        let body: [UInt8] = try frame.serializedBytes()
+        return withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init) + body
+    }
+
+    static func frames(in bytes: [UInt8]) throws -> [Support_Rpc_V1_Frame] {
+        var frames: [Support_Rpc_V1_Frame] = []
+        var offset = 0
+        while offset + 4 <= bytes.count {
+            let length = Int(UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3]))
+            try #require(offset + 4 + length <= bytes.count)
+            frames.append(try Support_Rpc_V1_Frame(serializedBytes: Array(bytes[(offset + 4)..<(offset + 4 + length)])))
+            offset += 4 + length
+        }
+        return frames
+    }
+
     @Test("An idle connection is closed with GoAway UNAVAILABLE, one with a call in flight is not, and the client reconnects for its next call")
     func idle() async throws {
         let directory = try TemporaryDirectory()
