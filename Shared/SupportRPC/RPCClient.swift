@@ -34,9 +34,16 @@ public final class RPCClient: Sendable {
 
     private enum ConnectionState {
         case idle
-        case connecting(EventLoopFuture<any Channel>)
-        case connected(any Channel)
+        case connecting(EventLoopFuture<Connection>)
+        case connected(Connection)
         case closed
+    }
+
+    /// An open connection and its handler, found once rather than looked up
+    /// in the pipeline on every call.
+    private struct Connection: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<ClientConnectionHandler>
     }
 
     private struct State {
@@ -107,7 +114,7 @@ public final class RPCClient: Sendable {
         var metadata = metadata
         if metadata[Metadata.requestID] == nil { metadata[Metadata.requestID] = RequestID.make() }
         while true {
-            let channel = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
+            let connection = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
             var request = Support_Rpc_V1_Request()
             request.callID = self.state.withLock { state in
                 defer { state.nextCallID &+= 1 }
@@ -121,7 +128,7 @@ public final class RPCClient: Sendable {
 
             let response: Support_Rpc_V1_Response
             do {
-                response = try await self.send(request, on: channel, deadline: deadline)
+                response = try await self.send(request, on: connection, deadline: deadline)
             } catch let unread as NotProcessed {
                 // The server closed the connection before reading this call
                 // (GoAway's last_call_id), so sending it again cannot repeat it.
@@ -140,41 +147,36 @@ public final class RPCClient: Sendable {
     /// registered and a timer cancelled from off the loop were four hops).
     private func send(
         _ request: Support_Rpc_V1_Request,
-        on channel: any Channel,
+        on connection: Connection,
         deadline: ContinuousClock.Instant
     ) async throws -> Support_Rpc_V1_Response {
         let callID = request.callID
         let remaining = deadline - .now
         let expiry = NIODeadline.now() + .nanoseconds(remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000)
-        let target = self.configuration.targetName
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>) in
                 let call = OutboundCall(request: request, deadline: expiry, continuation: continuation)
-                channel.eventLoop.execute {
-                    guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else {
-                        continuation.resume(throwing: RPCError(.unavailable, "the connection to \(target) closed before the call was sent"))
-                        return
-                    }
-                    handler.send(call)
+                connection.channel.eventLoop.execute {
+                    connection.handler.value.send(call)
                 }
             }
         } onCancel: {
-            self.abandon(callID, on: channel, error: RPCError(.cancelled, "the call was cancelled"))
+            self.abandon(callID, on: connection, error: RPCError(.cancelled, "the call was cancelled"))
         }
     }
 
     /// Fails the call locally and tells the server to stop working on it.
-    private func abandon(_ callID: UInt64, on channel: any Channel, error: RPCError) {
-        channel.eventLoop.execute {
-            (try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self))?.abandon(callID: callID, error: error)
+    private func abandon(_ callID: UInt64, on connection: Connection, error: RPCError) {
+        connection.channel.eventLoop.execute {
+            connection.handler.value.abandon(callID: callID, error: error)
         }
     }
 
     /// A client nobody holds any more closes its connection rather than
     /// leaving it open on the server until the idle timeout.
     deinit {
-        if case .connected(let channel) = self.state.withLock({ $0.connection }) {
-            channel.close(promise: nil)
+        if case .connected(let connection) = self.state.withLock({ $0.connection }) {
+            connection.channel.close(promise: nil)
         }
     }
 
@@ -182,7 +184,7 @@ public final class RPCClient: Sendable {
     public func close() async {
         let channel: (any Channel)? = self.state.withLock { state in
             defer { state.connection = .idle }
-            if case .connected(let channel) = state.connection { return channel }
+            if case .connected(let connection) = state.connection { return connection.channel }
             return nil
         }
         try? await channel?.close()
@@ -190,14 +192,14 @@ public final class RPCClient: Sendable {
 
     // MARK: Connecting
 
-    private func connection(before deadline: ContinuousClock.Instant) async throws -> any Channel {
+    private func connection(before deadline: ContinuousClock.Instant) async throws -> Connection {
         var lastError: (any Error)?
         while true {
-            enum Step { case use(any Channel), await(EventLoopFuture<any Channel>), wait(ContinuousClock.Instant), connect }
+            enum Step { case use(Connection), await(EventLoopFuture<Connection>), wait(ContinuousClock.Instant), connect }
             let step: Step = self.state.withLock { state in
                 switch state.connection {
-                case .connected(let channel) where channel.isActive:
-                    return .use(channel)
+                case .connected(let connection) where connection.channel.isActive:
+                    return .use(connection)
                 case .connecting(let future):
                     return .await(future)
                 case .idle, .connected, .closed:
@@ -206,8 +208,8 @@ public final class RPCClient: Sendable {
                 }
             }
             switch step {
-            case .use(let channel):
-                return channel
+            case .use(let connection):
+                return connection
             case .await(let future):
                 do {
                     return try await future.get()
@@ -236,7 +238,7 @@ public final class RPCClient: Sendable {
         )
     }
 
-    private func startConnecting() -> EventLoopFuture<any Channel> {
+    private func startConnecting() -> EventLoopFuture<Connection> {
         let target = self.configuration.targetName
         let maximumFrameSize = self.configuration.maximumFrameSize
         let future = ClientBootstrap(group: self.eventLoopGroup)
@@ -251,12 +253,19 @@ public final class RPCClient: Sendable {
                 }
             }
             .connect(unixDomainSocketPath: self.configuration.socketPath)
+            .flatMapThrowing { channel in
+                // On the channel's loop: the pipeline may be read directly.
+                Connection(
+                    channel: channel,
+                    handler: NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
+                )
+            }
         self.state.withLock { $0.connection = .connecting(future) }
         future.whenComplete { result in
             self.state.withLock { state in
                 switch result {
-                case .success(let channel):
-                    state.connection = .connected(channel)
+                case .success(let connection):
+                    state.connection = .connected(connection)
                     state.consecutiveFailures = 0
                     state.notBefore = nil
                 case .failure:
