@@ -74,4 +74,58 @@ struct TimerBatchTests {
         #expect(try await service.client.call(EventSinkRPC.deliver, again, timeout: .seconds(120)).duplicateCount == 100)
         try await service.finish()
     }
+
+    @Test("a timer that cannot fire stays armed and logged; the timers due after it still fire, each once")
+    func failingTimerDoesNotBlock() async throws {
+        let service = try await InProcessService.start(SLATimerService.definition, fakeClock: "2026-12-04T01:00:00Z")
+        let start = service.clock.now()
+        var request = Support_Events_V1_DeliverRequest()
+        request.events = (1...3).map { Self.opened($0, at: start) }
+        _ = try await service.client.call(EventSinkRPC.deliver, request, timeout: .seconds(120))
+
+        // A customer-timeout warning for an incident in an office sla-timer
+        // does not know: firing it throws. It falls due before the others'
+        // breaches and 75% warnings.
+        let database = service.process.environment.database
+        try await database.writer.write { db in
+            var snapshot = Support_Events_V1_IncidentSnapshot()
+            snapshot.office = "atlantis"
+            snapshot.side = .customer
+            snapshot.state = .waitingCustomer
+            try db.execute(
+                sql: "INSERT INTO incident_view (incident_id, document, side_since, cycles) VALUES (?, ?, ?, 0)",
+                arguments: ["INC-BAD", try snapshot.serializedBytes() as Data, start.timeIntervalSince1970]
+            )
+            var timer = Support_Sla_V1_Timer()
+            timer.id = "T-BAD"
+            timer.kind = .customerTimeoutWarning
+            timer.incidentID = "INC-BAD"
+            timer.state = .armed
+            timer.dueAt = .init(date: start.addingTimeInterval(20 * 60))
+            try db.execute(
+                sql: "INSERT INTO timer (id, kind, incident_id, due_at, state, sequence, document) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    timer.id, timer.kind.rawValue, timer.incidentID, timer.dueAt.date.timeIntervalSince1970,
+                    timer.state.rawValue, 1_000_000, try timer.serializedBytes() as Data,
+                ]
+            )
+        }
+
+        var advance = Support_Clock_V1_AdvanceClockRequest()
+        advance.by.seconds = 31 * 60
+        _ = try await service.client.call(ClockRPC.advance, advance, timeout: .seconds(120))
+
+        let (armed, fired, breaches) = try await database.writer.read { db in
+            (
+                try String.fetchAll(db, sql: "SELECT id FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.armed.rawValue]),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.fired.rawValue]) ?? -1,
+                try Data.fetchAll(db, sql: "SELECT payload FROM outbox_event").map { try Support_Events_V1_Event(serializedBytes: $0) }
+                    .filter { if case .slaBreached = $0.payload { true } else { false } }.map(\.incidentID)
+            )
+        }
+        #expect(armed == ["T-BAD"], "only the failing timer is left armed")
+        #expect(fired == 3 * 3, "two warnings and the breach of each incident")
+        #expect(breaches.sorted() == ["INC-000001", "INC-000002", "INC-000003"])
+        try await service.finish()
+    }
 }

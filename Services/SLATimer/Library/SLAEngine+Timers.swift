@@ -10,7 +10,14 @@ extension SLAEngine {
     /// causes commit together, so a crash either fires it again after the
     /// restart or never.
     func fireNext(dueBy now: Date, in db: Database) throws -> Timer? {
-        guard var timer = try SLAStore.nextDueTimer(by: now, in: db) else { return nil }
+        guard let timer = try SLAStore.nextDueTimer(by: now, in: db) else { return nil }
+        return try self.fire(timer, at: now, in: db)
+    }
+
+    /// Fires `timer`, which is armed and due by `now`: marks it fired and
+    /// writes what it causes, in the caller's transaction.
+    func fire(_ timer: Timer, at now: Date, in db: Database) throws -> Timer {
+        var timer = timer
         timer.state = .fired
         timer.firedAt = .init(date: now)
         try SLAStore.update(timer, in: db)

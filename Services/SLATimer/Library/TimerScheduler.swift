@@ -31,20 +31,26 @@ final class TimerScheduler: Service, Sendable {
         self.relay = environment.relay
         self.fireLag = CoreMetrics.Timer(label: "supportdesk_sla_timer_fire_lag_seconds", dimensions: [], factory: environment.metrics.factory)
         if let manual = environment.clock as? ManualClock {
-            manual.onChange { [weak self] _ in await self?.fireDue() }
+            manual.onChange { [weak self] _ in _ = await self?.fireDue() }
         }
     }
 
     /// Timers may have changed: look again.
     func wake() { self.wakeup.signal() }
 
+    /// How long a timer that failed to fire waits before it is tried again
+    /// (the timers behind it do not wait).
+    static let retryAfterFailure: Duration = .seconds(5)
+
     func run() async throws {
         await withGracefulShutdownHandler {
-            await self.fireDue()
+            var failing = await self.fireDue().failing
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                await self.wakeup.wait(timeout: self.sleepTime())
+                // A timer that keeps failing is due in the past: without the
+                // pause the loop would retry it every millisecond.
+                await self.wakeup.wait(timeout: failing ? max(Self.retryAfterFailure, self.sleepTime()) : self.sleepTime())
                 guard !Task.isShuttingDownGracefully else { break }
-                await self.fireDue()
+                failing = await self.fireDue().failing
             }
         } onGracefulShutdown: {
             self.wakeup.signal()
@@ -66,35 +72,40 @@ final class TimerScheduler: Service, Sendable {
     /// only briefly.
     static let batchSize = 256
 
-    /// Fires every timer due by now, in due order. Each timer fires in a
-    /// savepoint of its own, its state and the events it causes together;
-    /// up to ``batchSize`` of them share a transaction, so a crash either
-    /// fires a timer again after the restart or never (issue 9: one commit
-    /// per timer made 2,000 timers due together take 2 s).
+    /// Fires every timer due by now, in due order, up to ``batchSize`` in a
+    /// transaction, so a crash either fires a timer again after the restart
+    /// or never (issue 9: one commit per timer made 2,000 timers due
+    /// together take 2 s).
+    ///
+    /// A batch is first fired the fast way: the due timers read with one
+    /// query and fired one after the other, no savepoints (issue 9: the
+    /// per-timer probe and savepoint were three of a breach's ten
+    /// statements). If any timer fails, that transaction rolls back and the
+    /// batch is fired again timer by timer, each in a savepoint of its own:
+    /// a timer that fails stays armed, its error is logged, and the timers
+    /// behind it fire anyway (it is tried again after
+    /// ``retryAfterFailure``). Once one failing timer blocked every timer
+    /// due after it.
     @discardableResult
-    func fireDue() async -> Int {
+    func fireDue() async -> (fired: Int, failing: Bool) {
         var fired = 0
+        var careful = false
+        var failing = false
         while true {
             let now = self.clock.now()
             do {
-                let batch = try await self.database.writer.write { db -> [Timer] in
-                    var batch: [Timer] = []
-                    while batch.count < Self.batchSize {
-                        var next: Timer?
-                        do {
-                            try db.inSavepoint {
-                                next = try self.engine.fireNext(dueBy: now, in: db)
-                                return .commit
-                            }
-                        } catch where !batch.isEmpty {
-                            // Commit the ones that fired; this one is retried
-                            // by the next pass, alone, and reports its error.
-                            break
-                        }
-                        guard let timer = next else { break }
-                        batch.append(timer)
-                    }
-                    return batch
+                let oneByOne = careful
+                let (batch, full, failures) = try await self.database.writer.write { db -> ([Timer], Bool, [(Timer, any Error)]) in
+                    if oneByOne { return try self.fireOneByOne(dueBy: now, in: db) }
+                    let (batch, full) = try self.fireTogether(dueBy: now, in: db)
+                    return (batch, full, [])
+                }
+                careful = false
+                for (timer, error) in failures {
+                    failing = true
+                    self.logger.error("a timer could not fire; it stays armed and is tried again later", metadata: [
+                        "timer": "\(timer.id)", "kind": "\(timer.kind)", "incident": "\(timer.incidentID)", "error": "\(error)",
+                    ])
                 }
                 fired += batch.count
                 for timer in batch {
@@ -104,13 +115,55 @@ final class TimerScheduler: Service, Sendable {
                         "timer": "\(timer.id)", "kind": "\(timer.kind)", "incident": "\(timer.incidentID)", "lag_seconds": "\(lag)",
                     ])
                 }
-                if batch.count < Self.batchSize { break }
+                // A full batch of nothing but failures: the rest waits for the retry.
+                if !full || batch.isEmpty { break }
+            } catch where !careful {
+                careful = true
             } catch {
-                self.logger.error("a timer could not fire; retrying on the next wake-up", metadata: ["error": "\(error)"])
+                self.logger.error("timers could not fire; retrying later", metadata: ["error": "\(error)"])
+                failing = true
                 break
             }
         }
         if fired > 0 { self.relay?.wake() }
-        return fired
+        return (fired, failing)
+    }
+
+    /// Fires up to ``batchSize`` due timers; throws if any fails (the caller
+    /// rolls back). Returns them and whether more may be due.
+    private func fireTogether(dueBy now: Date, in db: Database) throws -> ([Timer], Bool) {
+        let due = try SLAStore.dueTimers(by: now, limit: Self.batchSize, in: db)
+        var fired: [Timer] = []
+        var incidents = Set<String>()
+        for timer in due {
+            // Firing may cancel the incident's other timers (a breach, its
+            // cycle's warnings): a second timer of an incident is looked at again.
+            if !incidents.insert(timer.incidentID).inserted, try !SLAStore.isArmed(timer.id, in: db) { continue }
+            fired.append(try self.engine.fire(timer, at: now, in: db))
+        }
+        return (fired, due.count == Self.batchSize)
+    }
+
+    /// Fires up to ``batchSize`` due timers one by one, each in a savepoint:
+    /// one that fails is rolled back, left armed and returned with its
+    /// error; the others fire.
+    private func fireOneByOne(dueBy now: Date, in db: Database) throws -> ([Timer], Bool, [(Timer, any Error)]) {
+        let due = try SLAStore.dueTimers(by: now, limit: Self.batchSize, in: db)
+        var fired: [Timer] = []
+        var failures: [(Timer, any Error)] = []
+        for timer in due where try SLAStore.isArmed(timer.id, in: db) {
+            do {
+                try db.inSavepoint {
+                    fired.append(try self.engine.fire(timer, at: now, in: db))
+                    return .commit
+                }
+            } catch {
+                // Disk full and the like end the transaction: that is the
+                // whole pass's error, not this timer's.
+                guard db.isInsideTransaction else { throw error }
+                failures.append((timer, error))
+            }
+        }
+        return (fired, due.count == Self.batchSize, failures)
     }
 }

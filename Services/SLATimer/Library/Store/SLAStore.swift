@@ -132,6 +132,19 @@ enum SLAStore {
         ).map { try Timer(serializedBytes: $0) }
     }
 
+    /// Up to `limit` armed timers due at or before `now`, in due then arm order.
+    static func dueTimers(by now: Date, limit: Int, in db: Database) throws -> [Timer] {
+        try Data.fetchAll(
+            db.cachedStatement(sql: "SELECT document FROM timer WHERE state = ? AND due_at <= ? ORDER BY due_at, sequence LIMIT ?"),
+            arguments: [Support_Sla_V1_TimerState.armed.rawValue, now.timeIntervalSince1970, limit]
+        ).map { try Timer(serializedBytes: $0) }
+    }
+
+    /// Whether the timer is still armed.
+    static func isArmed(_ id: String, in db: Database) throws -> Bool {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT state FROM timer WHERE id = ?"), arguments: [id]) == Support_Sla_V1_TimerState.armed.rawValue
+    }
+
     /// When the next armed timer falls due.
     static func nextDue(in db: Database) throws -> Date? {
         try Double.fetchOne(
