@@ -195,7 +195,7 @@ public final class RPCClient: Sendable {
     private func connection(before deadline: ContinuousClock.Instant) async throws -> Connection {
         var lastError: (any Error)?
         while true {
-            enum Step { case use(Connection), await(EventLoopFuture<Connection>), wait(ContinuousClock.Instant), connect }
+            enum Step { case use(Connection), await(EventLoopFuture<Connection>), wait(ContinuousClock.Instant), connect(EventLoopPromise<Connection>) }
             let step: Step = self.state.withLock { state in
                 switch state.connection {
                 case .connected(let connection) where connection.channel.isActive:
@@ -204,7 +204,11 @@ public final class RPCClient: Sendable {
                     return .await(future)
                 case .idle, .connected, .closed:
                     if let notBefore = state.notBefore, notBefore > .now { return .wait(notBefore) }
-                    return .connect
+                    // Claimed under the lock: callers arriving together share
+                    // this attempt instead of each opening a connection.
+                    let promise = self.eventLoopGroup.any().makePromise(of: Connection.self)
+                    state.connection = .connecting(promise.futureResult)
+                    return .connect(promise)
                 }
             }
             switch step {
@@ -219,10 +223,10 @@ public final class RPCClient: Sendable {
             case .wait(let until):
                 guard until < deadline else { throw self.unreachable(lastError) }
                 try await Task.sleep(until: until)
-            case .connect:
-                let future = self.startConnecting()
+            case .connect(let promise):
+                self.startConnecting(completing: promise)
                 do {
-                    return try await future.get()
+                    return try await promise.futureResult.get()
                 } catch {
                     lastError = error
                 }
@@ -238,7 +242,7 @@ public final class RPCClient: Sendable {
         )
     }
 
-    private func startConnecting() -> EventLoopFuture<Connection> {
+    private func startConnecting(completing promise: EventLoopPromise<Connection>) {
         let target = self.configuration.targetName
         let maximumFrameSize = self.configuration.maximumFrameSize
         let future = ClientBootstrap(group: self.eventLoopGroup)
@@ -260,7 +264,6 @@ public final class RPCClient: Sendable {
                     handler: NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
                 )
             }
-        self.state.withLock { $0.connection = .connecting(future) }
         future.whenComplete { result in
             self.state.withLock { state in
                 switch result {
@@ -275,7 +278,7 @@ public final class RPCClient: Sendable {
                 }
             }
         }
-        return future
+        future.cascade(to: promise)
     }
 
     /// Full jitter: a random delay up to the doubled backoff, so clients of a

@@ -69,4 +69,20 @@ struct AdminServiceTests {
         #expect(metrics.text.contains(#"supportdesk_rpc_calls_total{method="/support.admin.v1.Admin/ReadBackup",code="INVALID_ARGUMENT"} 4"#))
         try await service.finish()
     }
+
+    @Test("Callers that make their first calls together share one connection")
+    func firstCallsShareOneConnection() async throws {
+        let service = try await InProcessService.start(ServiceDefinition(name: "plain"))
+        _ = try await service.client.call(HealthRPC.check, .init())  // the harness's own connection
+        let client = RPCClient(socketPath: service.running.socketPath, targetName: "plain")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 { group.addTask { _ = try await client.call(HealthRPC.check, .init()) } }
+            try await group.waitForAll()
+        }
+        // Each caller once claimed its own connection attempt when none was
+        // open; the extra connections stayed open until the idle timeout.
+        let metrics = try await client.call(AdminRPC.metrics, .init())
+        #expect(metrics.text.contains("supportdesk_rpc_connections 2"), "the harness's and this client's, no more: \(metrics.text)")
+        try await service.finish()
+    }
 }

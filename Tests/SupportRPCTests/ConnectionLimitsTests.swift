@@ -103,18 +103,20 @@ struct ConnectionLimitsTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
-            $0.partialFrameTimeout = .milliseconds(300)
-            $0.idleTimeout = .seconds(5)
+            // Wide margins: a busy test machine oversleeps by hundreds of ms.
+            // (RawSocket gives up on a read after 5 s.)
+            $0.partialFrameTimeout = .milliseconds(1500)
+            $0.idleTimeout = .seconds(4)
         }
         let socket = try RawSocket(path: running.socketPath)
         let first = try Self.requestBytes(callID: 1, nonce: 11)
         socket.send(Array(first[..<7]))
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
         socket.send(Array(first[7...]))
         // Well past the half-frame timeout, counted from the first half.
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .milliseconds(2500))
         socket.send(try Self.requestBytes(callID: 2, nonce: 12))
-        // The connection ends only when it has been idle for 5 s.
+        // The connection ends only when it has been idle for 4 s.
         let (bytes, closed) = await socket.readUntilClosed()
         #expect(closed)
         let frames = try Self.frames(in: bytes)
