@@ -39,9 +39,9 @@ final class BareServer: @unchecked Sendable {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
             defer { close(connection) }
-            guard let header = Self.read(connection, 4) else { return }
+            guard let header = RawSocket.receive(exactly: 4, from: connection) else { return }
             let length = header.reduce(0) { $0 << 8 | Int($1) }
-            guard let body = Self.read(connection, length), let frame = try? Support_Rpc_V1_Frame(serializedBytes: body) else { return }
+            guard let body = RawSocket.receive(exactly: length, from: connection), let frame = try? Support_Rpc_V1_Frame(serializedBytes: body) else { return }
             var bytes = answer(frame.request)
             while !bytes.isEmpty {
                 let sent = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -49,17 +49,6 @@ final class BareServer: @unchecked Sendable {
                 bytes.removeFirst(sent)
             }
         }.start()
-    }
-
-    static func read(_ fd: Int32, _ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
-            if n <= 0 { return nil }
-            got += n
-        }
-        return bytes
     }
 
     /// Waits for the scripted connection to end, then closes the socket.

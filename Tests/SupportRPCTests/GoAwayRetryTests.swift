@@ -91,9 +91,9 @@ final class OneShotServer: Sendable {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
             defer { close(connection) }
-            guard let header = Self.read(connection, 4) else { return }
+            guard let header = RawSocket.receive(exactly: 4, from: connection) else { return }
             let length = header.reduce(0) { $0 << 8 | Int($1) }
-            guard let body = Self.read(connection, length),
+            guard let body = RawSocket.receive(exactly: length, from: connection),
                 let frame = try? Support_Rpc_V1_Frame(serializedBytes: body),
                 case .request(let request) = frame.kind
             else { return }
@@ -110,16 +110,5 @@ final class OneShotServer: Sendable {
             if case .finished(let callID) = self.state.withLock({ $0 }) { return callID }
             try? await Task.sleep(for: .milliseconds(5))
         }
-    }
-
-    private static func read(_ fd: Int32, _ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
-            if n <= 0 { return nil }
-            got += n
-        }
-        return bytes
     }
 }

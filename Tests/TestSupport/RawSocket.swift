@@ -76,4 +76,17 @@ public final class RawSocket: @unchecked Sendable {
             received += buffer[0..<count]
         }
     }
+
+    /// Reads exactly `count` bytes from a blocking socket; nil if the peer
+    /// closes first. For the scripted servers of the tests.
+    public static func receive(exactly count: Int, from fd: Int32) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+            if n <= 0 { return nil }
+            got += n
+        }
+        return bytes
+    }
 }
