@@ -53,7 +53,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Sends a call and arms its deadline; on the event loop.
     func send(_ call: OutboundCall) {
         guard self.closing == nil, let context = self.context, context.channel.isActive else {
-            call.continuation.resume(throwing: self.closing ?? RPCError(.unavailable, "the connection to \(self.target) is closed"))
+            // Never sent, so safe to send on a new connection: the caller saw
+            // this one open a moment before it closed.
+            call.continuation.resume(throwing: NotProcessed(reason: self.closing ?? RPCError(.unavailable, "the connection to \(self.target) is closed")))
             return
         }
         let callID = call.request.callID
@@ -99,14 +101,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .goAway(let goAway):
             let reason = RPCError(status: goAway.status)
             self.closing = reason
-            // Calls the server says it never read may go again on a new
-            // connection (an idle close racing a new call is the usual case).
-            for (callID, call) in self.pending where callID > goAway.lastCallID {
-                self.pending[callID] = nil
+            // Closed first, so a caller resumed below does not find the
+            // channel still open. Calls the server says it never read may go
+            // again on a new connection (an idle close racing a new call is
+            // the usual case); channelInactive fails the others.
+            let unread = self.pending.filter { $0.key > goAway.lastCallID }
+            for callID in unread.keys { self.pending[callID] = nil }
+            context.close(promise: nil)
+            for call in unread.values {
                 call.timer.cancel()
                 call.continuation.resume(throwing: NotProcessed(reason: reason))
             }
-            context.close(promise: nil)
         case .ping(let ping):
             var pong = Support_Rpc_V1_Pong()
             pong.nonce = ping.nonce

@@ -53,6 +53,9 @@ public final class RPCClient: Sendable {
         var notBefore: ContinuousClock.Instant?
     }
 
+    /// How many times a call the server never read is sent again.
+    static let maximumResends = 2
+
     public let configuration: Configuration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -113,6 +116,7 @@ public final class RPCClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         var metadata = metadata
         if metadata[Metadata.requestID] == nil { metadata[Metadata.requestID] = RequestID.make() }
+        var resends = 0
         while true {
             let connection = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
             var request = Support_Rpc_V1_Request()
@@ -131,8 +135,11 @@ public final class RPCClient: Sendable {
                 response = try await self.send(request, on: connection, deadline: deadline)
             } catch let unread as NotProcessed {
                 // The server closed the connection before reading this call
-                // (GoAway's last_call_id), so sending it again cannot repeat it.
-                guard ContinuousClock.now < deadline else { throw unread.reason }
+                // (GoAway's last_call_id), so sending it again cannot repeat
+                // it. Twice at most: a server that turns every connection
+                // away (too many open) must not be redialled in a loop.
+                resends += 1
+                guard resends <= Self.maximumResends, ContinuousClock.now < deadline else { throw unread.reason }
                 self.logger.debug("call not processed before the connection closed; sending it again", metadata: ["reason": "\(unread.reason)"])
                 continue
             }
