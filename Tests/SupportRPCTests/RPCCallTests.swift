@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import SupportProto
 import SupportRPC
 import Synchronization
@@ -163,6 +164,41 @@ struct RPCCallTests {
         let order = recorder.order
         #expect(order.count == 1000)
         #expect(order != order.sorted(), "handlers ran concurrently and finished out of order")
+        try await running.stop()
+    }
+
+    @Test("A caller that prefers the client's executor runs on its event loop, and its calls (and a deadline) still work")
+    func callerOnTheConnectionsLoop() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock"))
+        let client = RPCClient(socketPath: running.socketPath)
+        let (answers, onLoop) = try await withTaskExecutorPreference(client.executor) {
+            var answers: [UInt64] = []
+            var onLoop = true
+            for nonce in UInt64(1)...50 {
+                answers.append(try await client.call(EchoRPC.echo, ping(nonce)).nonce)
+                // Resumed on the loop, not a thread of the global pool.
+                onLoop = onLoop && MultiThreadedEventLoopGroup.currentEventLoop != nil
+            }
+            return (answers, onLoop)
+        }
+        #expect(answers == Array(1...50))
+        #expect(onLoop)
+        // Calls made together from the loop share its flushes and all return.
+        let together = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for nonce in UInt64(1)...100 {
+                group.addTask(executorPreference: client.executor) { try await client.call(EchoRPC.echo, ping(nonce)).nonce }
+            }
+            return try await group.reduce(into: Set<UInt64>()) { $0.insert($1) }
+        }
+        #expect(together == Set(1...100))
+        let error = await #expect(throws: RPCError.self) {
+            try await withTaskExecutorPreference(client.executor) {
+                _ = try await client.call(EchoRPC.hang, ping(1), timeout: .milliseconds(200))
+            }
+        }
+        #expect(error?.code == .deadlineExceeded)
         try await running.stop()
     }
 

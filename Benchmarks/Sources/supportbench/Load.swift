@@ -2,14 +2,18 @@ import Foundation
 
 /// Runs `concurrency` callers in a loop for `window` and returns the rate
 /// (calls per second) and every call's latency in µs.
+///
+/// With `executor`, every caller prefers it as its task executor
+/// (``RPCClient/executor``: callers run on the connection's event loop).
 func load(
-    concurrency: Int, window: Duration, _ call: @escaping @Sendable (_ caller: Int, _ index: Int) async throws -> Void
+    concurrency: Int, window: Duration, executor: (any TaskExecutor)? = nil,
+    _ call: @escaping @Sendable (_ caller: Int, _ index: Int) async throws -> Void
 ) async throws -> (rate: Double, latencies: [Double]) {
     let start = monotonicNanoseconds()
     let end = start + UInt64(window.components.seconds) * 1_000_000_000 + UInt64(window.components.attoseconds / 1_000_000_000)
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for caller in 0..<concurrency {
-            group.addTask {
+            group.addTask(executorPreference: executor) {
                 var samples: [Double] = []
                 var index = 0
                 while monotonicNanoseconds() < end {

@@ -11,7 +11,7 @@ struct SupportBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supportbench",
         abstract: "Measures SupportDesk against its physical limits and against grpc-swift-2.",
-        subcommands: [Run.self, Serve.self],
+        subcommands: [Run.self, Serve.self, Drive.self],
         defaultSubcommand: Run.self
     )
 }
