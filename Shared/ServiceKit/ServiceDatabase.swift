@@ -15,10 +15,13 @@ public struct ServiceDatabase: Sendable {
     ///   - synchronous: `FULL` makes each commit durable on power loss (intake
     ///     acknowledges incidents only after that); `NORMAL` is durable across
     ///     process crashes, which is enough for derived state.
+    ///   - checkpoints: Who copies the WAL back into the database file
+    ///     (``Checkpoints``).
     ///   - migrations: Registers the service's own migrations, after ServiceKit's.
     public init(
         path: String,
         synchronous: Synchronous = .full,
+        checkpoints: Checkpoints = .onCommit,
         migrations: (inout DatabaseMigrator) -> Void = { _ in }
     ) throws {
         var configuration = Configuration()
@@ -30,6 +33,7 @@ public struct ServiceDatabase: Sendable {
             // journal; on the default temp store that is a file created,
             // written page by page and deleted for every batch (issue 9).
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            if checkpoints == .background { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)
@@ -38,6 +42,15 @@ public struct ServiceDatabase: Sendable {
         ServiceKitMigrations.register(in: &migrator)
         migrations(&migrator)
         try migrator.migrate(self.writer)
+    }
+
+    /// Who copies the write-ahead log back into the database file.
+    public enum Checkpoints: Sendable {
+        /// SQLite's default: the commit that takes the WAL past 1,000 pages
+        /// does it, and waits for it.
+        case onCommit
+        /// Commits never do; a ``WALCheckpointer`` must run beside them.
+        case background
     }
 
     public enum Synchronous: String, Sendable {

@@ -126,7 +126,9 @@ public enum ServiceHost {
 
         let database: ServiceDatabase
         do {
-            database = try ServiceDatabase(path: databasePath, synchronous: definition.synchronous, migrations: definition.migrations)
+            database = try ServiceDatabase(
+                path: databasePath, synchronous: definition.synchronous, checkpoints: .background, migrations: definition.migrations
+            )
         } catch {
             throw RuntimeError("\(definition.name) cannot open its database \(databasePath): \(error)")
         }
@@ -213,6 +215,7 @@ public enum ServiceHost {
         }
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
         var workers = parts.workers
+        workers.append(WALCheckpointer(database: database, logger: logger, metrics: metrics))
         if let path = options.metricsTextfile {
             workers.append(MetricsTextfileWriter(path: path, interval: .seconds(options.metricsInterval), metrics: metrics, logger: logger))
         }
