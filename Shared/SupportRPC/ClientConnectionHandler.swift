@@ -17,10 +17,10 @@ struct NotProcessed: Error {
 
 /// The client end of one connection: matches answers to calls by call id.
 ///
-/// Lives on the channel's event loop, so its table needs no lock, and each
-/// call's deadline timer is armed and disarmed there: a call costs the
-/// caller one hop onto the loop (the write) and one back (the answer), not a
-/// hop for every timer and callback. When the connection closes, every call
+/// Lives on the channel's event loop, so its table needs no lock, and the
+/// deadlines are kept there too (one sweep timer per connection): a call
+/// costs the caller one hop onto the loop (the write) and one back (the
+/// answer), not a hop for every timer and callback. When the connection closes, every call
 /// still waiting fails with `UNAVAILABLE` (or with the status of the
 /// server's GoAway).
 final class ClientConnectionHandler: ChannelInboundHandler {
@@ -29,10 +29,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private struct Pending {
         let continuation: CheckedContinuation<Support_Rpc_V1_Response, any Error>
-        let timer: Scheduled<Void>
+        let deadline: NIODeadline
+        let method: String
     }
 
     private var pending: [UInt64: Pending] = [:]
+    /// One timer for the connection, at the earliest deadline it knows of
+    /// (issue 9: a timer per call was a scheduled task, a promise and a
+    /// cancellation for every call, to catch the rare one that is late).
+    private var sweep: (at: NIODeadline, task: Scheduled<Void>)?
     private var closing: RPCError?
     private let target: String
     private var context: ChannelHandlerContext?
@@ -59,22 +64,35 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return
         }
         let callID = call.request.callID
-        let method = call.request.method
-        // Both callbacks run on this loop; the timer is cancelled when the
-        // call ends, so the handler is kept only while the call waits.
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let timer = context.eventLoop.scheduleTask(deadline: call.deadline) {
-            this.value.abandon(callID: callID, error: RPCError(.deadlineExceeded, "\(this.value.target) did not answer \(method) in time"))
-        }
-        self.pending[callID] = Pending(continuation: call.continuation, timer: timer)
+        self.pending[callID] = Pending(continuation: call.continuation, deadline: call.deadline, method: call.request.method)
+        self.armSweep(at: call.deadline, context: context)
         var frame = Frame()
         frame.kind = .request(call.request)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { error in
-            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(error)"))
-        }
-        context.write(self.wrapOutboundOut(frame), promise: written)
+        // No promise: a write that fails closes the channel, and
+        // channelInactive fails every call still waiting.
+        context.write(self.wrapOutboundOut(frame), promise: nil)
         self.flushSoon(context: context)
+    }
+
+    /// Makes sure the sweep runs by `deadline`.
+    private func armSweep(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let sweep = self.sweep, sweep.at <= deadline { return }
+        self.sweep?.task.cancel()
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.sweep = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { this.value.expireLateCalls() })
+    }
+
+    /// Fails every call past its deadline, then waits for the next one.
+    private func expireLateCalls() {
+        self.sweep = nil
+        let now = NIODeadline.now()
+        let late = self.pending.filter { $0.value.deadline <= now }
+        for (callID, call) in late {
+            self.abandon(callID: callID, error: RPCError(.deadlineExceeded, "\(self.target) did not answer \(call.method) in time"))
+        }
+        if let next = self.pending.values.lazy.map(\.deadline).min(), let context = self.context {
+            self.armSweep(at: next, context: context)
+        }
     }
 
     /// Flushes once behind every call sent this loop tick: callers that
@@ -94,10 +112,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let frame = self.unwrapInboundIn(data)
         switch frame.kind {
         case .response(let response):
-            if let call = self.pending.removeValue(forKey: response.callID) {
-                call.timer.cancel()
-                call.continuation.resume(returning: response)
-            }
+            self.pending.removeValue(forKey: response.callID)?.continuation.resume(returning: response)
         case .goAway(let goAway):
             let reason = RPCError(status: goAway.status)
             self.closing = reason
@@ -109,7 +124,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             for callID in unread.keys { self.pending[callID] = nil }
             context.close(promise: nil)
             for call in unread.values {
-                call.timer.cancel()
                 call.continuation.resume(throwing: NotProcessed(reason: reason))
             }
         case .ping(let ping):
@@ -137,7 +151,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     @discardableResult
     private func fail(callID: UInt64, error: any Error) -> Bool {
         guard let call = self.pending.removeValue(forKey: callID) else { return false }
-        call.timer.cancel()
         call.continuation.resume(throwing: error)
         return true
     }
@@ -154,8 +167,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.closing = error
         let waiting = self.pending
         self.pending = [:]
+        self.sweep?.task.cancel()
+        self.sweep = nil
         for call in waiting.values {
-            call.timer.cancel()
             call.continuation.resume(throwing: error)
         }
         context.fireChannelInactive()

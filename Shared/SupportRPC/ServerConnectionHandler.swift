@@ -12,7 +12,8 @@ import SupportProto
 /// per call and another to watch its deadline, the deadline timer armed and
 /// cancelled from off the loop, and the answer handed back to the loop to
 /// be written. Here the frame is handled where it is read, the call table
-/// and deadline timers live on the loop without locks, and each call's task
+/// and the deadlines (one sweep timer per connection) live on the loop
+/// without locks, and each call's task
 /// prefers the loop as its executor (``EventLoopTaskExecutor``), so a
 /// handler that does not suspend elsewhere answers in the same loop tick
 /// and one that awaits the database comes back to the loop to write.
@@ -29,13 +30,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private struct Call {
         let task: Task<Void, Never>
-        let timer: Scheduled<Void>
         let method: String
         let started: ContinuousClock.Instant
+        let deadline: NIODeadline
+        let timeout: Duration
+        let context: ServerContext
     }
 
     private let server: RPCServer
     private var calls: [UInt64: Call] = [:]
+    /// One timer for the connection, at the earliest deadline of its calls
+    /// (issue 9: a timer per call was a scheduled task, a promise and a
+    /// cancellation for every call, to catch the rare one that runs late).
+    private var sweep: (at: NIODeadline, task: Scheduled<Void>)?
     private var context: ChannelHandlerContext?
     private var executor: EventLoopTaskExecutor?
     private var peer: PeerCredentials?
@@ -107,10 +114,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // Nobody waits for these answers any more; the tasks still count
         // as in flight until they notice.
         for call in self.calls.values {
-            call.timer.cancel()
             call.task.cancel()
         }
         self.calls = [:]
+        self.sweep?.task.cancel()
+        self.sweep = nil
         context.fireChannelInactive()
     }
 
@@ -142,7 +150,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.start(request, context: context)
         case .cancel(let cancel):
             guard let call = self.calls.removeValue(forKey: cancel.callID) else { return }
-            call.timer.cancel()
             call.task.cancel()
             self.server.configuration.metrics?.recordCall(method: call.method, code: .cancelled, duration: .now - call.started)
         case .ping(let ping):
@@ -191,9 +198,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let payload = request.payload
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
-        let timer = eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) {
-            self.expire(callID, timeout: timeout, context: callContext)
-        }
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         // The task is queued on this loop, so it runs after the call is in
         // the table below, never before.
         let task = Task(executorPreference: self.executor!) {
@@ -210,13 +215,35 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 eventLoop.execute { this.value.finish(callID, outcome, context: callContext) }
             }
         }
-        self.calls[callID] = Call(task: task, timer: timer, method: request.method, started: started)
+        self.calls[callID] = Call(
+            task: task, method: request.method, started: started, deadline: deadline, timeout: timeout, context: callContext
+        )
+        self.armSweep(at: deadline, context: context)
+    }
+
+    /// Makes sure the sweep runs by `deadline`.
+    private func armSweep(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let sweep = self.sweep, sweep.at <= deadline { return }
+        self.sweep?.task.cancel()
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.sweep = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { this.value.expireLateCalls() })
+    }
+
+    /// Ends every call past its deadline, then waits for the next one.
+    private func expireLateCalls() {
+        self.sweep = nil
+        let now = NIODeadline.now()
+        for (callID, call) in self.calls where call.deadline <= now {
+            self.expire(callID, timeout: call.timeout, context: call.context)
+        }
+        if let next = self.calls.values.lazy.map(\.deadline).min(), let context = self.context {
+            self.armSweep(at: next, context: context)
+        }
     }
 
     /// The handler returned: its answer goes out unless the call already ended.
     private func finish(_ callID: UInt64, _ outcome: Result<Data, any Error>, context callContext: ServerContext) {
         guard let call = self.calls.removeValue(forKey: callID), let context = self.context else { return }
-        call.timer.cancel()
         let answer: Frame
         let code: RPCError.Code
         switch outcome {

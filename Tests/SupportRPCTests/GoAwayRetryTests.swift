@@ -51,6 +51,68 @@ struct GoAwayRetryTests {
     }
 }
 
+/// The client keeps its calls' deadlines itself (one sweep timer per
+/// connection): a server that reads nothing and answers nothing still lets
+/// each call fail at its own deadline.
+@Suite("Client deadlines")
+struct ClientDeadlineTests {
+    @Test("Against a server that never answers, each call fails DEADLINE_EXCEEDED at its own deadline, shorter ones first")
+    func eachCallAtItsOwnDeadline() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("s.sock")
+        let listener = try silentListener(path: path)
+        defer { close(listener) }
+        let client = RPCClient(socketPath: path)
+        let finished = OrderRecorder()
+        let began = ContinuousClock.now
+        // Longest first, so each shorter deadline re-arms the sweep earlier.
+        let timeouts: [Duration] = [.seconds(20), .milliseconds(600), .milliseconds(150)]
+        let elapsed = try await withThrowingTaskGroup(of: (Int, RPCError?, Duration).self) { group in
+            for (index, timeout) in timeouts.enumerated() {
+                group.addTask {
+                    do {
+                        _ = try await client.call(EchoRPC.echo, ping(UInt64(index)), timeout: timeout)
+                        return (index, nil, .zero)
+                    } catch let error as RPCError {
+                        finished.record(UInt64(index))
+                        return (index, error, ContinuousClock.now - began)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            var elapsed: [Int: Duration] = [:]
+            for _ in 0..<2 {
+                let (index, error, after) = try await group.next()!
+                #expect(error?.code == .deadlineExceeded, "call \(index): \(String(describing: error))")
+                elapsed[index] = after
+            }
+            group.cancelAll()
+            return elapsed
+        }
+        #expect(Array(finished.order.prefix(2)) == [2, 1], "the 150 ms call failed first, then the 600 ms one")
+        #expect(elapsed[2].map { $0 >= .milliseconds(150) } == true)
+        #expect(elapsed[1].map { $0 >= .milliseconds(600) && $0 < .seconds(20) } == true)
+    }
+}
+
+/// A socket that accepts connections into its backlog and never reads.
+func silentListener(path: String) throws -> Int32 {
+    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        let bytes = Array(path.utf8)
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+    return listener
+}
+
 func goAway(_ code: RPCError.Code, _ message: String, lastCallID: UInt64) -> Support_Rpc_V1_Frame {
     var goAway = Support_Rpc_V1_GoAway()
     goAway.status.code = code.rawValue
