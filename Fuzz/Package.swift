@@ -55,6 +55,7 @@ let package = Package(
             .product(name: "SLATimer", package: supportDesk),
             .product(name: "Escalation", package: supportDesk),
             .product(name: "Notifier", package: supportDesk),
+            .product(name: "ServiceKit", package: supportDesk),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
     ]

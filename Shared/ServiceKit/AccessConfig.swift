@@ -15,6 +15,12 @@ public enum AccessConfig {
     public static func load(configDirectory directory: URL) throws -> AccessPolicy? {
         let url = directory.appendingPathComponent(Self.fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return try Self.parse(data)
+    }
+
+    /// Parses access.json's bytes; throws a ``RuntimeError`` that names what
+    /// is wrong (the fuzzer's entry point too).
+    public static func parse(_ data: Data) throws -> AccessPolicy {
         let root: [String: Any]
         do {
             guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {

@@ -96,3 +96,19 @@ struct NotifierConfigTests {
         #expect(error.description.hasPrefix("notifier.json: \(key): "))
     }
 }
+
+@Suite("Message templates")
+struct TemplateCheckTests {
+    @Test("A template is checked as at start-up and renders with the sample values")
+    func checkTemplate() throws {
+        let rendered = try NotifierService.checkTemplate("{{% CONTENT_TYPE: TEXT}}\nSubject: {{incident_id}} breached\n\n{{title}}\n{{#incidents}}- {{incident_id}}\n{{/incidents}}")
+        #expect(rendered.subject == "INC-000042 breached")
+        #expect(rendered.body.hasPrefix("Scan engine stops on <boot> & \"resume\""), "plain text: nothing escaped")
+        #expect(rendered.body.contains("- INC-000001"))
+        let noSubject = try #require(throws: Templates.LoadError.self) { try NotifierService.checkTemplate("Hello {{title}}") }
+        #expect(noSubject.description.contains("must start with a \"Subject: …\" line"))
+        let broken = try #require(throws: Templates.LoadError.self) { try NotifierService.checkTemplate("Subject: x\n\n{{#open}} never closed") }
+        #expect(broken.description.contains("is not valid Mustache"))
+    }
+}
+

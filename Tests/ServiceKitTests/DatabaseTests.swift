@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ServiceKit
+import SupportRPC
 import Testing
 import TestSupport
 
@@ -37,3 +38,23 @@ struct DatabaseTests {
         #expect(try again.schemaVersion().version == 3)
     }
 }
+
+@Suite("access.json")
+struct AccessConfigTests {
+    @Test("Numeric ids parse; bad bytes throw a sentence that names the fault")
+    func parse() throws {
+        let policy = try AccessConfig.parse(Data(#"{"trustServiceUser": false, "staff": {"users": [0], "groups": []}}"#.utf8))
+        #expect(!policy.trustServiceUser)
+        for (bytes, fault) in [
+            (#"{"customer": {"groups": ["no-such-group-here"]}}"#, #"customer.groups[0]: no group "no-such-group-here""#),
+            ("[]", "the top level must be an object"),
+            ("{", "is not valid JSON"),
+            (#"{"trustServiceUser": "yes"}"#, "trustServiceUser must be true or false"),
+            (#"{"staf": {}}"#, "staf"),
+        ] {
+            let error = try #require(throws: RuntimeError.self) { try AccessConfig.parse(Data(bytes.utf8)) }
+            #expect(error.message.contains(fault), "\(bytes): \(error.message)")
+        }
+    }
+}
+

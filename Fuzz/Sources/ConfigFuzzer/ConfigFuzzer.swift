@@ -7,7 +7,10 @@
 //     it references (absent when there is no NUL);
 //   - sla-policy.json (SLATimer's SLAPolicy);
 //   - notifier.json (Notifier's NotifierConfig);
-//   - roster.json (Escalation's RosterSeed).
+//   - roster.json (Escalation's RosterSeed);
+//   - access.json (ServiceKit's AccessConfig);
+//   - a message template (Notifier's checkTemplate: parsed as at start-up,
+//     then rendered with sample values).
 // The seeds are deploy/config's files, so the fuzzer starts from valid
 // configurations of each kind.
 //
@@ -18,6 +21,7 @@ import Escalation
 import Foundation
 import Notifier
 import SLATimer
+import ServiceKit
 import SwiftProtobuf
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -43,6 +47,12 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
     if let rosters = try? EscalationService.parseRosterSeed(data) {
         for roster in rosters { _ = try! roster.serializedBytes() as [UInt8] }
+    }
+
+    _ = try? AccessConfig.parse(data)
+
+    if let text = String(data: data, encoding: .utf8), let rendered = try? NotifierService.checkTemplate(text) {
+        precondition(!rendered.subject.contains("\n"), "a subject is one line")
     }
     return 0
 }

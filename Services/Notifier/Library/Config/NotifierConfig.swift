@@ -215,4 +215,18 @@ extension NotifierService {
     public static func validateConfig(_ data: Data) throws {
         _ = try NotifierConfig.parse(data)
     }
+
+    /// Checks a message template's text as start-up does and renders it with
+    /// values of every kind a message carries (text, numbers, a list);
+    /// returns the subject and body. The entry point of the configuration
+    /// fuzz harness for templates.
+    public static func checkTemplate(_ text: String) throws -> (subject: String, body: String) {
+        let values: [String: Any] = [
+            "incident_id": "INC-000042", "title": "Scan engine stops on <boot> & \"resume\"", "customer": "Example KK",
+            "severity": 1, "level": 2, "level_name": "support lead", "remaining": "15 minutes",
+            "due_local": "2026-12-04 10:30 JST", "incidents": [["incident_id": "INC-000001", "severity": 2]],
+        ]
+        let rendered = try Templates.check(text, values: values)
+        return (rendered.subject, rendered.body)
+    }
 }

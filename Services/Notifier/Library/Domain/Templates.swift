@@ -34,14 +34,32 @@ struct Templates: Sendable {
             do { text = try String(contentsOf: file, encoding: .utf8) } catch {
                 throw LoadError(description: "template \(file.path) cannot be read (\(error.localizedDescription)); every kind needs one: \(Self.required.joined(separator: ", "))")
             }
-            do { try library.register(text, named: name) } catch {
-                throw LoadError(description: "template \(file.path) is not valid Mustache: \(error)")
-            }
-            guard let first = text.split(separator: "\n").first(where: { !$0.hasPrefix("{{%") }), first.hasPrefix("Subject:") else {
-                throw LoadError(description: "template \(file.path) must start with a \"Subject: …\" line")
-            }
+            try Self.register(text, named: name, file: file.path, in: &library)
         }
         self.library = library
+    }
+
+    private init(library: MustacheLibrary) {
+        self.library = library
+    }
+
+    /// Checks one template's text the way start-up does (valid Mustache, a
+    /// `Subject:` line first) and adds it to `library`.
+    private static func register(_ text: String, named name: String, file: String, in library: inout MustacheLibrary) throws {
+        do { try library.register(text, named: name) } catch {
+            throw LoadError(description: "template \(file) is not valid Mustache: \(error)")
+        }
+        guard let first = text.split(separator: "\n").first(where: { !$0.hasPrefix("{{%") }), first.hasPrefix("Subject:") else {
+            throw LoadError(description: "template \(file) must start with a \"Subject: …\" line")
+        }
+    }
+
+    /// One template's text, checked as at start-up and rendered with
+    /// `values` (the template fuzz harness's entry point, issue 10).
+    static func check(_ text: String, values: [String: Any]) throws -> Rendered {
+        var library = MustacheLibrary()
+        try Self.register(text, named: "checked", file: "(checked text)", in: &library)
+        return try Templates(library: library).render("checked", values)
     }
 
     /// Renders template `name` with `values` into a subject and a body.
