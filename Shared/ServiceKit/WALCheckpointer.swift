@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 import SupportRPC
 
 /// Copies a service's write-ahead log back into its database file from a
@@ -27,7 +28,7 @@ import SupportRPC
 /// It must run wherever a database is opened with
 /// ``ServiceDatabase/Checkpoints/background``: without it the WAL grows
 /// without end.
-public struct WALCheckpointer: Service {
+public final class WALCheckpointer: Service, Sendable {
     let database: ServiceDatabase
     let interval: Duration
     let walLimit: Int
@@ -35,6 +36,9 @@ public struct WALCheckpointer: Service {
     private let duration: CoreMetrics.Timer
     private let onWriter: CoreMetrics.Counter
     private let failures: CoreMetrics.Counter
+    /// Whether the last checkpoint failed: a failure is logged once per
+    /// outage, not every 20 ms (a full disk would otherwise flood the log).
+    private let failing = Mutex(false)
 
     /// - Parameters:
     ///   - interval: The pause between two checkpoints.
@@ -86,8 +90,7 @@ public struct WALCheckpointer: Service {
                 self.onWriter.increment()
                 self.logger.debug("WAL past its limit under steady writes; copied the rest between two commits", metadata: ["frames": "\(frames)"])
             } catch {
-                self.failures.increment()
-                self.logger.warning("cannot checkpoint the database's WAL; trying again", metadata: ["path": "\(self.path)", "error": "\(error)"])
+                self.failed(error)
             }
         }
     }
@@ -112,14 +115,34 @@ public struct WALCheckpointer: Service {
             // fsync does not hold a thread of Swift's cooperative pool.
             let result = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
             if result.checkpointedFrameCount > 0 { self.duration.recordElapsed(ContinuousClock.now - started) }
+            if self.failing.withLock({ failing in
+                let was = failing
+                failing = false
+                return was
+            }) {
+                self.logger.notice("the database's WAL is being checkpointed again", metadata: ["path": "\(self.path)"])
+            }
             return (result.walFrameCount, result.checkpointedFrameCount)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             // Another checkpoint is running (a connection closing): it does the work.
             return nil
         } catch {
-            self.failures.increment()
-            self.logger.warning("cannot checkpoint the database's WAL; trying again", metadata: ["path": "\(self.path)", "error": "\(error)"])
+            self.failed(error)
             return nil
         }
+    }
+
+    private func failed(_ error: any Error) {
+        self.failures.increment()
+        let already = self.failing.withLock { failing in
+            let was = failing
+            failing = true
+            return was
+        }
+        guard !already else { return }
+        self.logger.warning(
+            "cannot checkpoint the database's WAL; it grows until this works again (retrying, logged once)",
+            metadata: ["path": "\(self.path)", "error": "\(error)"]
+        )
     }
 }
