@@ -68,9 +68,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.armSweep(at: call.deadline, context: context)
         var frame = Frame()
         frame.kind = .request(call.request)
-        // No promise: a write that fails closes the channel, and
-        // channelInactive fails every call still waiting.
-        context.write(self.wrapOutboundOut(frame), promise: nil)
+        // A write can fail without the channel closing at once (the server
+        // went away as the call was sent): the call fails then, with
+        // UNAVAILABLE, not at its deadline.
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(error)"))
+        }
+        context.write(self.wrapOutboundOut(frame), promise: written)
         self.flushSoon(context: context)
     }
 
