@@ -34,10 +34,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private var pending: [UInt64: Pending] = [:]
-    /// One timer for the connection, at the earliest deadline it knows of
-    /// (issue 9: a timer per call was a scheduled task, a promise and a
-    /// cancellation for every call, to catch the rare one that is late).
-    private var sweep: (at: NIODeadline, task: Scheduled<Void>)?
+    /// Deadlines: one timer per connection (``DeadlineSweep``).
+    private var sweep = DeadlineSweep()
     private var closing: RPCError?
     private let target: String
     private var context: ChannelHandlerContext?
@@ -82,15 +80,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Makes sure the sweep runs by `deadline`.
     private func armSweep(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let sweep = self.sweep, sweep.at <= deadline { return }
-        self.sweep?.task.cancel()
+        guard !self.sweep.covers(deadline) else { return }
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.sweep = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { this.value.expireLateCalls() })
+        self.sweep.arm(at: deadline, on: context.eventLoop) { this.value.expireLateCalls() }
     }
 
     /// Fails every call past its deadline, then waits for the next one.
     private func expireLateCalls() {
-        self.sweep = nil
+        self.sweep.disarm()
         let now = NIODeadline.now()
         let late = self.pending.filter { $0.value.deadline <= now }
         for (callID, call) in late {
@@ -173,8 +170,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.closing = error
         let waiting = self.pending
         self.pending = [:]
-        self.sweep?.task.cancel()
-        self.sweep = nil
+        self.sweep.disarm()
         for call in waiting.values {
             call.continuation.resume(throwing: error)
         }

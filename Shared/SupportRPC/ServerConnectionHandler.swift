@@ -39,10 +39,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private let server: RPCServer
     private var calls: [UInt64: Call] = [:]
-    /// One timer for the connection, at the earliest deadline of its calls
-    /// (issue 9: a timer per call was a scheduled task, a promise and a
-    /// cancellation for every call, to catch the rare one that runs late).
-    private var sweep: (at: NIODeadline, task: Scheduled<Void>)?
+    /// Deadlines: one timer per connection (``DeadlineSweep``).
+    private var sweep = DeadlineSweep()
     private var context: ChannelHandlerContext?
     private var executor: EventLoopTaskExecutor?
     private var peer: PeerCredentials?
@@ -117,8 +115,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.task.cancel()
         }
         self.calls = [:]
-        self.sweep?.task.cancel()
-        self.sweep = nil
+        self.sweep.disarm()
         context.fireChannelInactive()
     }
 
@@ -223,15 +220,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// Makes sure the sweep runs by `deadline`.
     private func armSweep(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let sweep = self.sweep, sweep.at <= deadline { return }
-        self.sweep?.task.cancel()
+        guard !self.sweep.covers(deadline) else { return }
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.sweep = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { this.value.expireLateCalls() })
+        self.sweep.arm(at: deadline, on: context.eventLoop) { this.value.expireLateCalls() }
     }
 
     /// Ends every call past its deadline, then waits for the next one.
     private func expireLateCalls() {
-        self.sweep = nil
+        self.sweep.disarm()
         let now = NIODeadline.now()
         for (callID, call) in self.calls where call.deadline <= now {
             self.expire(callID, timeout: call.timeout, context: call.context)

@@ -61,7 +61,8 @@ struct ClientDeadlineTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("s.sock")
-        let listener = try silentListener(path: path)
+        // Connections wait in the backlog: nothing is read or answered.
+        let listener = try listeningSocket(path: path, backlog: 8)
         defer { close(listener) }
         let client = RPCClient(socketPath: path)
         let finished = OrderRecorder()
@@ -96,8 +97,9 @@ struct ClientDeadlineTests {
     }
 }
 
-/// A socket that accepts connections into its backlog and never reads.
-func silentListener(path: String) throws -> Int32 {
+/// A Unix socket bound to `path` and listening; nothing accepts from it
+/// until the caller does.
+func listeningSocket(path: String, backlog: Int32) throws -> Int32 {
     let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
@@ -109,7 +111,7 @@ func silentListener(path: String) throws -> Int32 {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+    guard bound == 0, listen(listener, backlog) == 0 else { throw POSIXError(.EADDRINUSE) }
     return listener
 }
 
@@ -130,18 +132,7 @@ final class OneShotServer: Sendable {
     private let state = Mutex(State.running)
 
     init(path: String, answer: @escaping @Sendable (Support_Rpc_V1_Request) -> Support_Rpc_V1_Frame) throws {
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let listener = try listeningSocket(path: path, backlog: 1)
         // A thread of its own: accept and recv block.
         Thread { [self] in
             var callID: UInt64?
