@@ -35,14 +35,6 @@ struct WALCheckpointerTests {
         }
     }
 
-    static func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
     @Test("By default (SQLite's own checkpoints) the commits copy the WAL back into the database file")
     func onCommit() async throws {
         let directory = try TemporaryDirectory()
@@ -70,7 +62,7 @@ struct WALCheckpointerTests {
             database: database, interval: .milliseconds(20), logger: Logger(label: "test"), metrics: ServiceMetrics()
         )
         let running = Task { try await checkpointer.run() }
-        try await Self.waitUntil { Self.size(path) >= Self.written }
+        try await waitUntil({ Self.size(path) >= Self.written }, timeout: .seconds(30))
         // Stopped, it makes one last pass: everything is copied back.
         running.cancel()
         try await running.value
