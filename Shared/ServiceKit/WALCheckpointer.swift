@@ -68,6 +68,7 @@ public final class WALCheckpointer: Service, Sendable {
         let connection = try self.open()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
             // Frames counts from the WAL's last start: past the limit, the
             // writes never paused long enough for a pass to finish first.
             guard let (frames, _) = await self.checkpoint(connection), frames > self.walLimit else { continue }
@@ -92,6 +93,21 @@ public final class WALCheckpointer: Service, Sendable {
             } catch {
                 self.failed(error)
             }
+        }
+        self.lastCheckpoint(connection)
+    }
+
+    /// Stopped, one last pass copies everything back, so the next start (or
+    /// a backup of the file alone) finds the WAL empty. It is synchronous on
+    /// purpose: GRDB interrupts an async access made from a cancelled task,
+    /// and a task cancelled to stop it is exactly where this runs.
+    func lastCheckpoint(_ connection: DatabaseQueue) {
+        do {
+            try connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            return
+        } catch {
+            self.failed(error)
         }
     }
 
@@ -133,6 +149,10 @@ public final class WALCheckpointer: Service, Sendable {
     }
 
     private func failed(_ error: any Error) {
+        // Stopped mid-pass: GRDB interrupted it, and the last pass follows.
+        if Task.isCancelled, error is CancellationError || (error as? DatabaseError)?.resultCode == .SQLITE_INTERRUPT {
+            return
+        }
         self.failures.increment()
         let already = self.failing.withLock { failing in
             let was = failing
