@@ -250,6 +250,8 @@ let package = Package(
             dependencies: [
                 "SLATimer", "BusinessCalendar", "ServiceKit", "SupportProto", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_stmt_status: the deadline-queue test counts re-preparations.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Tests/SLATimerTests",
             swiftSettings: settings

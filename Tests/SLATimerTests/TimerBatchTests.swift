@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ServiceKit
 import SupportProto
 import SupportRPC
@@ -126,6 +127,63 @@ struct TimerBatchTests {
         #expect(armed == ["T-BAD"], "only the failing timer is left armed")
         #expect(fired == 3 * 3, "two warnings and the breach of each incident")
         #expect(breaches.sorted() == ["INC-000001", "INC-000002", "INC-000003"])
+        try await service.finish()
+    }
+}
+
+/// Issue 9: the deadline queue is a partial index of the armed timers; the
+/// scheduler's queries must be the ones SQLite answers from it, or every
+/// wake-up would scan every timer ever armed.
+@Suite("sla-timer deadline queue")
+struct DeadlineQueueTests {
+    static let queries = [
+        "SELECT \(SLAStore.timerColumns) FROM timer WHERE state = \(SLAStore.armed) AND due_at <= 0 ORDER BY due_at, sequence LIMIT 10",
+        "SELECT due_at FROM timer WHERE state = \(SLAStore.armed) ORDER BY due_at LIMIT 1",
+    ]
+    static let inQueue = "SELECT COUNT(*) FROM timer INDEXED BY timer_armed_due WHERE state = \(SLAStore.armed)"
+
+    @Test("the scheduler's queries use the armed-timer index; firing takes a timer out of it")
+    func partialIndex() async throws {
+        let service = try await InProcessService.start(SLATimerService.definition, fakeClock: "2026-12-04T01:00:00Z")
+        let database = service.process.environment.database
+        var request = Support_Events_V1_DeliverRequest()
+        request.events = [TimerBatchTests.opened(1, at: service.clock.now())]
+        _ = try await service.client.call(EventSinkRPC.deliver, request, timeout: .seconds(30))
+        let (plans, queued) = try await database.writer.read { db in
+            (
+                try Self.queries.map { sql in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ") },
+                try Int.fetchOne(db, sql: Self.inQueue)
+            )
+        }
+        for (sql, plan) in zip(Self.queries, plans) {
+            #expect(plan.contains("timer_armed_due") && !plan.contains("TEMP B-TREE"), "\(sql): \(plan)")
+        }
+        #expect(queued == 3, "severity 1: two warnings and the breach armed")
+
+        // Past the due time: all three fire and leave the queue.
+        var advance = Support_Clock_V1_AdvanceClockRequest()
+        advance.by.seconds = 31 * 60
+        _ = try await service.client.call(ClockRPC.advance, advance, timeout: .seconds(30))
+        let (left, fired) = try await database.writer.read { db in
+            (
+                try Int.fetchOne(db, sql: Self.inQueue),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE state = ?", arguments: [Support_Sla_V1_TimerState.fired.rawValue])
+            )
+        }
+        #expect(left == 0)
+        #expect(fired == 3)
+
+        // The breach ran the cancel statement, and here it runs again with
+        // other values: SQLite never prepared it again (a bound state
+        // compared with the partial index's made it re-prepare at every
+        // binding).
+        let reprepared = try await database.writer.write { db in
+            try SLAStore.cancelTimers(of: "INC-000001", kinds: [.warning], in: db)
+            try SLAStore.cancelTimers(of: "INC-000002", kinds: [.customerTimeout, .customerTimeoutWarning], cycle: "INC-000002/1", in: db)
+            let statement = try db.cachedStatement(sql: SLAStore.cancelSQL)
+            return sqlite3_stmt_status(statement.sqliteStatement, Int32(SQLITE_STMTSTATUS_REPREPARE), 0)
+        }
+        #expect(reprepared == 0)
         try await service.finish()
     }
 }

@@ -143,6 +143,8 @@ struct StorageDetailTests {
         for id in ids.prefix(50) {
             let uuid = UUID(uuidString: id)
             #expect(uuid != nil && id == id.lowercased())
+            // Foundation reads it back to the same text: 8-4-4-4-12 hex digits.
+            #expect(uuid?.uuidString.lowercased() == id)
             let characters = Array(id)
             #expect(characters[14] == "4", "version nibble")
             #expect("89ab".contains(characters[19]), "RFC 4122 variant")

@@ -28,6 +28,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run only these benchmarks: rpc, intake, timers, events (comma-separated).", valueName: "name"))
     var only: String?
 
+    @Option(help: ArgumentHelp("Arm only this many timers (one scale, 10k of them due together), to profile one run.", visibility: .hidden))
+    var timers: Int?
+
     func validate() throws {
         for name in self.selected where !Self.all.contains(name) {
             throw ValidationError("--only: there is no benchmark \(name); choose from \(Self.all.joined(separator: ", "))")
@@ -40,7 +43,8 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let scale = Scale(quick: self.quick)
+        var scale = Scale(quick: self.quick)
+        if let timers { scale.timerScales = [timers] }
         let report = Report()
         print("supportbench \(self.quick ? "--quick" : "(full)"): \(self.selected.joined(separator: ", ")) on \(ProcessInfo.processInfo.activeProcessorCount) CPUs")
         let work = try Workspace()
@@ -66,13 +70,19 @@ struct Run: AsyncParsableCommand {
 /// run?), the full run for numbers.
 struct Scale: Sendable {
     let quick: Bool
+
+    init(quick: Bool) {
+        self.quick = quick
+        self.timerScales = quick ? [10_000] : [100_000, 1_000_000]
+    }
+
     /// Repeated runs of each measurement.
     var repetitions: Int { self.quick ? 3 : 5 }
     /// Calls per latency run.
     var roundTrips: Int { self.quick ? 2_000 : 10_000 }
     /// Length of each throughput run.
     var window: Duration { self.quick ? .milliseconds(1500) : .seconds(4) }
-    var timerScales: [Int] { self.quick ? [10_000] : [100_000, 1_000_000] }
+    var timerScales: [Int]
     /// How many timers fall due in the same second for the fire-lag figure.
     var dueTogether: Int { self.quick ? 2_000 : 10_000 }
     var breaches: Int { self.quick ? 20 : 100 }

@@ -44,5 +44,18 @@ enum SLAMigrations {
             // (issue 9: 690 timers/s at 10k armed).
             try db.create(index: "timer_sequence", on: "timer", columns: ["sequence"], options: .unique)
         }
+        migrator.registerMigration("sla-3-armed-timer-index") { db in
+            // Issue 9: firing a timer moved its entries in two indexes keyed
+            // by state (a delete and an insert in each), and fired timers
+            // piled up in the deadline queue's index forever. The queue is
+            // now a partial index of the armed timers only (firing removes
+            // one entry), and the per-incident index no longer has the
+            // state in its key (firing leaves it alone; an incident has a
+            // handful of timers to filter).
+            try db.drop(index: "timer_armed_due")
+            try db.execute(sql: "CREATE INDEX timer_armed_due ON timer(due_at, sequence) WHERE state = \(SLAStore.armed)")
+            try db.drop(index: "timer_incident")
+            try db.create(index: "timer_incident", on: "timer", columns: ["incident_id"])
+        }
     }
 }

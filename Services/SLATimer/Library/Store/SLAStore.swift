@@ -88,6 +88,11 @@ enum SLAStore {
 
     // MARK: Timers
 
+    /// The armed state as an SQL literal: the deadline queue is a partial
+    /// index `WHERE state = 1`, which SQLite uses only for a query that
+    /// names the same literal (a bound parameter could be anything).
+    static let armed = Support_Sla_V1_TimerState.armed.rawValue
+
     static func arm(_ timer: Timer, in db: Database) throws {
         let sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM timer"))!
         var timer = timer
@@ -104,57 +109,70 @@ enum SLAStore {
 
     /// Cancels the incident's armed timers of `kinds` (of one cycle, if given).
     static func cancelTimers(of incidentID: String, kinds: [Support_Sla_V1_TimerKind], cycle: String? = nil, in db: Database) throws {
-        let timers = try Data.fetchAll(
-            db.cachedStatement(sql: "SELECT document FROM timer WHERE incident_id = ? AND state = ? AND (? IS NULL OR cycle_id = ?)"),
-            arguments: [incidentID, Support_Sla_V1_TimerState.armed.rawValue, cycle, cycle]
-        ).map { try Timer(serializedBytes: $0) }
-        for var timer in timers where kinds.contains(timer.kind) {
-            timer.state = .cancelled
-            try self.update(timer, in: db)
-        }
+        // The kinds as a bit set: one statement whatever their number.
+        let kindBits = kinds.reduce(0) { $0 | (1 << $1.rawValue) }
+        // The armed state is a literal: compared with a bound parameter,
+        // SQLite sees the partial index `WHERE state = 1` may apply and
+        // prepares the statement again at every binding (issue 9: a
+        // breach then cost more than before the index).
+        try db.executeCached(sql: Self.cancelSQL, arguments: [Support_Sla_V1_TimerState.cancelled.rawValue, incidentID, cycle, cycle, kindBits])
     }
 
+    static let cancelSQL = """
+        UPDATE timer SET state = ? WHERE incident_id = ? AND state = \(armed) AND (? IS NULL OR cycle_id = ?) AND (? >> kind) & 1 = 1
+        """
+
+    /// Records a timer's new state (and when it fired). Only the columns
+    /// change: the document stays as armed, and ``timer(_:)`` reads the
+    /// state from them (issue 9: re-encoding the document was a tenth of a
+    /// breach's cost).
     static func update(_ timer: Timer, in db: Database) throws {
         try db.executeCached(
-            sql: "UPDATE timer SET state = ?, fired_at = ?, document = ? WHERE id = ?",
-            arguments: [
-                timer.state.rawValue, timer.hasFiredAt ? timer.firedAt.date.timeIntervalSince1970 : nil,
-                try timer.serializedBytes() as Data, timer.id,
-            ]
+            sql: "UPDATE timer SET state = ?, fired_at = ? WHERE id = ?",
+            arguments: [timer.state.rawValue, timer.hasFiredAt ? timer.firedAt.date.timeIntervalSince1970 : nil, timer.id]
         )
     }
 
+    /// A timer as stored: its document as armed, with the state and fired
+    /// time from their columns.
+    static func timer(_ row: Row) throws -> Timer {
+        var timer = try Timer(serializedBytes: row[0] as Data)
+        timer.state = Support_Sla_V1_TimerState(rawValue: row[1]) ?? .unspecified
+        if let firedAt = row[2] as Double? { timer.firedAt = .init(date: Date(timeIntervalSince1970: firedAt)) }
+        return timer
+    }
+
+    /// The columns ``timer(_:)`` reads, in its order.
+    static let timerColumns = "document, state, fired_at"
+
     /// The earliest armed timer due at or before `now`, in due then arm order.
     static func nextDueTimer(by now: Date, in db: Database) throws -> Timer? {
-        try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT document FROM timer WHERE state = ? AND due_at <= ? ORDER BY due_at, sequence LIMIT 1"),
-            arguments: [Support_Sla_V1_TimerState.armed.rawValue, now.timeIntervalSince1970]
-        ).map { try Timer(serializedBytes: $0) }
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.timerColumns) FROM timer WHERE state = \(Self.armed) AND due_at <= ? ORDER BY due_at, sequence LIMIT 1"),
+            arguments: [now.timeIntervalSince1970]
+        ).map(Self.timer)
     }
 
     /// Up to `limit` armed timers due at or before `now`, in due then arm order.
     static func dueTimers(by now: Date, limit: Int, in db: Database) throws -> [Timer] {
-        try Data.fetchAll(
-            db.cachedStatement(sql: "SELECT document FROM timer WHERE state = ? AND due_at <= ? ORDER BY due_at, sequence LIMIT ?"),
-            arguments: [Support_Sla_V1_TimerState.armed.rawValue, now.timeIntervalSince1970, limit]
-        ).map { try Timer(serializedBytes: $0) }
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(Self.timerColumns) FROM timer WHERE state = \(Self.armed) AND due_at <= ? ORDER BY due_at, sequence LIMIT ?"),
+            arguments: [now.timeIntervalSince1970, limit]
+        ).map(Self.timer)
     }
 
     /// Whether the timer is still armed.
     static func isArmed(_ id: String, in db: Database) throws -> Bool {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT state FROM timer WHERE id = ?"), arguments: [id]) == Support_Sla_V1_TimerState.armed.rawValue
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT state FROM timer WHERE id = ?"), arguments: [id]) == Self.armed
     }
 
     /// When the next armed timer falls due.
     static func nextDue(in db: Database) throws -> Date? {
-        try Double.fetchOne(
-            db.cachedStatement(sql: "SELECT due_at FROM timer WHERE state = ? ORDER BY due_at LIMIT 1"),
-            arguments: [Support_Sla_V1_TimerState.armed.rawValue]
-        ).map { Date(timeIntervalSince1970: $0) }
+        try Double.fetchOne(db.cachedStatement(sql: "SELECT due_at FROM timer WHERE state = \(Self.armed) ORDER BY due_at LIMIT 1")).map { Date(timeIntervalSince1970: $0) }
     }
 
     static func timers(of incidentID: String, in db: Database) throws -> [Timer] {
-        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM timer WHERE incident_id = ? ORDER BY sequence"), arguments: [incidentID])
-            .map { try Timer(serializedBytes: $0) }
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.timerColumns) FROM timer WHERE incident_id = ? ORDER BY sequence"), arguments: [incidentID])
+            .map(Self.timer)
     }
 }
