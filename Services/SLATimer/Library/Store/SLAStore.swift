@@ -88,9 +88,11 @@ enum SLAStore {
 
     // MARK: Timers
 
-    /// The armed state as an SQL literal: the deadline queue is a partial
-    /// index `WHERE state = 1`, which SQLite uses only for a query that
-    /// names the same literal (a bound parameter could be anything).
+    /// The armed state, written into SQL as a literal. The deadline queue is
+    /// a partial index `WHERE state = 1`: a query naming the literal is
+    /// planned on it once; with a bound parameter SQLite would plan without
+    /// it, or, once it has seen the value, prepare the statement again at
+    /// every binding (decision 13).
     static let armed = Support_Sla_V1_TimerState.armed.rawValue
 
     static func arm(_ timer: Timer, in db: Database) throws {
