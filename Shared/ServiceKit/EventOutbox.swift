@@ -26,7 +26,7 @@ public struct EventOutbox: Sendable {
     @discardableResult
     public func append(_ event: Event, in db: Database) throws -> Event {
         var event = event
-        if event.eventID.isEmpty { event.eventID = randomUUIDString() }
+        if event.eventID.isEmpty { event.eventID = timeOrderedUUIDString() }
         event.producer = self.producer
         let last = try UInt64.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?"),

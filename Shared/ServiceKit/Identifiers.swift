@@ -9,17 +9,36 @@ public func numberedID(_ prefix: String, _ number: Int64, digits: Int) -> String
     return prefix + String(repeating: "0", count: max(0, digits - decimal.count)) + decimal
 }
 
-/// A random (version 4) UUID in lower case, for event ids.
+/// A time-ordered (version 7, RFC 9562) UUID in lower case, for event ids.
+///
+/// The first 48 bits are the Unix time in milliseconds and the next 12 the
+/// fraction of that millisecond (RFC 9562 §6.2, method 3), the remaining 62
+/// random. Ids written one after the other therefore sort one after the
+/// other, and the outbox's unique index on `event_id` takes each new id at
+/// its right-hand edge. A random (version 4) id landed on a random page of
+/// that index: with 10k events written in a few dozen commits, each commit
+/// rewrote most of the index's leaf pages (issue 9: time-ordered ids made
+/// sla-timer's 10k-breach second about 7% faster; intake writes one event
+/// per incident the same way).
+///
+/// The time is the system's wall clock, not the service's injected clock:
+/// the id only has to be unique and roughly ordered, and a fake clock's
+/// time would repeat across test runs.
 ///
 /// Foundation's `UUID()` on Linux opens, reads and closes `/dev/urandom`
 /// for every id: three system calls per event written (issue 9). The
 /// standard library's generator asks the kernel with one `getrandom`.
-public func randomUUIDString() -> String {
+public func timeOrderedUUIDString() -> String {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    let milliseconds = UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec / 1_000_000)
+    // The fraction of the millisecond in 1/4096ths.
+    let fraction = UInt64(now.tv_nsec % 1_000_000) * 4096 / 1_000_000
     var generator = SystemRandomNumberGenerator()
-    var words = (generator.next() as UInt64, generator.next() as UInt64)
+    // Big-endian: the timestamp's bytes first.
+    var words = ((milliseconds << 16 | 0x7000 | fraction).bigEndian, (generator.next() as UInt64))
     return withUnsafeMutableBytes(of: &words) { bytes in
-        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
         // Written as lower-case hex directly: `UUID.uuidString` then
         // `lowercased()` was two strings and a fifth of an event's append
         // (issue 9, sla-timer's breach profile).

@@ -136,9 +136,11 @@ struct StorageDetailTests {
         #expect(try database.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2)
     }
 
-    @Test("Event ids are version-4 UUIDs in lower case, and do not repeat")
+    @Test("Event ids are version-7 UUIDs in lower case: the time first, in order, and they do not repeat")
     func eventIDs() {
-        let ids = (0..<1000).map { _ in randomUUIDString() }
+        let before = UInt64(Date().timeIntervalSince1970 * 1000)
+        let ids = (0..<1000).map { _ in timeOrderedUUIDString() }
+        let after = UInt64(Date().timeIntervalSince1970 * 1000) + 1
         #expect(Set(ids).count == ids.count)
         for id in ids.prefix(50) {
             let uuid = UUID(uuidString: id)
@@ -146,9 +148,16 @@ struct StorageDetailTests {
             // Foundation reads it back to the same text: 8-4-4-4-12 hex digits.
             #expect(uuid?.uuidString.lowercased() == id)
             let characters = Array(id)
-            #expect(characters[14] == "4", "version nibble")
-            #expect("89ab".contains(characters[19]), "RFC 4122 variant")
+            #expect(characters[14] == "7", "version nibble")
+            #expect("89ab".contains(characters[19]), "RFC 9562 variant")
         }
+        // The first 48 bits are the milliseconds since 1970, taken when the id was made.
+        let milliseconds = ids.map { UInt64(String($0.prefix(13)).replacingOccurrences(of: "-", with: ""), radix: 16) ?? 0 }
+        #expect(milliseconds.allSatisfy { (before...after).contains($0) }, "\(milliseconds.first ?? 0) not in \(before)...\(after)")
+        // Then the fraction of the millisecond: ids made one after the other
+        // sort one after the other, to their last 62 random bits.
+        let timeParts = ids.map { String($0.prefix(18)) }
+        #expect(timeParts == timeParts.sorted())
     }
 
     @Test("Numbered ids pad to their width and grow past it")
