@@ -123,10 +123,18 @@ struct SLAEngineTests {
         #expect(try harness.fire(until: "2026-12-08T15:00:00").isEmpty)
         #expect(try harness.published == ["warning", "warning", "breached"])
         #expect(try harness.cycles.map(\.state) == [.breached])
+        // Warnings and the breach append to the stored cycle's log without
+        // re-encoding it (protobuf's merge of concatenated messages); the
+        // state column the list queries filter on follows.
+        let log = try #require(try harness.cycles.first).events
+        #expect(log.map(\.kind) == [.started, .warned, .warned, .breached])
+        #expect(log.last?.at.date == jst("2026-12-07T15:00:00"))
+        #expect(try harness.database.writer.read { db in try Int.fetchAll(db, sql: "SELECT state FROM cycle") } == [Support_Sla_V1_CycleState.breached.rawValue])
         // A late answer records when the breached cycle ended; the verdict stays.
         try harness.send(.responseGiven(.init()), state: .inProgress, at: "2026-12-07T16:00:00")
         let cycle = try #require(try harness.cycles.first)
         #expect(cycle.state == .breached && cycle.hasEndedAt)
+        #expect(cycle.events.map(\.kind) == [.started, .warned, .warned, .breached], "the full save keeps the appended log")
         #expect(try harness.published == ["warning", "warning", "breached"])
     }
 

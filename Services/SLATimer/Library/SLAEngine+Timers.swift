@@ -24,9 +24,8 @@ extension SLAEngine {
         let cause = timer.id
         switch timer.kind {
         case .warning:
-            guard var cycle = try SLAStore.cycle(timer.cycleID, in: db), cycle.state == .running else { break }
-            cycle.events.append(Self.cycleEvent(.warned, at: now, cycle: cycle, cause: cause, detail: Self.describe(timer.threshold)))
-            try SLAStore.save(cycle, in: db)
+            guard let cycle = try SLAStore.cycle(timer.cycleID, in: db), cycle.state == .running else { break }
+            try SLAStore.append(Self.cycleEvent(.warned, at: now, cycle: cycle, cause: cause, detail: Self.describe(timer.threshold)), to: cycle.id, in: db)
             var warning = Support_Events_V1_SLAWarning()
             warning.cycle = Self.facts(cycle)
             warning.threshold = timer.threshold
@@ -35,8 +34,8 @@ extension SLAEngine {
         case .breach:
             guard var cycle = try SLAStore.cycle(timer.cycleID, in: db), cycle.state == .running else { break }
             try SLAStore.cancelTimers(of: timer.incidentID, kinds: [.warning], cycle: cycle.id, in: db)
-            try self.breach(&cycle, at: now, causedBy: cause, in: db)
-            try SLAStore.save(cycle, in: db)
+            let entry = try self.breach(&cycle, at: now, causedBy: cause, in: db)
+            try SLAStore.append(entry, state: .breached, to: cycle.id, in: db)
         case .customerTimeoutWarning, .customerTimeout:
             guard let view = try SLAStore.view(timer.incidentID, in: db), view.snapshot.side == .customer, view.snapshot.state != .closed else {
                 break

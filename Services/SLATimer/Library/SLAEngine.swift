@@ -217,13 +217,18 @@ struct SLAEngine: Sendable {
 
     // MARK: Shared pieces
 
-    func breach(_ cycle: inout Cycle, at: Date, causedBy: String, in db: Database) throws {
+    /// Marks the cycle breached and publishes SLABreached; returns the log
+    /// entry it appended.
+    @discardableResult
+    func breach(_ cycle: inout Cycle, at: Date, causedBy: String, in db: Database) throws -> Support_Sla_V1_CycleEvent {
         cycle.state = .breached
-        cycle.events.append(Self.cycleEvent(.breached, at: at, cycle: cycle, cause: causedBy))
+        let entry = Self.cycleEvent(.breached, at: at, cycle: cycle, cause: causedBy)
+        cycle.events.append(entry)
         var breached = Support_Events_V1_SLABreached()
         breached.cycle = Self.facts(cycle)
         breached.firedAt = .init(date: at)
         try self.publish(.slaBreached(breached), incident: cycle.incidentID, at: at, cause: causedBy, in: db)
+        return entry
     }
 
     func publish(_ payload: Support_Events_V1_Event.OneOf_Payload, incident: String, at: Date, cause: String, in db: Database) throws {

@@ -72,6 +72,32 @@ enum SLAStore {
         )
     }
 
+    /// Appends `entry` to a cycle's log and, when given, sets its state,
+    /// without reading or re-encoding the stored document.
+    ///
+    /// Protobuf defines a message's serialized bytes followed by more as the
+    /// two merged: a repeated field's entries are appended, a singular
+    /// field's last value wins. So the document followed by the encoding of
+    /// `Cycle { state, events: [entry] }` decodes as the cycle with `state`
+    /// and one more event. A warning or breach writes a few dozen bytes where
+    /// ``save(_:in:)`` encoded the whole cycle and upserted it (issue 9: a
+    /// third of a breach's cost). The next ``save(_:in:)`` writes the
+    /// document out canonically again.
+    ///
+    /// - Returns: whether the cycle exists.
+    @discardableResult
+    static func append(_ entry: Support_Sla_V1_CycleEvent, state: Support_Sla_V1_CycleState? = nil, to cycleID: String, in db: Database) throws -> Bool {
+        var delta = Cycle()
+        if let state { delta.state = state }
+        delta.events = [entry]
+        // The state column follows the document; unchanged when not given.
+        try db.executeCached(
+            sql: "UPDATE cycle SET state = COALESCE(?, state), document = document || ? WHERE id = ?",
+            arguments: [state?.rawValue, try delta.serializedBytes() as Data, cycleID]
+        )
+        return db.changesCount == 1
+    }
+
     static func cycles(state: Support_Sla_V1_CycleState, dueFrom: Date, dueBefore: Date, office: String, certificate: String, offset: Int, limit: Int, in db: Database) throws -> [Cycle] {
         try Data.fetchAll(
             db.cachedStatement(sql: """
