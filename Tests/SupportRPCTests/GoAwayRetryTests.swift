@@ -66,34 +66,46 @@ struct ClientDeadlineTests {
         defer { close(listener) }
         let client = RPCClient(socketPath: path)
         let finished = OrderRecorder()
-        let began = ContinuousClock.now
         // Longest first, so each shorter deadline re-arms the sweep earlier.
         let timeouts: [Duration] = [.seconds(20), .milliseconds(600), .milliseconds(150)]
-        let elapsed = try await withThrowingTaskGroup(of: (Int, RPCError?, Duration).self) { group in
+        // Each call's own deadline, from when it was made: on a loaded
+        // machine the 20 ms pauses between the calls can stretch, so which
+        // deadline comes first is read from the clock, not assumed.
+        let results = try await withThrowingTaskGroup(of: (Int, RPCError?, deadline: ContinuousClock.Instant, failedAt: ContinuousClock.Instant).self) { group in
             for (index, timeout) in timeouts.enumerated() {
                 group.addTask {
+                    let deadline = ContinuousClock.now + timeout
                     do {
                         _ = try await client.call(EchoRPC.echo, ping(UInt64(index)), timeout: timeout)
-                        return (index, nil, .zero)
+                        return (index, nil, deadline, .now)
                     } catch let error as RPCError {
                         finished.record(UInt64(index))
-                        return (index, error, ContinuousClock.now - began)
+                        return (index, error, deadline, .now)
                     }
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            var elapsed: [Int: Duration] = [:]
+            var results: [Int: (deadline: ContinuousClock.Instant, failedAt: ContinuousClock.Instant)] = [:]
             for _ in 0..<2 {
-                let (index, error, after) = try await group.next()!
+                let (index, error, deadline, failedAt) = try await group.next()!
                 #expect(error?.code == .deadlineExceeded, "call \(index): \(String(describing: error))")
-                elapsed[index] = after
+                results[index] = (deadline, failedAt)
             }
             group.cancelAll()
-            return elapsed
+            return results
         }
-        #expect(Array(finished.order.prefix(2)) == [2, 1], "the 150 ms call failed first, then the 600 ms one")
-        #expect(elapsed[2].map { $0 >= .milliseconds(150) } == true)
-        #expect(elapsed[1].map { $0 >= .milliseconds(600) && $0 < .seconds(20) } == true)
+        // The 150 ms and 600 ms calls failed, the 20 s one did not, and
+        // neither failed before its deadline.
+        #expect(Set(results.keys) == [1, 2])
+        for (index, result) in results {
+            #expect(result.failedAt >= result.deadline, "call \(index) failed \(result.deadline - result.failedAt) before its deadline")
+        }
+        // In deadline order, unless the two deadlines fell so close together
+        // that one sweep took both.
+        if let first = results[1], let second = results[2], abs((first.deadline - second.deadline) / .milliseconds(1)) > 50 {
+            let expected: [UInt64] = first.deadline < second.deadline ? [1, 2] : [2, 1]
+            #expect(Array(finished.order.prefix(2)) == expected, "the call whose deadline came first failed first")
+        }
     }
 }
 
