@@ -85,11 +85,11 @@ public struct EventInbox: Sendable {
             for event in events {
                 var fresh = false
                 do {
-                    try db.inSavepoint {
+                    try db.inReusedSavepoint {
                         let seen = try Bool.fetchOne(
                             db.cachedStatement(sql: "SELECT 1 FROM inbox_event WHERE event_id = ?"), arguments: [event.eventID]
                         ) ?? false
-                        guard !seen else { return .commit }
+                        guard !seen else { return }
                         try apply(db, event)
                         try db.executeCached(
                             sql: """
@@ -99,7 +99,6 @@ public struct EventInbox: Sendable {
                             arguments: [event.eventID, event.producer, event.incidentID, event.sequence, receivedAt.timeIntervalSince1970]
                         )
                         fresh = true
-                        return .commit
                     }
                 } catch {
                     // A failure SQLite answered by abandoning the whole

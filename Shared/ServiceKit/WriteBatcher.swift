@@ -104,10 +104,7 @@ public final class WriteBatcher: Sendable {
             try db.inTransaction(.immediate) {
                 for request in batch {
                     do {
-                        try db.inSavepoint {
-                            try request.body(db)
-                            return .commit
-                        }
+                        try db.inReusedSavepoint { try request.body(db) }
                     } catch {
                         request.error = error
                         // Some errors (disk full, I/O) make SQLite roll the
