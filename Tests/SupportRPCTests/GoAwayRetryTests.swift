@@ -67,10 +67,11 @@ struct ClientDeadlineTests {
         let client = RPCClient(socketPath: path)
         let finished = OrderRecorder()
         // Longest first, so each shorter deadline re-arms the sweep earlier.
-        let timeouts: [Duration] = [.seconds(20), .milliseconds(600), .milliseconds(150)]
-        // Each call's own deadline, from when it was made: on a loaded
-        // machine the 20 ms pauses between the calls can stretch, so which
-        // deadline comes first is read from the clock, not assumed.
+        // Far apart, so that a loaded machine (the 20 ms pauses between the
+        // calls stretching, the sweep running late) cannot bring the first
+        // two deadlines together.
+        let timeouts: [Duration] = [.seconds(20), .seconds(3), .milliseconds(150)]
+        // Each call's own deadline, from when it was made.
         let results = try await withThrowingTaskGroup(of: (Int, RPCError?, deadline: ContinuousClock.Instant, failedAt: ContinuousClock.Instant).self) { group in
             for (index, timeout) in timeouts.enumerated() {
                 group.addTask {
@@ -94,18 +95,18 @@ struct ClientDeadlineTests {
             group.cancelAll()
             return results
         }
-        // The 150 ms and 600 ms calls failed, the 20 s one did not, and
-        // neither failed before its deadline.
+        // The 150 ms and 3 s calls failed, the 20 s one did not, and neither
+        // failed before its deadline.
         #expect(Set(results.keys) == [1, 2])
         for (index, result) in results {
             #expect(result.failedAt >= result.deadline, "call \(index) failed \(result.deadline - result.failedAt) before its deadline")
         }
-        // In deadline order, unless the two deadlines fell so close together
-        // that one sweep took both.
-        if let first = results[1], let second = results[2], abs((first.deadline - second.deadline) / .milliseconds(1)) > 50 {
-            let expected: [UInt64] = first.deadline < second.deadline ? [1, 2] : [2, 1]
-            #expect(Array(finished.order.prefix(2)) == expected, "the call whose deadline came first failed first")
+        // The 150 ms call failed at its own deadline, not at the 3 s call's
+        // (its sweep was armed earlier), so it failed first.
+        if let short = results[2], let long = results[1] {
+            #expect(short.failedAt < long.deadline, "the 150 ms call failed \(short.failedAt - short.deadline) after its deadline")
         }
+        #expect(Array(finished.order.prefix(2)) == [2, 1], "the 150 ms call failed first, then the 3 s one")
     }
 }
 
