@@ -416,9 +416,15 @@ public final class Chaos: Sendable {
         ))
 
         // 2. Every incident has its SLA cycles: one at the open and one more
-        //    per answer from the customer (R-SLA-5), numbered without gaps.
+        //    per answer from the customer that brought it back to the
+        //    vendor's side (R-SLA-5, R-SLA-7), numbered without gaps. Info
+        //    provided while the incident is already on the vendor's side only
+        //    adds to the conversation: no new cycle.
         let intakeEvents = try self.outbox("intake")
-        let answers = Dictionary(grouping: intakeEvents.filter { if case .infoProvided = $0.payload { true } else { false } }, by: \.incidentID).mapValues(\.count)
+        let answers = Dictionary(grouping: intakeEvents.filter { event in
+            guard case .infoProvided = event.payload else { return false }
+            return event.incidentSnapshot?.previousSide == .customer
+        }, by: \.incidentID).mapValues(\.count)
         let cycles = try await self.database("sla-timer").read { db in
             Dictionary(grouping: try Row.fetchAll(db, sql: "SELECT incident_id, number FROM cycle"), by: { $0[0] as String }).mapValues { $0.map { $0[1] as Int }.sorted() }
         }
