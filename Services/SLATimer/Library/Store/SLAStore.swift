@@ -83,19 +83,19 @@ enum SLAStore {
     /// ``save(_:in:)`` encoded the whole cycle and upserted it (issue 9: a
     /// third of a breach's cost). The next ``save(_:in:)`` writes the
     /// document out canonically again.
-    ///
-    /// - Returns: whether the cycle exists.
-    @discardableResult
-    static func append(_ entry: Support_Sla_V1_CycleEvent, state: Support_Sla_V1_CycleState? = nil, to cycleID: String, in db: Database) throws -> Bool {
+    static func append(_ entry: Support_Sla_V1_CycleEvent, state: Support_Sla_V1_CycleState? = nil, to cycleID: String, in db: Database) throws {
         var delta = Cycle()
-        if let state { delta.state = state }
         delta.events = [entry]
-        // The state column follows the document; unchanged when not given.
+        guard let state else {
+            // The state column, and its index, left alone.
+            try db.executeCached(sql: "UPDATE cycle SET document = document || ? WHERE id = ?", arguments: [try delta.serializedBytes() as Data, cycleID])
+            return
+        }
+        delta.state = state
         try db.executeCached(
-            sql: "UPDATE cycle SET state = COALESCE(?, state), document = document || ? WHERE id = ?",
-            arguments: [state?.rawValue, try delta.serializedBytes() as Data, cycleID]
+            sql: "UPDATE cycle SET state = ?, document = document || ? WHERE id = ?",
+            arguments: [state.rawValue, try delta.serializedBytes() as Data, cycleID]
         )
-        return db.changesCount == 1
     }
 
     static func cycles(state: Support_Sla_V1_CycleState, dueFrom: Date, dueBefore: Date, office: String, certificate: String, offset: Int, limit: Int, in db: Database) throws -> [Cycle] {
