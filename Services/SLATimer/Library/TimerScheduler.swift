@@ -7,8 +7,9 @@ import ServiceLifecycle
 
 /// Fires sla-timer's durable timers when they fall due.
 ///
-/// The deadline queue is the `timer` table's (state, due) index: the next
-/// due time is one probe away, so the scheduler sleeps exactly until it (no
+/// The deadline queue is the `timer` table's partial index of armed timers,
+/// `timer_armed_due` on (due, sequence) (decision 13): the next due time is
+/// one probe away, so the scheduler sleeps exactly until it (no
 /// polling window) and, once awake, fires every timer that is due, earliest
 /// first, however many came due together. At start it fires what came due
 /// while the service was down. On a fake clock it fires from the clock's
