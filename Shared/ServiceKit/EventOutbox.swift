@@ -111,6 +111,8 @@ public struct EventInbox: Sendable {
             }
             return (accepted, duplicates, nil)
         }
+        // The producer forgets what it was told was accepted.
+        try await self.database.durable()
         if let failure { throw failure }
         return (accepted, duplicates)
     }

@@ -138,13 +138,16 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func pending(for subscriber: String) async throws -> [Pending] {
-        try await self.database.writer.read { db in
+        // Read first: the rows up to it are on disk whatever the read sees
+        // (an event not yet synced must not reach a subscriber, decision 15).
+        let deliverable = self.database.deliverableOutboxPosition
+        return try await self.database.writer.read { db in
             let cursor = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT delivered_through FROM outbox_cursor WHERE subscriber = ?"), arguments: [subscriber]
             ) ?? 0
             return try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT position, payload FROM outbox_event WHERE position > ? ORDER BY position LIMIT ?"),
-                arguments: [cursor, self.batchSize]
+                db.cachedStatement(sql: "SELECT position, payload FROM outbox_event WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"),
+                arguments: [cursor, deliverable, self.batchSize]
             ).map { row in
                 Pending(position: row["position"], event: try Event(serializedBytes: row["payload"] as Data))
             }

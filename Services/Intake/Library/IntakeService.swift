@@ -8,10 +8,11 @@ import SupportRPC
 /// publishes every change to the other three services.
 public enum IntakeService {
     /// intake acknowledges an incident only once it is on disk, power loss
-    /// included, so its database commits with `synchronous=FULL`.
+    /// included: its writes are answered after an fsync of the WAL covered
+    /// them, made beside the writer (decision 15).
     public static let definition = ServiceDefinition(
         name: "intake",
-        synchronous: .full,
+        synchronous: .durableAcknowledgements,
         subscribers: ["sla-timer", "escalation", "notifier"],
         migrations: { IntakeMigrations.register(in: &$0) },
         make: { environment in

@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+@testable import ServiceKit
+import SupportProto
+import SupportRPC
+import Synchronization
+import Testing
+import TestSupport
+
+/// Decision 15: intake's commits are made durable by an fsync of the WAL
+/// beside the writer; callers are answered, and events leave, only after it.
+@Suite("WAL sync (durable acknowledgements)")
+struct WALSyncTests {
+    /// A database with the rows table and the outbox, committing as intake's
+    /// does, and a batcher whose WAL sync uses `fsync`.
+    static func open(
+        _ directory: TemporaryDirectory, fsync: @escaping @Sendable (Int32) -> Int32
+    ) throws -> (ServiceDatabase, WALSync, WriteBatcher) {
+        let database = try ServiceDatabase(path: directory.file("sync.sqlite"), synchronous: .durableAcknowledgements) { migrator in
+            migrator.registerMigration("rows") { db in
+                try db.create(table: "row") { table in
+                    table.autoIncrementedPrimaryKey("position")
+                    table.column("name", .text).notNull().unique()
+                }
+            }
+        }
+        let sync = WALSync(databasePath: database.path, reader: database.writer, fsync: fsync)
+        return (database, sync, WriteBatcher(writer: database.writer, sync: sync))
+    }
+
+    /// Inserts a row and appends one event for it.
+    static func insert(_ name: String) -> @Sendable (Database) throws -> String {
+        { db in
+            try db.execute(sql: "INSERT INTO row (name) VALUES (?)", arguments: [name])
+            var event = Event()
+            event.incidentID = name
+            event.occurredAt = .init(date: Date())
+            event.payload = .companyAccountAvailabilityChanged(.init())
+            try EventOutbox(producer: "test").append(event, in: db)
+            return name
+        }
+    }
+
+    static func visible(_ name: String, in database: ServiceDatabase) throws -> Bool {
+        try database.writer.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM row WHERE name = ?", arguments: [name]) ?? false }
+    }
+
+    @Test("The writer commits without waiting for the disk: while one fsync hangs, the next batch commits; its caller and the first are answered only after their fsyncs, and events become deliverable only then")
+    func answeredAfterSync() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let disk = Gate()
+        let (database, sync, batcher) = try Self.open(directory) { descriptor in
+            disk.wait()
+            return fdatasync(descriptor)
+        }
+        #expect(try await database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 1, "NORMAL: the commit itself does not fsync")
+
+        let answered = Locked<[String]>([])
+        let first = Task {
+            let name = try await batcher.write(Self.insert("a"))
+            answered.withLock { $0.append(name) }
+        }
+        try await waitUntil { disk.isWaiting }
+        // The fsync hangs: "a" is committed (others read it) but not answered,
+        // and its event may not leave yet.
+        #expect(try Self.visible("a", in: database))
+        #expect(answered.withLock { $0 }.isEmpty)
+        #expect(sync.durableOutboxPosition == 0)
+
+        let second = Task {
+            let name = try await batcher.write(Self.insert("b"))
+            answered.withLock { $0.append(name) }
+        }
+        // The writer is not held by the hanging fsync: "b" commits now.
+        try await waitUntil { try Self.visible("b", in: database) }
+        #expect(answered.withLock { $0 }.isEmpty, "no caller answered before an fsync covered its commit")
+
+        disk.open()
+        try await first.value
+        try await second.value
+        #expect(Set(answered.withLock { $0 }) == ["a", "b"])
+        #expect(sync.durableOutboxPosition == 2, "both events are on disk, so both may leave")
+        #expect(sync.syncs == 2, "a's fsync began before b committed; b needed one of its own")
+    }
+
+    @Test("Concurrent writers share fsyncs: 200 callers, every row written once, far fewer fsyncs than writes")
+    func sharedSyncs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (database, sync, batcher) = try Self.open(directory) { fdatasync($0) }
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<200 { group.addTask { try await batcher.write(Self.insert("c\(index)")) } }
+            var answered = Set<String>()
+            for try await name in group { answered.insert(name) }
+            #expect(answered.count == 200)
+        }
+        #expect(try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM row") } == 200)
+        #expect(sync.durableOutboxPosition == 200)
+        #expect(sync.syncs >= 1 && sync.syncs < 200, "\(sync.syncs) fsyncs for 200 writes")
+    }
+
+    @Test("A failed fsync fails the writes it was to cover with UNAVAILABLE, asking for a restart, and every later one too; no event past the last good fsync becomes deliverable")
+    func failedSyncIsSticky() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let failing = Locked(false)
+        let (_, sync, batcher) = try Self.open(directory) { descriptor in
+            guard failing.withLock({ $0 }) else { return fdatasync(descriptor) }
+            errno = EIO
+            return -1
+        }
+        #expect(try await batcher.write(Self.insert("good")) == "good")
+        #expect(sync.durableOutboxPosition == 1)
+
+        failing.withLock { $0 = true }
+        let error = await #expect(throws: RPCError.self) { try await batcher.write(Self.insert("lost")) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("could not be made durable") == true && error?.message.contains("restart") == true, "\(String(describing: error))")
+
+        // The disk answers again, but what Linux failed to write may be gone:
+        // nothing is acknowledged until the service restarts.
+        failing.withLock { $0 = false }
+        await #expect(throws: RPCError.self) { try await batcher.write(Self.insert("after")) }
+        #expect(sync.durableOutboxPosition == 1)
+    }
+
+    @Test("A durable-acknowledgements database answers an inbox delivery after an fsync, gates its relay on the synced outbox, and syncs what an earlier run left when it opens")
+    func inboxAndRelay() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try ServiceDatabase(path: directory.file("intake-like.sqlite"), synchronous: .durableAcknowledgements)
+        let sync = try #require(database.walSync)
+        #expect(database.deliverableOutboxPosition == 0)
+
+        try await database.writer.write { db in _ = try EventOutbox(producer: "test").append(Self.event("INC-000001"), in: db) }
+        // Written with the plain writer and never synced: not deliverable.
+        #expect(database.deliverableOutboxPosition == 0)
+
+        let before = sync.syncs
+        let inbox = EventInbox(database: database) { _, _ in }
+        let (accepted, _) = try await inbox.receive([Self.event("INC-000002")], receivedAt: Date())
+        #expect(accepted.count == 1)
+        #expect(sync.syncs > before, "the delivery was answered after an fsync")
+        #expect(database.deliverableOutboxPosition == 1, "the fsync covered the earlier outbox row too")
+
+        // What a crashed run committed and never synced is synced when the
+        // database opens again, and may then leave.
+        try await database.writer.write { db in _ = try EventOutbox(producer: "test").append(Self.event("INC-000003"), in: db) }
+        #expect(database.deliverableOutboxPosition == 1)
+        let reopened = try ServiceDatabase(path: database.path, synchronous: .durableAcknowledgements)
+        #expect(reopened.deliverableOutboxPosition == 2)
+
+        // Other modes deliver whatever is committed.
+        let normal = try ServiceDatabase(path: directory.file("derived.sqlite"), synchronous: .normal)
+        #expect(normal.walSync == nil && normal.deliverableOutboxPosition == .max)
+    }
+
+    static func event(_ incident: String) -> Event {
+        var event = Event()
+        event.eventID = timeOrderedUUIDString()
+        event.incidentID = incident
+        event.occurredAt = .init(date: Date())
+        event.payload = .companyAccountAvailabilityChanged(.init())
+        return event
+    }
+}
+
+/// A value shared with escaping closures.
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+
+    init(_ value: Value) {
+        self.value = Mutex(value)
+    }
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        self.value.withLock { body(&$0) }
+    }
+}
