@@ -38,6 +38,11 @@ public struct ServiceDatabase: Sendable {
         }
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's pool sets its writer to NORMAL after `prepareDatabase` ran
+        // (WAL set-up); until session 7 intake's "FULL" was therefore NORMAL,
+        // and an acknowledged incident could be lost on power loss. Set it
+        // again where it sticks.
+        try self.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragma)") }
         self.walSync = synchronous == .durableAcknowledgements ? WALSync(databasePath: path, reader: self.writer) : nil
         self.batcher = WriteBatcher(writer: self.writer, sync: self.walSync)
         var migrator = DatabaseMigrator()

@@ -156,6 +156,19 @@ struct WALSyncTests {
         #expect(normal.walSync == nil && normal.deliverableOutboxPosition == .max)
     }
 
+    @Test("Each mode's writer commits with the synchronous it promises (GRDB's pool resets it to NORMAL when it sets up WAL), and the checkpointer's connection with FULL")
+    func synchronousAsPromised() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let expected: [(ServiceDatabase.Synchronous, Int)] = [(.full, 2), (.normal, 1), (.durableAcknowledgements, 1)]
+        for (index, (mode, pragma)) in expected.enumerated() {
+            let database = try ServiceDatabase(path: directory.file("mode\(index).sqlite"), synchronous: mode)
+            #expect(try database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == pragma, "\(mode)")
+            let checkpointer = WALCheckpointer(database: database, logger: LogRecorder().logger(), metrics: ServiceMetrics())
+            #expect(try checkpointer.open().read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2, "the checkpointer of \(mode)")
+        }
+    }
+
     static func event(_ incident: String) -> Event {
         var event = Event()
         event.eventID = timeOrderedUUIDString()
