@@ -35,6 +35,16 @@ extension OfficeCalendar {
         return spans.next().map { Date(timeIntervalSince1970: $0.start) }
     }
 
+    /// The first open span that ends after `instant`: its start is
+    /// ``nextOpening(atOrAfter:)``, and the office stays open until its end
+    /// (excluded); `nil` when it never opens again.
+    public func openSpan(atOrAfter instant: Date) -> (start: Date, end: Date)? {
+        let time = instant.timeIntervalSince1970
+        guard Self.isSupported(time) else { return nil }
+        var spans = OpenSpanIterator(calendar: self, from: time)
+        return spans.next().map { (Date(timeIntervalSince1970: $0.start), Date(timeIntervalSince1970: $0.end)) }
+    }
+
     /// The earliest instant by which `seconds` of open time have passed
     /// since `start`: an R-SLA-2 deadline on business hours.
     ///

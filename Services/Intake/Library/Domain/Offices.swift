@@ -1,5 +1,6 @@
 import BusinessCalendar
 import Foundation
+import Synchronization
 
 /// The offices intake knows, and the one question it asks of them: is it
 /// business time there now (R-ORG-5, and the TAM's hours, R-ORG-4)?
@@ -19,7 +20,33 @@ struct Offices: Sendable {
     func calendar(_ id: String) -> OfficeCalendar? { self.directory[id] }
 
     func isOpen(_ office: String, at instant: Date) -> Bool {
-        self.directory[office]?.isOpen(at: instant) ?? false
+        guard let calendar = self.directory[office] else { return false }
+        let time = instant.timeIntervalSince1970
+        if let known = self.cache.spans.withLock({ $0[office] }), known.from <= time, time < known.end {
+            return time >= known.start
+        }
+        guard let span = calendar.openSpan(atOrAfter: instant) else { return false }
+        // From `instant` to the span's end the answer is known: closed
+        // until it starts, open after.
+        let known = Span(from: time, start: span.start.timeIntervalSince1970, end: span.end.timeIntervalSince1970)
+        self.cache.spans.withLock { $0[office] = known }
+        return time >= known.start
+    }
+
+    /// The open span found last for each office, and the instant it was
+    /// looked up from. Every OpenIncident asks ``isOpen(_:at:)`` in the one
+    /// writer; walking the calendar each time was 3% of its time (issue 9).
+    private let cache = SpanCache()
+
+    private struct Span: Sendable {
+        let from: TimeInterval
+        let start: TimeInterval
+        let end: TimeInterval
+    }
+
+    /// A cache a Sendable struct can hold.
+    private final class SpanCache: Sendable {
+        let spans = Mutex<[String: Span]>([:])
     }
 
     /// "Mon–Fri 10:00–18:00 Asia/Tokyo, except holidays" for messages.

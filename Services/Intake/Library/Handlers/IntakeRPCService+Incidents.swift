@@ -35,7 +35,7 @@ extension IntakeRPCService {
                 )
                 try policy.check(request.channel, severity: request.severity)
 
-                let number = try IntakeStore.next("incident", in: db)
+                let number = try IntakeStore.nextNumber(.incident, in: db)
                 var incident = Incident()
                 incident.id = numberedID("INC-", number, digits: 6)
                 incident.certificateID = certificate.id

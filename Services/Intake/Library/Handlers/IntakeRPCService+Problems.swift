@@ -13,7 +13,7 @@ extension IntakeRPCService {
             let title = try require(request.title, "title", "what the problem is")
             let description = try optional(request.description_p, "description")
             return try await self.write(context, idempotent: true) { db, now in
-                let number = try IntakeStore.next("problem", in: db)
+                let number = try IntakeStore.nextNumber(.problem, in: db)
                 var problem = Problem()
                 problem.id = numberedID("PRB-", number, digits: 5)
                 problem.title = title

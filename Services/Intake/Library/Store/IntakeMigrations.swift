@@ -60,5 +60,12 @@ enum IntakeMigrations {
                 table.primaryKey(["method", "key"])
             }
         }
+        migrator.registerMigration("intake-2-numbers-from-max") { db in
+            // Incident and problem numbers are the highest stored plus one
+            // (IntakeStore.nextNumber): an index seek, where the counter
+            // row was an upsert in every open (issue 9). Nothing is ever
+            // deleted, so the two agree on every database written so far.
+            try db.drop(table: "counter")
+        }
     }
 }
