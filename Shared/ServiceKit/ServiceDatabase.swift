@@ -29,7 +29,6 @@ public struct ServiceDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragma)")
             // Savepoints (one per request in a group commit) keep a statement
             // journal; on the default temp store that is a file created,
             // written page by page and deleted for every batch (issue 9).
@@ -38,10 +37,10 @@ public struct ServiceDatabase: Sendable {
         }
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)
-        // GRDB's pool sets its writer to NORMAL after `prepareDatabase` ran
-        // (WAL set-up); until session 7 intake's "FULL" was therefore NORMAL,
-        // and an acknowledged incident could be lost on power loss. Set it
-        // again where it sticks.
+        // Only the writer commits, so only its mode matters. Not in
+        // `prepareDatabase`: GRDB's pool sets its writer to NORMAL after that
+        // ran (WAL set-up), and until session 7 intake's "FULL" was therefore
+        // NORMAL, so an acknowledged incident could be lost on power loss.
         try self.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragma)") }
         self.walSync = synchronous == .durableAcknowledgements ? WALSync(databasePath: path, reader: self.writer) : nil
         self.batcher = WriteBatcher(writer: self.writer, sync: self.walSync)

@@ -7,9 +7,8 @@ import Synchronization
 /// inside each commit (issue 9, decision 15).
 ///
 /// With `synchronous=FULL`, SQLite fsyncs the WAL inside every commit, and
-/// the one writer connection waits for the disk before it can start the
-/// next transaction: intake's writer spent about a third of its time there
-/// at 64 callers, idle. A database opened with
+/// the one writer connection waits for the disk, idle, before it can start
+/// the next transaction. A database opened with
 /// ``ServiceDatabase/Synchronous/durableAcknowledgements`` commits with
 /// `synchronous=NORMAL` instead (the commit writes its WAL frames to the
 /// page cache and returns) and hands whoever must not be answered before
@@ -78,7 +77,7 @@ public final class WALSync: Sendable {
         self.state.withLock { $0.durableOutboxPosition }
     }
 
-    /// fsyncs done so far (for tests and metrics).
+    /// fsyncs done so far (for tests).
     public var syncs: Int {
         self.state.withLock { $0.syncs }
     }
