@@ -156,6 +156,35 @@ struct WALSyncTests {
         #expect(normal.walSync == nil && normal.deliverableOutboxPosition == .max)
     }
 
+    @Test("The relay sends a subscriber no event before an fsync covered it, and sends it once one has")
+    func relayWaitsForSync() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let producer = try ServiceDatabase(path: directory.file("producer.sqlite"), synchronous: .durableAcknowledgements)
+        let subscriber = try await OutboxRelayTests.Subscriber(directory: directory, name: "up")
+        let relay = OutboxRelay(
+            database: producer, subscribers: [.init(name: "up", client: RPCClient(socketPath: directory.file("up.sock")))],
+            logger: LogRecorder().logger()
+        )
+        let task = Task { try await relay.run() }
+
+        // Committed with the plain writer, never synced.
+        try await producer.writer.write { db in _ = try EventOutbox(producer: "producer").append(Self.event("INC-000001"), in: db) }
+        relay.wake()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(subscriber.applied.withLock { $0.count } == 0, "not on disk yet: it must not leave")
+        #expect(try relay.depth() == ["up": 1])
+
+        try await producer.durable()
+        relay.wake()
+        try await waitUntil { subscriber.applied.withLock { $0.count } == 1 }
+        #expect(subscriber.applied.withLock { $0.count } == 1)
+
+        task.cancel()
+        _ = await task.result
+        try await subscriber.running.stop()
+    }
+
     @Test("Each mode's writer commits with the synchronous it promises (GRDB's pool resets it to NORMAL when it sets up WAL), and the checkpointer's connection with FULL")
     func synchronousAsPromised() throws {
         let directory = try TemporaryDirectory()
