@@ -80,8 +80,17 @@ struct AdminServiceTests {
             try await group.waitForAll()
         }
         // Each caller once claimed its own connection attempt when none was
-        // open; the extra connections stayed open until the idle timeout.
-        let metrics = try await client.call(AdminRPC.metrics, .init())
+        // open; the extra connections stayed open until the idle timeout
+        // (300 s). On a starved machine one attempt may time out (1 s) after
+        // the server accepted it: the client closes it, and the server counts
+        // it until it reads the close. So the gauge gets 10 s to settle, far
+        // less than the idle timeout a regression would show.
+        var metrics = try await client.call(AdminRPC.metrics, .init())
+        let settle = ContinuousClock.now + .seconds(10)
+        while !metrics.text.contains("supportdesk_rpc_connections 2"), ContinuousClock.now < settle {
+            try await Task.sleep(for: .milliseconds(100))
+            metrics = try await client.call(AdminRPC.metrics, .init())
+        }
         #expect(metrics.text.contains("supportdesk_rpc_connections 2"), "the harness's and this client's, no more: \(metrics.text)")
         try await service.finish()
     }
