@@ -23,16 +23,26 @@ public struct EventOutbox: Sendable {
     /// The caller sets the payload, `incident_id` and `occurred_at` (from the
     /// injected clock); the outbox fills `event_id`, `sequence` and
     /// `producer`.
+    ///
+    /// - Parameter startingStream: The caller knows `event` is its stream's
+    ///   first (the incident it reports was created in this transaction): it
+    ///   gets sequence 1 without looking up the stream's last event. The
+    ///   stream's unique sequence still holds: if the stream had an event
+    ///   after all, the insert fails with a constraint error.
     @discardableResult
-    public func append(_ event: Event, in db: Database) throws -> Event {
+    public func append(_ event: Event, in db: Database, startingStream: Bool = false) throws -> Event {
         var event = event
         if event.eventID.isEmpty { event.eventID = timeOrderedUUIDString() }
         event.producer = self.producer
-        let last = try UInt64.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?"),
-            arguments: [event.incidentID]
-        ) ?? 0
-        event.sequence = last + 1
+        if startingStream {
+            event.sequence = 1
+        } else {
+            let last = try UInt64.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(stream_sequence) FROM outbox_event WHERE stream = ?"),
+                arguments: [event.incidentID]
+            ) ?? 0
+            event.sequence = last + 1
+        }
         try db.executeCached(
             sql: """
                 INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at)

@@ -62,12 +62,13 @@ extension IntakeRPCService {
                 first.at = .init(date: now)
                 first.reason = "reported"
                 incident.severityHistory = [first]
-                try IntakeStore.insert(incident, number: number, in: db)
+                let document = try IntakeStore.insert(incident, number: number, in: db)
 
                 var opened = Support_Events_V1_IncidentOpened()
                 opened.description_p = description
                 let snapshot = IncidentSnapshots.snapshot(of: incident, previous: (.unspecified, .unspecified))
-                return (incident, [IncidentSnapshots.event(.incidentOpened(opened), snapshot: snapshot, incidentID: incident.id, at: now)])
+                let event = IncidentSnapshots.event(.incidentOpened(opened), snapshot: snapshot, incidentID: incident.id, at: now)
+                return Written(incident, events: [event], encoded: document)
             }
         }
 

@@ -33,6 +33,34 @@ struct IntakeRPCService: RPCService {
         idempotent: Bool = false,
         _ body: @escaping @Sendable (Database, Date) throws -> (Response, [Support_Events_V1_Event])
     ) async throws -> Response {
+        try await self.write(context, idempotent: idempotent) { db, now -> Written<Response> in
+            let (response, events) = try body(db, now)
+            return Written(response, events: events)
+        }
+    }
+
+    /// What a write handler's transaction produced: its response, the events
+    /// it causes and, when it stored the response's bytes already (an
+    /// incident's document is its OpenIncident response), those bytes, so
+    /// the idempotency record does not encode the same message again.
+    struct Written<Response: SwiftProtobuf.Message> {
+        var response: Response
+        var events: [Support_Events_V1_Event]
+        var encoded: Data?
+
+        init(_ response: Response, events: [Support_Events_V1_Event], encoded: Data? = nil) {
+            self.response = response
+            self.events = events
+            self.encoded = encoded
+        }
+    }
+
+    /// ``write(_:idempotent:_:)`` for a body that returns ``Written``.
+    func write<Response: SwiftProtobuf.Message>(
+        _ context: ServerContext,
+        idempotent: Bool = false,
+        _ body: @escaping @Sendable (Database, Date) throws -> Written<Response>
+    ) async throws -> Response {
         let now = self.now
         let key = idempotent ? context.metadata[Metadata.idempotencyKey] : nil
         let outbox = self.environment.outbox
@@ -44,14 +72,20 @@ struct IntakeRPCService: RPCService {
                 if let key, let earlier = try IntakeStore.remembered(method, key: key, as: Response.self, in: db) {
                     return (earlier, 0)
                 }
-                let (response, events) = try body(db, now)
-                for event in events {
+                let written = try body(db, now)
+                for event in written.events {
                     var event = event
                     event.requestID = context.requestID
-                    try outbox.append(event, in: db)
+                    // An incident's stream starts with its IncidentOpened,
+                    // written in the transaction that created the incident.
+                    let opens = if case .incidentOpened = event.payload { true } else { false }
+                    try outbox.append(event, in: db, startingStream: opens)
                 }
-                if let key { try IntakeStore.remember(method, key: key, response: response, at: now, in: db) }
-                return (response, events.count)
+                if let key {
+                    let encoded = try written.encoded ?? written.response.serializedBytes()
+                    try IntakeStore.remember(method, key: key, encoded: encoded, at: now, in: db)
+                }
+                return (written.response, written.events.count)
             }
         }
         if published > 0 { self.environment.eventsCommitted() }

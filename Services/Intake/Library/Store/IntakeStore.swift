@@ -55,7 +55,10 @@ enum IntakeStore {
             .map { try Incident(serializedBytes: $0) }
     }
 
-    static func insert(_ incident: Incident, number: Int64, in db: Database) throws {
+    /// - Returns: The incident's stored document (its encoding).
+    @discardableResult
+    static func insert(_ incident: Incident, number: Int64, in db: Database) throws -> Data {
+        let document: Data = try incident.serializedBytes()
         try db.executeCached(
             sql: """
                 INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
@@ -64,9 +67,10 @@ enum IntakeStore {
             arguments: [
                 incident.id, number, incident.certificateID, incident.office, tierRank(incident.tier),
                 incident.severity, incident.state.rawValue, incident.side.rawValue,
-                incident.openedAt.date.timeIntervalSince1970, try incident.serializedBytes() as Data,
+                incident.openedAt.date.timeIntervalSince1970, document,
             ]
         )
+        return document
     }
 
     static func update(_ incident: Incident, in db: Database) throws {
@@ -207,10 +211,11 @@ enum IntakeStore {
             .map { try Response(serializedBytes: $0) }
     }
 
-    static func remember(_ method: String, key: String, response: some SwiftProtobuf.Message, at now: Date, in db: Database) throws {
+    /// Records `encoded`, a response's bytes, as the answer to `key`.
+    static func remember(_ method: String, key: String, encoded: Data, at now: Date, in db: Database) throws {
         try db.executeCached(
             sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?)",
-            arguments: [method, key, try response.serializedBytes() as Data, now.timeIntervalSince1970]
+            arguments: [method, key, encoded, now.timeIntervalSince1970]
         )
     }
 }
