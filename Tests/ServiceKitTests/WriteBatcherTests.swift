@@ -94,6 +94,44 @@ struct WriteBatcherTests {
         #expect(try Self.names(database) == ["first", "a", "b"])
     }
 
+    @Test("a batch runs each body once when none fails; with a failure it is written again, each request isolated, and what commits is the second run's")
+    func optimisticThenIsolated() async throws {
+        struct Refused: Error {}
+        let runs = Mutex<[String: Int]>([:])
+        let counted: @Sendable (String) -> @Sendable (Database) throws -> String = { name in
+            { db in
+                let run = runs.withLock { runs in
+                    runs[name, default: 0] += 1
+                    return runs[name]!
+                }
+                try db.execute(sql: "INSERT INTO row (name) VALUES (?)", arguments: [name])
+                return "\(name) run \(run)"
+            }
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+
+        let clean = try ServiceDatabase(path: directory.file("clean.sqlite")) { migrator in
+            migrator.registerMigration("rows") { db in try db.execute(sql: "CREATE TABLE row (position INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)") }
+        }
+        let cleanResults = try await Self.batch(clean, waiting: 2, [counted("a"), counted("b")])
+        #expect(cleanResults.map { try? $0.get() } == ["a run 1", "b run 1"])
+        #expect(try Self.names(clean) == ["first", "a", "b"])
+
+        let mixed = try Self.database(directory)
+        let failing: @Sendable (Database) throws -> String = { db in
+            try db.execute(sql: "INSERT INTO row (name) VALUES ('half-done')")
+            throw Refused()
+        }
+        let mixedResults = try await Self.batch(mixed, waiting: 3, [counted("c"), failing, counted("d")])
+        // The first run stopped at the failure, before d; the isolated run
+        // ran c and d again, and its results are the ones answered.
+        #expect(try mixedResults[0].get() == "c run 2")
+        #expect(throws: Refused.self) { try mixedResults[1].get() }
+        #expect(try mixedResults[2].get() == "d run 1")
+        #expect(try Self.names(mixed) == ["first", "c", "d"])
+    }
+
     @Test("a later request in the batch sees the earlier ones' changes (idempotency keys keep working)")
     func laterSeesEarlier() async throws {
         let directory = try TemporaryDirectory()
