@@ -10,6 +10,27 @@ import TestSupport
 /// answer exactly as the computation did.
 @Suite("intake's writer caches")
 struct WriterCacheTests {
+    @Test("Field text is trimmed exactly as Foundation's whitespacesAndNewlines trims it")
+    func trimming() {
+        let spaces = [" ", "\t", "\n", "\r\n", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{1680}", "\u{2003}", "\u{2028}", "\u{2029}", "\u{202F}", "\u{3000}"]
+        let words = ["", "x", "Disk full on ☃ host", "a\tb", "e\u{301}", "\u{200B}zero-width\u{200B}", "🇯🇵"]
+        var cases: [String] = []
+        for word in words {
+            for left in [""] + spaces {
+                for right in [""] + spaces { cases.append(left + word + right) }
+            }
+        }
+        cases += [" \n\t ", "\u{A0}\u{A0}", "  mixed \u{2028} inside  "]
+        // Every scalar of the Basic Multilingual Plane on either side.
+        for value in UInt32(0)...0xFFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            cases.append("\(Character(scalar))a\(Character(scalar))")
+        }
+        for text in cases {
+            #expect(text.trimmedOfWhitespace() == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+    }
+
     @Test("Offices.isOpen with its cached open span agrees with the calendar at every instant, across openings, closings, weekends and holidays, forwards and backwards")
     func openSpans() throws {
         let directory = try OfficeDirectory.load(configDirectory: URL(fileURLWithPath: InProcessService.configDirectory))
