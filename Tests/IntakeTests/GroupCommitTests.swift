@@ -42,6 +42,50 @@ struct GroupCommitTests {
         try await intake.finish()
     }
 
+    @Test("a retry answers the first call's response even where the call would now be refused, and leaves nothing behind: no incident, no event, no number used")
+    func retryAfterRefusal() async throws {
+        let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)
+        let certificate = try await intake.client.call(
+            IntakeRPC.registerCertificate, IntakeServiceTests.certificate(contacts: 2), metadata: [Metadata.idempotencyKey: "register"]
+        )
+        // A retried registration answers the certificate, not ALREADY_EXISTS;
+        // without the key it is refused.
+        #expect(try await intake.client.call(
+            IntakeRPC.registerCertificate, IntakeServiceTests.certificate(contacts: 2), metadata: [Metadata.idempotencyKey: "register"]
+        ) == certificate)
+        let again = await #expect(throws: RPCError.self) {
+            try await intake.client.call(IntakeRPC.registerCertificate, IntakeServiceTests.certificate(contacts: 2))
+        }
+        #expect(again?.code == .alreadyExists)
+
+        let first = try await intake.client.call(
+            IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"), metadata: [Metadata.idempotencyKey: "open"]
+        )
+        var remove = Support_Intake_V1_RemoveContactRequest()
+        remove.actor = "ops"
+        remove.certificateID = "C-1"
+        remove.email = "p2@c-1.example"
+        _ = try await intake.client.call(IntakeRPC.removeContact, remove)
+        // p2 may no longer open, but the retry of the call it made answers it.
+        #expect(try await intake.client.call(
+            IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"), metadata: [Metadata.idempotencyKey: "open"]
+        ) == first)
+        let refused = await #expect(throws: RPCError.self) {
+            try await intake.client.call(
+                IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"), metadata: [Metadata.idempotencyKey: "new"]
+            )
+        }
+        #expect(refused?.code == .permissionDenied)
+        // A retry that got as far as creating an incident rolled it back.
+        #expect(try await intake.client.call(
+            IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: "open"]
+        ) == first)
+        #expect(try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open()).id == "INC-000002")
+        #expect(try await intake.client.call(IntakeRPC.listIncidents, .init()).incidents.map(\.id).sorted() == ["INC-000001", "INC-000002"])
+        #expect(try IntakeServiceTests.events(intake, incident: "INC-000001").count == 1)
+        try await intake.finish()
+    }
+
     @Test("a refused open among concurrent ones fails alone; the others are stored")
     func refusalIsolated() async throws {
         let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)

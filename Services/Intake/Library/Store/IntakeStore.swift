@@ -211,12 +211,20 @@ enum IntakeStore {
             .map { try Response(serializedBytes: $0) }
     }
 
+    /// Whether `key` has an answer recorded.
+    static func isRemembered(_ method: String, key: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM idempotency WHERE method = ? AND key = ?"), arguments: [method, key]) ?? false
+    }
+
     /// Records `encoded`, a response's bytes, as the answer to `key`.
-    static func remember(_ method: String, key: String, encoded: Data, at now: Date, in db: Database) throws {
+    ///
+    /// - Returns: false, recording nothing, when `key` has an answer already.
+    static func remember(_ method: String, key: String, encoded: Data, at now: Date, in db: Database) throws -> Bool {
         try db.executeCached(
-            sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?)",
+            sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             arguments: [method, key, encoded, now.timeIntervalSince1970]
         )
+        return db.changesCount == 1
     }
 }
 
