@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
         case raw
         /// grpc-swift-2 on its NIO HTTP/2 transport, answering Health/Check.
         case grpc
+        /// SwiftNIO cutting frames and answering the canned response: the
+        /// floor of any NIO server.
+        case nioEcho = "nio-echo"
         case intake, slaTimer = "sla-timer", escalation, notifier
     }
 
@@ -40,6 +43,8 @@ struct Serve: AsyncParsableCommand {
             try RawPingPong.serve(at: try self.requireSocket())
         case .grpc:
             try await GRPCBaseline.serve(at: try self.requireSocket())
+        case .nioEcho:
+            try await NIOEcho.serve(at: try self.requireSocket())
         case .intake, .slaTimer, .escalation, .notifier:
             var definition = self.definition
             if self.alone {
