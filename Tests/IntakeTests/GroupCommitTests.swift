@@ -86,6 +86,57 @@ struct GroupCommitTests {
         try await intake.finish()
     }
 
+    @Test("R-ORG-3 under load: opens racing a contact's removal; none that starts after the removal was answered gets through (the writer's certificate cache)")
+    func removalRacingOpens() async throws {
+        let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)
+        _ = try await intake.client.call(IntakeRPC.registerCertificate, IntakeServiceTests.certificate(contacts: 2))
+        // The certificate is cached once an open has read it.
+        _ = try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"))
+        enum Outcome: Sendable {
+            case removed(at: ContinuousClock.Instant)
+            case lastOpen(started: ContinuousClock.Instant, opened: Bool)
+        }
+        let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(20))
+                var remove = Support_Intake_V1_RemoveContactRequest()
+                remove.actor = "ops"
+                remove.certificateID = "C-1"
+                remove.email = "p2@c-1.example"
+                _ = try await intake.client.call(IntakeRPC.removeContact, remove)
+                return .removed(at: .now)
+            }
+            for _ in 0..<8 {
+                group.addTask {
+                    var outcomes: [(started: ContinuousClock.Instant, opened: Bool)] = []
+                    while outcomes.count < 400 {
+                        let started = ContinuousClock.now
+                        do {
+                            _ = try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"))
+                            outcomes.append((started, true))
+                        } catch let error as RPCError where error.code == .permissionDenied {
+                            outcomes.append((started, false))
+                            // Refused for good: a few more, then stop.
+                            if outcomes.suffix(5).allSatisfy({ !$0.opened }) { break }
+                        }
+                    }
+                    let last = outcomes[outcomes.count - 1]
+                    return .lastOpen(started: last.started, opened: last.opened)
+                }
+            }
+            return try await group.reduce(into: [Outcome]()) { $0.append($1) }
+        }
+        let removal = try #require(outcomes.compactMap { if case .removed(let at) = $0 { at } else { nil } }.first)
+        let lastOpens = outcomes.compactMap { if case .lastOpen(let started, let opened) = $0 { (started, opened) } else { nil } }
+        // Every caller went on until refused: its last open started after
+        // the removal was answered, and was refused.
+        #expect(lastOpens.count == 8)
+        for (started, opened) in lastOpens {
+            #expect(started > removal && !opened)
+        }
+        try await intake.finish()
+    }
+
     @Test("a refused open among concurrent ones fails alone; the others are stored")
     func refusalIsolated() async throws {
         let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)

@@ -24,13 +24,13 @@ extension IntakeRPCService {
             let actor = try optional(request.actor, "actor", max: Limits.shortText)
 
             return try await self.write(context, idempotent: true) { db, now in
-                guard let certificate = try IntakeStore.certificate(certificateID, in: db) else {
+                guard let certificate = try self.accounts.certificate(certificateID, in: db) else {
                     throw IntakeError.notFound("certificate", certificateID)
                 }
                 let contact = try CertificateRules.authorise(email, on: certificate, at: now)
                 let policy = ChannelPolicy(
                     businessHoursNow: self.offices.isOpen(certificate.office, at: now),
-                    companyAccountAvailable: try IntakeStore.companyAccount(in: db).available,
+                    companyAccountAvailable: try self.accounts.companyAccount(in: db).available,
                     hoursSummary: self.offices.summary(certificate.office)
                 )
                 try policy.check(request.channel, severity: request.severity)

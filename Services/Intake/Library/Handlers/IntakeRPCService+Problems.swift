@@ -170,14 +170,14 @@ extension IntakeRPCService {
         router.register(IntakeRPC.setCompanyAccountAvailability) { request, context in
             let actor = try require(request.actor, "actor", "the operator changing it")
             let note = try optional(request.note, "note")
-            return try await self.write(context) { db, now in
+            return try await self.accounts.changing { change in try await self.write(context) { db, now in
                 var account = try IntakeStore.companyAccount(in: db)
                 guard account.available != request.available || !account.hasSince else { return (account, []) }
                 account.available = request.available
                 account.since = .init(date: now)
                 account.changedBy = actor
                 account.note = note
-                try IntakeStore.save(account, in: db)
+                try IntakeStore.save(account, in: db, during: change)
                 var changed = Support_Events_V1_CompanyAccountAvailabilityChanged()
                 changed.available = request.available
                 changed.changedBy = actor
@@ -186,7 +186,7 @@ extension IntakeRPCService {
                 event.occurredAt = .init(date: now)
                 event.payload = .companyAccountAvailabilityChanged(changed)
                 return (account, [event])
-            }
+            } }
         }
         router.register(IntakeRPC.getCompanyAccountAvailability) { _, context in
             try await self.read(context) { db in try IntakeStore.companyAccount(in: db) }

@@ -12,6 +12,8 @@ import SwiftProtobuf
 struct IntakeRPCService: RPCService {
     let environment: ServiceEnvironment
     let offices: Offices
+    /// Certificates and the Company Account for OpenIncident's writer.
+    let accounts = AccountCache()
 
     var database: ServiceDatabase { self.environment.database }
     var now: Date { self.environment.clock.now() }
@@ -162,7 +164,7 @@ struct IntakeRPCService: RPCService {
             }
             let contacts = try request.contacts.enumerated().map { try CertificateRules.validated($0.element, field: "contacts[\($0.offset)]") }
             try CertificateRules.checkContactList(contacts)
-            return try await self.write(context, idempotent: true) { db, now in
+            return try await self.accounts.changing { change in try await self.write(context, idempotent: true) { db, now in
                 guard try IntakeStore.certificate(id, in: db) == nil else {
                     throw IntakeError(.alreadyExists, reason: "CERTIFICATE_EXISTS", field: "certificate_id", "certificate \(id) exists already; change its contacts with AddContact/RemoveContact")
                 }
@@ -177,9 +179,9 @@ struct IntakeRPCService: RPCService {
                 certificate.contacts = contacts
                 certificate.createdAt = .init(date: now)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "registered", at: now)
-                try IntakeStore.save(certificate, in: db)
+                try IntakeStore.save(certificate, in: db, during: change)
                 return (certificate, [CertificateRules.changedEvent(certificate, by: actor, at: now)])
-            }
+            } }
         }
         router.register(IntakeRPC.getCertificate) { request, context in
             let id = try require(request.certificateID, "certificate_id", "the certificate to show")
@@ -203,27 +205,27 @@ struct IntakeRPCService: RPCService {
             let actor = try require(request.actor, "actor", "the staff id changing the list")
             let id = try require(request.certificateID, "certificate_id", "the certificate to change")
             let contact = try CertificateRules.validated(request.contact, field: "contact")
-            return try await self.write(context, idempotent: true) { db, now in
+            return try await self.accounts.changing { change in try await self.write(context, idempotent: true) { db, now in
                 guard var certificate = try IntakeStore.certificate(id, in: db) else { throw IntakeError.notFound("certificate", id) }
                 try CertificateRules.checkRevision(request.expectedRevision, of: certificate)
                 try CertificateRules.add(contact, to: &certificate)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "added contact \(contact.email)", at: now)
-                try IntakeStore.save(certificate, in: db)
+                try IntakeStore.save(certificate, in: db, during: change)
                 return (certificate, [CertificateRules.contactsEvent(certificate, added: contact, removed: nil, by: actor, at: now)])
-            }
+            } }
         }
         router.register(IntakeRPC.removeContact) { request, context in
             let actor = try require(request.actor, "actor", "the staff id changing the list")
             let id = try require(request.certificateID, "certificate_id", "the certificate to change")
             let email = try require(request.email, "email", "the contact to remove").lowercased()
-            return try await self.write(context) { db, now in
+            return try await self.accounts.changing { change in try await self.write(context) { db, now in
                 guard var certificate = try IntakeStore.certificate(id, in: db) else { throw IntakeError.notFound("certificate", id) }
                 try CertificateRules.checkRevision(request.expectedRevision, of: certificate)
                 let removed = try CertificateRules.remove(email, from: &certificate)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "removed contact \(email)", at: now)
-                try IntakeStore.save(certificate, in: db)
+                try IntakeStore.save(certificate, in: db, during: change)
                 return (certificate, [CertificateRules.contactsEvent(certificate, added: nil, removed: removed, by: actor, at: now)])
-            }
+            } }
         }
     }
 }

@@ -25,7 +25,8 @@ enum IntakeStore {
     static let certificates = DecodedDocuments<Certificate>(limit: 4096)
     static let companyAccounts = DecodedDocuments<CompanyAccount>(limit: 1)
 
-    static func save(_ certificate: Certificate, in db: Database) throws {
+    /// Writes `certificate`; only inside ``AccountCache/changing(_:)``.
+    static func save(_ certificate: Certificate, in db: Database, during _: AccountCache.Change) throws {
         try db.executeCached(
             sql: """
                 INSERT INTO certificate (id, office, document) VALUES (?, ?, ?)
@@ -181,7 +182,8 @@ enum IntakeStore {
         return available
     }
 
-    static func save(_ account: CompanyAccount, in db: Database) throws {
+    /// Writes `account`; only inside ``AccountCache/changing(_:)``.
+    static func save(_ account: CompanyAccount, in db: Database, during _: AccountCache.Change) throws {
         try db.executeCached(
             sql: "INSERT INTO company_account (id, document) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
             arguments: [try account.serializedBytes() as Data]
