@@ -71,6 +71,9 @@ public final class WriteBatcher: Sendable {
     /// Runs `body` inside a write transaction shared with concurrent callers
     /// and returns its result once that transaction has committed.
     ///
+    /// `body` may run twice (the second time if a request of its batch
+    /// failed): it must change nothing but the database.
+    ///
     /// - Throws: what `body` threw (its changes rolled back, the batch's other
     ///   requests unaffected), or the error that failed the whole transaction.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
