@@ -87,8 +87,10 @@ struct IntakeRPCService: RPCService {
                         written = try body(db, now)
                     } catch {
                         // Whatever the body wrote before it failed is rolled
-                        // back with the request either way.
-                        if let key, try IntakeStore.isRemembered(method, key: key, in: db) { throw Replayed() }
+                        // back with the request either way. (If SQLite gave
+                        // up the whole transaction, a full disk say, that
+                        // error stands: the batch fails as one.)
+                        if let key, db.isInsideTransaction, try IntakeStore.isRemembered(method, key: key, in: db) { throw Replayed() }
                         throw error
                     }
                     if let key {
