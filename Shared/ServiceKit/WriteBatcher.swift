@@ -36,7 +36,8 @@ import Synchronization
 /// body may therefore run twice; the bodies given to ``write(_:)`` change
 /// nothing but the database (the rolled-back first run leaves no trace), and
 /// what they return is taken from the run that committed. The price of a
-/// failing request is its batch written twice, paid only when one fails.
+/// failing request is its batch written twice, paid only when one fails and
+/// not at all when it was alone in its batch.
 ///
 /// With a ``WALSync`` (``ServiceDatabase/Synchronous/durableAcknowledgements``)
 /// the transaction commits without waiting for the disk, and the batch's
@@ -132,21 +133,27 @@ public final class WriteBatcher: Sendable {
     /// Whether the transaction committed (each request may still have
     /// failed on its own).
     private func commit(_ batch: [Request], in db: Database) -> Bool {
-        if self.commitOptimistically(batch, in: db) { return true }
+        guard let error = self.commitOptimistically(batch, in: db) else { return true }
+        // Alone, the request's own failure and the transaction's are one:
+        // the rollback already isolated it.
+        if batch.count == 1 {
+            batch[0].error = error
+            return false
+        }
         return self.commitIsolated(batch, in: db)
     }
 
-    /// Writes the batch without savepoints; false (and nothing written) if
-    /// any request or the transaction failed.
-    private func commitOptimistically(_ batch: [Request], in db: Database) -> Bool {
+    /// Writes the batch without savepoints; the error (and nothing written)
+    /// if any request or the transaction failed.
+    private func commitOptimistically(_ batch: [Request], in db: Database) -> (any Error)? {
         do {
             try db.inTransaction(.immediate) {
                 for request in batch { try request.body(db) }
                 return .commit
             }
-            return true
+            return nil
         } catch {
-            return false
+            return error
         }
     }
 

@@ -130,6 +130,19 @@ struct WriteBatcherTests {
         #expect(throws: Refused.self) { try mixedResults[1].get() }
         #expect(try mixedResults[2].get() == "d run 1")
         #expect(try Self.names(mixed) == ["first", "c", "d"])
+
+        // Alone in its batch, a failing request runs once: its rollback
+        // was the isolation.
+        let lone = Mutex(0)
+        await #expect(throws: Refused.self) {
+            try await mixed.batcher.write { db -> String in
+                lone.withLock { $0 += 1 }
+                try db.execute(sql: "INSERT INTO row (name) VALUES ('lone')")
+                throw Refused()
+            }
+        }
+        #expect(lone.withLock { $0 } == 1)
+        #expect(try Self.names(mixed) == ["first", "c", "d"])
     }
 
     @Test("a later request in the batch sees the earlier ones' changes (idempotency keys keep working)")

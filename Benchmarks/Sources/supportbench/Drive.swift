@@ -9,7 +9,7 @@ import SupportRPC
 /// the measuring run mixes every baseline in one process.
 struct Drive: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Calls Health on one socket for a while and prints the rate (for profiling).",
+        abstract: "Calls Health (or intake's OpenIncident) on one socket for a while and prints the rate (for profiling).",
         shouldDisplay: false
     )
 
