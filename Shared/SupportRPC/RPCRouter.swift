@@ -25,6 +25,19 @@ public struct RPCRouter: Sendable {
         defaultTimeout: Duration = .seconds(30),
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
+        self.registerEncoded(method, defaultTimeout: defaultTimeout) { request, context in
+            try Encoded<Response>(try await handler(request, context))
+        }
+    }
+
+    /// Answers `method` with `handler`, which gives its response already
+    /// encoded: for a handler that had to encode the response anyway (to
+    /// store it), so that the server does not encode it a second time.
+    public mutating func registerEncoded<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        defaultTimeout: Duration = .seconds(30),
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Encoded<Response>
+    ) {
         precondition(self.handlers[method.fullName] == nil, "\(method.fullName) is registered twice")
         self.handlers[method.fullName] = Handler(defaultTimeout: defaultTimeout) { payload, context in
             let request: Request
@@ -37,7 +50,7 @@ public struct RPCRouter: Sendable {
                 )
             }
             try RequestLimits.check(request)
-            return try await handler(request, context).serializedBytes()
+            return try await handler(request, context).bytes
         }
     }
 
@@ -50,6 +63,22 @@ public struct RPCRouter: Sendable {
     public var methods: [String] { self.handlers.keys.sorted() }
 
     func handler(for method: String) -> Handler? { self.handlers[method] }
+}
+
+/// A `Message`'s wire form, as a handler answers it.
+public struct Encoded<Message: SwiftProtobuf.Message>: Sendable {
+    public let bytes: Data
+
+    /// Encodes `message`.
+    public init(_ message: Message) throws {
+        self.bytes = try message.serializedBytes()
+    }
+
+    /// `bytes`, which must be a `Message`'s encoding (one stored earlier, or
+    /// made beside the message): they are sent as they are.
+    public init(bytes: Data) {
+        self.bytes = bytes
+    }
 }
 
 /// A set of methods that belong together (Health, Clock, Intake, …).

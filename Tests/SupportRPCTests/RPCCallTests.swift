@@ -95,6 +95,29 @@ struct RPCCallTests {
         try await running.stop()
     }
 
+    @Test("A handler that answers encoded bytes has them sent as they are, and its request is still checked")
+    func encodedAnswer() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // nonce 5, then nonce 7: a valid Pong (the last value wins) that
+        // encoding the decoded message again would shorten to `08 07`.
+        let stored = Data([0x08, 0x05, 0x08, 0x07])
+        let method = RPCMethod<Support_Rpc_V1_Ping, Support_Rpc_V1_Pong>("/test.Echo/Stored")
+        var router = RPCRouter()
+        router.registerEncoded(method) { _, _ in Encoded(bytes: stored) }
+        let running = try await RunningServer.start(router: router, socketPath: directory.file("s.sock"))
+        let client = RPCClient(socketPath: running.socketPath)
+        let answer = try await client.call(method: method.fullName, payload: try ping(1).serializedBytes())
+        #expect(answer == stored)
+        #expect(try await client.call(method, ping(1)).nonce == 7)
+        // The request is decoded and checked as for any handler.
+        let error = await #expect(throws: RPCError.self) {
+            try await client.call(method: method.fullName, payload: Data([0x08]))
+        }
+        #expect(error?.code == .invalidArgument)
+        try await running.stop()
+    }
+
     @Test("A call past its deadline gets DEADLINE_EXCEEDED and the handler is cancelled")
     func deadline() async throws {
         let directory = try TemporaryDirectory()

@@ -6,7 +6,7 @@ import SupportRPC
 
 extension IntakeRPCService {
     func registerIncidents(into router: inout RPCRouter) {
-        router.register(IntakeRPC.openIncident) { request, context in
+        router.registerEncoded(IntakeRPC.openIncident) { request, context in
             let certificateID = try require(request.certificateID, "certificate_id", "the certificate the incident is under")
             let email = try require(request.contactEmail, "contact_email", "the authorised contact reporting it (R-ORG-3)")
             guard request.channel != .unspecified, Channel.allCases.contains(request.channel) else {
@@ -23,7 +23,8 @@ extension IntakeRPCService {
             let description = try optional(request.description_p, "description")
             let actor = try optional(request.actor, "actor", max: Limits.shortText)
 
-            return try await self.write(context, idempotent: true) { db, now in
+            // The incident's document is the response: sent as stored.
+            return try await self.writeEncoded(context, idempotent: true) { db, now in
                 guard let certificate = try self.accounts.certificate(certificateID, in: db) else {
                     throw IntakeError.notFound("certificate", certificateID)
                 }

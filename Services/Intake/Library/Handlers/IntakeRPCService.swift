@@ -72,16 +72,49 @@ struct IntakeRPCService: RPCService {
         idempotent: Bool = false,
         _ body: @escaping @Sendable (Database, Date) throws -> Written<Response>
     ) async throws -> Response {
+        switch try await self.answer(context, idempotent: idempotent, body) {
+        case .written(let response, _): return response
+        case .replayed(let bytes): return try Response(serializedBytes: bytes)
+        }
+    }
+
+    /// ``write(_:idempotent:_:)-(_,_,(Database,Date)->Written<Response>)``
+    /// answering with the response's bytes: those the body stored (an
+    /// incident's document), or the first call's for a repeated key, so
+    /// the response is not encoded again on its way out (issue 9).
+    func writeEncoded<Response: SwiftProtobuf.Message>(
+        _ context: ServerContext,
+        idempotent: Bool = false,
+        _ body: @escaping @Sendable (Database, Date) throws -> Written<Response>
+    ) async throws -> Encoded<Response> {
+        switch try await self.answer(context, idempotent: idempotent, body) {
+        case .written(let response, let encoded): return try encoded.map { Encoded(bytes: $0) } ?? Encoded(response)
+        case .replayed(let bytes): return Encoded(bytes: bytes)
+        }
+    }
+
+    /// How a write was answered: by its own transaction, or with the
+    /// stored response of the call that first used its idempotency key.
+    private enum Answer<Response: Sendable>: Sendable {
+        case written(Response, encoded: Data?)
+        case replayed(Data)
+    }
+
+    private func answer<Response: SwiftProtobuf.Message>(
+        _ context: ServerContext,
+        idempotent: Bool,
+        _ body: @escaping @Sendable (Database, Date) throws -> Written<Response>
+    ) async throws -> Answer<Response> {
         let now = self.now
         let key = idempotent ? context.metadata[Metadata.idempotencyKey] : nil
         let outbox = self.environment.outbox
         let method = context.method
-        let (response, published) = try await self.storing(context) {
+        let (answer, published) = try await self.storing(context) { () async throws -> (Answer<Response>, Int) in
             do {
                 // Group commit: concurrent requests share one durable
                 // transaction; a request that throws rolls back alone
                 // (WriteBatcher).
-                return try await self.database.batcher.write { db -> (Response, Int) in
+                return try await self.database.batcher.write { db -> (Answer<Response>, Int) in
                     let written: Written<Response>
                     do {
                         written = try body(db, now)
@@ -107,20 +140,20 @@ struct IntakeRPCService: RPCService {
                         let opens = if case .incidentOpened = event.payload { true } else { false }
                         try outbox.append(event, in: db, startingStream: opens)
                     }
-                    return (written.response, written.events.count)
+                    return (.written(written.response, encoded: written.encoded), written.events.count)
                 }
             } catch is Replayed {
                 // The key's first call committed before this one was
                 // answered (the batcher answers after the commit).
                 let earlier = try await self.database.writer.read { db in
-                    try IntakeStore.remembered(method, key: key!, as: Response.self, in: db)
+                    try IntakeStore.remembered(method, key: key!, in: db)
                 }
                 guard let earlier else { throw RPCError(.aborted, "the call that first used this idempotency key was not kept; retry with a new key") }
-                return (earlier, 0)
+                return (.replayed(earlier), 0)
             }
         }
         if published > 0 { self.environment.eventsCommitted() }
-        return response
+        return answer
     }
 
     /// Thrown inside the transaction when the idempotency key was used

@@ -206,11 +206,9 @@ enum IntakeStore {
 
     // MARK: Idempotency
 
-    static func remembered<Response: SwiftProtobuf.Message>(
-        _ method: String, key: String, as type: Response.Type, in db: Database
-    ) throws -> Response? {
+    /// The bytes of the response recorded for `key`, if any.
+    static func remembered(_ method: String, key: String, in db: Database) throws -> Data? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT response FROM idempotency WHERE method = ? AND key = ?"), arguments: [method, key])
-            .map { try Response(serializedBytes: $0) }
     }
 
     /// Whether `key` has an answer recorded.
