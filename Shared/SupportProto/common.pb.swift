@@ -486,6 +486,10 @@ public nonisolated enum Support_Common_V1_EscalationTrigger: SwiftProtobuf.Enum,
 
   /// A vendor employee, up or down.
   case staff // = 3
+
+  /// Automatic, one level down: the SLA breach that escalated the incident
+  /// was withdrawn (SLAMet.withdraws_breach).
+  case slaBreachWithdrawn // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -498,6 +502,7 @@ public nonisolated enum Support_Common_V1_EscalationTrigger: SwiftProtobuf.Enum,
     case 1: self = .customer
     case 2: self = .slaBreach
     case 3: self = .staff
+    case 4: self = .slaBreachWithdrawn
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -508,6 +513,7 @@ public nonisolated enum Support_Common_V1_EscalationTrigger: SwiftProtobuf.Enum,
     case .customer: return 1
     case .slaBreach: return 2
     case .staff: return 3
+    case .slaBreachWithdrawn: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -518,6 +524,7 @@ public nonisolated enum Support_Common_V1_EscalationTrigger: SwiftProtobuf.Enum,
     .customer,
     .slaBreach,
     .staff,
+    .slaBreachWithdrawn,
   ]
 
 }
@@ -659,7 +666,7 @@ nonisolated extension Support_Common_V1_EscalationLevel: SwiftProtobuf._ProtoNam
 }
 
 nonisolated extension Support_Common_V1_EscalationTrigger: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ESCALATION_TRIGGER_UNSPECIFIED\0\u{1}ESCALATION_TRIGGER_CUSTOMER\0\u{1}ESCALATION_TRIGGER_SLA_BREACH\0\u{1}ESCALATION_TRIGGER_STAFF\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ESCALATION_TRIGGER_UNSPECIFIED\0\u{1}ESCALATION_TRIGGER_CUSTOMER\0\u{1}ESCALATION_TRIGGER_SLA_BREACH\0\u{1}ESCALATION_TRIGGER_STAFF\0\u{1}ESCALATION_TRIGGER_SLA_BREACH_WITHDRAWN\0")
 }
 
 nonisolated extension Support_Common_V1_ClockKind: SwiftProtobuf._ProtoNameProviding {

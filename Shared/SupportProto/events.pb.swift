@@ -998,6 +998,15 @@ public nonisolated struct Support_Events_V1_SLAMet: @unchecked Sendable {
   /// Clears the value of `elapsed`. Subsequent reads from it will return its default value.
   public mutating func clearElapsed() {_uniqueStorage()._elapsed = nil}
 
+  /// The cycle had been declared breached: the answer was recorded by due_at
+  /// but reached sla-timer after its breach timer fired (sla-timer was down
+  /// at due time, or intake's events were behind). The earlier SLABreached
+  /// is withdrawn, and escalation undoes the escalation it caused (R-ESC-3).
+  public var withdrawsBreach: Bool {
+    get {_storage._withdrawsBreach}
+    set {_uniqueStorage()._withdrawsBreach = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2715,12 +2724,13 @@ nonisolated extension Support_Events_V1_SLABreached: SwiftProtobuf.Message, Swif
 
 nonisolated extension Support_Events_V1_SLAMet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SLAMet"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cycle\0\u{3}met_at\0\u{1}elapsed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cycle\0\u{3}met_at\0\u{1}elapsed\0\u{3}withdraws_breach\0")
 
   fileprivate class _StorageClass {
     var _cycle: Support_Events_V1_CycleFacts? = nil
     var _metAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _elapsed: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _withdrawsBreach: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2734,6 +2744,7 @@ nonisolated extension Support_Events_V1_SLAMet: SwiftProtobuf.Message, SwiftProt
       _cycle = source._cycle
       _metAt = source._metAt
       _elapsed = source._elapsed
+      _withdrawsBreach = source._withdrawsBreach
     }
   }
 
@@ -2755,6 +2766,7 @@ nonisolated extension Support_Events_V1_SLAMet: SwiftProtobuf.Message, SwiftProt
         case 1: try { try decoder.decodeSingularMessageField(value: &_storage._cycle) }()
         case 2: try { try decoder.decodeSingularMessageField(value: &_storage._metAt) }()
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._elapsed) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._withdrawsBreach) }()
         default: break
         }
       }
@@ -2776,6 +2788,9 @@ nonisolated extension Support_Events_V1_SLAMet: SwiftProtobuf.Message, SwiftProt
       try { if let v = _storage._elapsed {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
       } }()
+      if _storage._withdrawsBreach != false {
+        try visitor.visitSingularBoolField(value: _storage._withdrawsBreach, fieldNumber: 4)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2788,6 +2803,7 @@ nonisolated extension Support_Events_V1_SLAMet: SwiftProtobuf.Message, SwiftProt
         if _storage._cycle != rhs_storage._cycle {return false}
         if _storage._metAt != rhs_storage._metAt {return false}
         if _storage._elapsed != rhs_storage._elapsed {return false}
+        if _storage._withdrawsBreach != rhs_storage._withdrawsBreach {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -51,7 +51,9 @@ public nonisolated enum Support_Sla_V1_CycleState: SwiftProtobuf.Enum, Swift.Cas
   case met // = 3
 
   /// due_at passed without an answer. The cycle stays breached; ended_at is
-  /// set when the answer finally comes.
+  /// set when the answer finally comes. An answer recorded by due_at that
+  /// reached sla-timer only after its breach timer fired makes the cycle
+  /// MET after all (a KIND_BREACH_WITHDRAWN entry, SLAMet.withdraws_breach).
   case breached // = 4
 
   /// Ended without an answer that counts for it (closed out of scope or
@@ -394,6 +396,10 @@ public nonisolated struct Support_Sla_V1_CycleEvent: Sendable {
     case met // = 6
     case breached // = 7
     case cancelled // = 8
+
+    /// The breach was withdrawn: the answer was recorded by due_at and
+    /// reached sla-timer after the breach timer had fired (R-SLA-1).
+    case breachWithdrawn // = 9
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -411,6 +417,7 @@ public nonisolated struct Support_Sla_V1_CycleEvent: Sendable {
       case 6: self = .met
       case 7: self = .breached
       case 8: self = .cancelled
+      case 9: self = .breachWithdrawn
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -426,6 +433,7 @@ public nonisolated struct Support_Sla_V1_CycleEvent: Sendable {
       case .met: return 6
       case .breached: return 7
       case .cancelled: return 8
+      case .breachWithdrawn: return 9
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -441,6 +449,7 @@ public nonisolated struct Support_Sla_V1_CycleEvent: Sendable {
       .met,
       .breached,
       .cancelled,
+      .breachWithdrawn,
     ]
 
   }
@@ -1173,7 +1182,7 @@ nonisolated extension Support_Sla_V1_CycleEvent: SwiftProtobuf.Message, SwiftPro
 }
 
 nonisolated extension Support_Sla_V1_CycleEvent.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_STARTED\0\u{1}KIND_PAUSED\0\u{1}KIND_RESUMED\0\u{1}KIND_RETARGETED\0\u{1}KIND_WARNED\0\u{1}KIND_MET\0\u{1}KIND_BREACHED\0\u{1}KIND_CANCELLED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_STARTED\0\u{1}KIND_PAUSED\0\u{1}KIND_RESUMED\0\u{1}KIND_RETARGETED\0\u{1}KIND_WARNED\0\u{1}KIND_MET\0\u{1}KIND_BREACHED\0\u{1}KIND_CANCELLED\0\u{1}KIND_BREACH_WITHDRAWN\0")
 }
 
 nonisolated extension Support_Sla_V1_Timer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -86,6 +86,49 @@ struct EscalationScenarioTests {
         await cluster.shutdown()
     }
 
+    @Test("R-SLA-1, R-ESC-3: an answer given in time while sla-timer was down reaches it after the breach fired; the breach and its escalation are withdrawn")
+    func answerInTimeArrivesAfterBreach() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T03:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        // Saturday 03:00, severity 1 by phone: due 03:30.
+        let id = try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")
+        _ = try await SLAScenarioTests.clock(cluster, id)
+        // sla-timer is down; the vendor answers at 03:00, in time; intake
+        // stops before it could hand the answer to sla-timer.
+        await cluster.stop("sla-timer", signal: SIGKILL)
+        #expect(try await cluster.supportctl("incident", "respond", id, "--message", "isolate the hosts").status == 0)
+        #expect(await cluster.stop("intake") == 0)
+
+        // sla-timer is back at 04:00 and fires the breach it missed.
+        try await cluster.start("sla-timer", fakeClock: "2026-12-05T04:00:00+09:00")
+        _ = try await SLAScenarioTests.clock(cluster, id) { $0.current.state == .breached }
+        let raised = try #require(try await Self.escalations(cluster, id, count: 1))
+        #expect(raised.records.map(\.trigger) == [.slaBreach])
+
+        // intake is back and delivers the answer, recorded before due.
+        try await cluster.start("intake")
+        let clock = try await SLAScenarioTests.clock(cluster, id) { $0.history.first?.state == .met }
+        #expect(clock.history.first?.events.last?.kind == .breachWithdrawn)
+        let undone = try #require(try await Self.escalations(cluster, id, count: 2))
+        #expect(undone.records.map(\.trigger) == [.slaBreach, .slaBreachWithdrawn])
+        #expect(undone.records.last?.toLevel == .tam)
+        // The duty manager, who had the breach alert, hears it is withdrawn.
+        let withdrawn = try #require(try await cluster.eventually {
+            let mail = NotifierScenarioTests.maildir(cluster).filter {
+                $0.headers["Subject"]?.contains(id) == true && $0.headers["Subject"]?.contains("withdrawn") == true
+            }
+            return mail.isEmpty ? nil : mail
+        })
+        #expect(withdrawn.contains { $0.headers["To"]?.contains("duty.ito@vendor.example") == true })
+
+        // R-REP-1: the quarter counts the cycle as met.
+        let report = try await cluster.supportctl("--json", "report", "quarterly", "--certificate", "C-1", "--quarter", "2026Q4", "--no-send")
+        let document = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+        #expect(document?["cyclesMet"] as? Int == 1)
+        #expect((document?["cyclesBreached"] as? Int ?? 0) == 0)
+        await cluster.shutdown()
+    }
+
     @Test("escalation SIGKILLed while breaches are delivered loses none and doubles none")
     func killDuringBreaches() async throws {
         let cluster = try ServiceCluster(fakeClock: "2026-12-05T03:00:00+09:00")

@@ -74,6 +74,16 @@ final class EscalationHarness {
         try self.send(.slaBreached(breached), at: at, id: eventID)
     }
 
+    /// sla-timer's SLAMet for `cycle`, withdrawing its breach.
+    func withdraw(cycle: String, due: String, at: String, eventID: String? = nil) throws {
+        var met = Support_Events_V1_SLAMet()
+        met.cycle.cycleID = cycle
+        met.cycle.dueAt = .init(date: jst(due))
+        met.metAt = .init(date: jst(due))
+        met.withdrawsBreach = true
+        try self.send(.slaMet(met), at: at, id: eventID)
+    }
+
     func escalate(_ requester: EscalationEngine.Requester, direction: Support_Escalation_V1_Direction = .up, at: String) throws -> Support_Escalation_V1_EscalationRecord {
         try self.database.writer.write { db in
             try self.engine.escalate(self.incident, by: requester, direction: direction, reason: "test", at: jst(at), in: db)
@@ -168,6 +178,38 @@ struct EscalationEngineTests {
         #expect(records.count == 1)
         #expect(records.first?.slaCycleID == "INC-000001/1")
         #expect(try harness.escalatedEvents == 1)
+    }
+
+    @Test("R-ESC-3: a withdrawn breach takes its automatic escalation back down, once, recorded as such")
+    func withdrawnBreach() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .new, at: "2026-12-07T10:00:00")
+        try harness.breach(cycle: "INC-000001/1", at: "2026-12-07T10:30:00")
+        try harness.withdraw(cycle: "INC-000001/1", due: "2026-12-07T10:30:00", at: "2026-12-07T10:31:00", eventID: "met-1")
+        // Delivered again under another id: nothing more.
+        try harness.withdraw(cycle: "INC-000001/1", due: "2026-12-07T10:30:00", at: "2026-12-07T10:31:00", eventID: "met-2")
+        let records = try harness.records
+        #expect(records.map(\.trigger) == [.slaBreach, .slaBreachWithdrawn])
+        let undone = try #require(records.last)
+        #expect(undone.fromLevel == .supportLead && undone.toLevel == .tam)
+        #expect(undone.slaCycleID == "INC-000001/1" && undone.causeEventID == "met-1")
+        #expect(undone.reason.contains("withdrawn") && undone.reason.contains(records[0].id))
+        #expect(try harness.escalatedEvents == 2, "the way down is announced like the way up")
+        #expect(try harness.database.writer.read { db in try EscalationStore.incident(harness.incident, in: db) }?.level == .tam)
+    }
+
+    @Test("R-ESC-3: a withdrawn breach leaves the level alone once someone escalated since, or when the breach escalated nothing")
+    func withdrawnBreachAfterLaterEscalation() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .new, at: "2026-12-07T10:00:00")
+        try harness.breach(cycle: "INC-000001/1", at: "2026-12-07T10:30:00")
+        _ = try harness.escalate(.staff("boss"), at: "2026-12-07T10:40:00")
+        try harness.withdraw(cycle: "INC-000001/1", due: "2026-12-07T10:30:00", at: "2026-12-07T10:45:00")
+        #expect(try harness.records.map(\.trigger) == [.slaBreach, .staff])
+        #expect(try harness.database.writer.read { db in try EscalationStore.incident(harness.incident, in: db) }?.level == .businessAccountManager)
+        // A cycle whose breach escalated nothing (here: none was delivered).
+        try harness.withdraw(cycle: "INC-000001/2", due: "2026-12-07T11:30:00", at: "2026-12-07T11:31:00")
+        #expect(try harness.records.count == 2)
     }
 
     @Test("R-ORG-4: the duty manager on shift follows the office's local weekday and minute")

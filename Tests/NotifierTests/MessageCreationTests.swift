@@ -80,6 +80,32 @@ struct MessageCreationTests {
         #expect(all.suffix(2).map { $0.recipients[0].email } == ["lead.tanaka@vendor.example", "duty.ito@vendor.example"])
     }
 
+    @Test("R-SLA-1: a withdrawn breach tells the people the breach alerted, by mail only; an ordinary SLAMet tells nobody")
+    func breachWithdrawn() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        var breach = Support_Events_V1_SLABreached()
+        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        try harness.send(.slaBreached(breach), at: "2026-12-05T03:31:00", producer: "sla-timer")
+        var met = Support_Events_V1_SLAMet()
+        met.cycle = breach.cycle
+        met.metAt = .init(date: jst("2026-12-05T03:29:00"))
+        met.withdrawsBreach = true
+        try harness.send(.slaMet(met), at: "2026-12-05T03:29:00", producer: "sla-timer")
+        let withdrawn = try harness.messages("sla-breach-withdrawn")
+        #expect(withdrawn.map { $0.recipients[0].email } == (try harness.messages("sla-breached").filter { $0.transport == .maildir }.map { $0.recipients[0].email }))
+        #expect(withdrawn.map(\.transport) == [.maildir])
+        let mail = try #require(withdrawn.first)
+        #expect(mail.subject.contains("SLA breach withdrawn"))
+        #expect(mail.body.contains("recorded at 2026-12-05 03:29 (Sat) Asia/Tokyo, before it was due at 2026-12-05 03:30 (Sat) Asia/Tokyo"))
+
+        var inTime = Support_Events_V1_SLAMet()
+        inTime.cycle = harness.cycle(due: "2026-12-05T05:30:00")
+        inTime.metAt = .init(date: jst("2026-12-05T05:00:00"))
+        try harness.send(.slaMet(inTime), at: "2026-12-05T05:00:00", producer: "sla-timer")
+        #expect(try harness.messages("sla-breach-withdrawn").count == 1)
+    }
+
     @Test("R-ORG-4: Escalated uses escalation's responsible and TAM contact")
     func escalatedUsesRoster() throws {
         let harness = try NotifierHarness(channel: .phone)

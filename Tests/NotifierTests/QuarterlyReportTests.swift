@@ -49,6 +49,31 @@ struct QuarterlyReportTests {
         #expect(throws: (any Error).self) { try early.get() }
     }
 
+    @Test("R-REP-1, R-SLA-1: a breach sla-timer withdrew counts as met, not as breached")
+    func withdrawnBreach() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.customer = "Acme"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        certificate.revision = 1
+        try harness.send(.certificateChanged(certificate), at: "2026-10-01T09:00:00")
+        try harness.open()
+        var breach = Support_Events_V1_SLABreached()
+        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        try harness.send(.slaBreached(breach), at: "2026-12-05T03:31:00", producer: "sla-timer")
+        var met = Support_Events_V1_SLAMet()
+        met.cycle = breach.cycle
+        met.withdrawsBreach = true
+        try harness.send(.slaMet(met), at: "2026-12-05T03:29:00", producer: "sla-timer")
+        let report = try harness.database.writer.write { db in
+            try harness.engine.generateReport(certificate: "C-1", quarter: "2026Q4", send: false, now: jst("2026-12-10T12:00:00"), in: db)
+        }
+        #expect(report.cyclesMet == 1)
+        #expect(report.cyclesBreached == 0)
+    }
+
     @Test("R-REP-1: every three months from the certificate's start the report of the quarter just ended is sent, once")
     func automatic() throws {
         let harness = try NotifierHarness(channel: .phone)

@@ -138,6 +138,43 @@ struct SLAEngineTests {
         #expect(try harness.published == ["warning", "warning", "breached"])
     }
 
+    @Test("R-SLA-1: an answer recorded by due that arrives after the breach fired withdraws the breach")
+    func lateAnswerInTimeWithdrawsBreach() throws {
+        let harness = try EngineHarness()
+        try harness.send(.incidentOpened(.init()), state: .new, at: "2026-12-04T17:00:00")
+        // sla-timer fires the breach, then gets intake's answer, which was
+        // recorded before due (sla-timer was down at due time, say).
+        #expect(try harness.fire(until: "2026-12-07T15:30:00") == [.warning, .warning, .breach])
+        let due = try #require(try harness.cycles.first).dueAt.date
+        #expect(due == jst("2026-12-07T15:00:00"))
+        try harness.send(.responseGiven(.init()), state: .inProgress, at: "2026-12-07T14:59:00")
+        let cycle = try #require(try harness.cycles.first)
+        #expect(cycle.state == .met)
+        #expect(cycle.endedAt.date == jst("2026-12-07T14:59:00"))
+        #expect(cycle.events.map(\.kind) == [.started, .warned, .warned, .breached, .breachWithdrawn])
+        #expect(try harness.database.writer.read { db in try Int.fetchAll(db, sql: "SELECT state FROM cycle") } == [Support_Sla_V1_CycleState.met.rawValue])
+        #expect(try harness.published == ["warning", "warning", "breached", "met"])
+        let met = try harness.database.writer.read { db in try EventOutbox(producer: "sla-timer").events(stream: harness.incident, in: db) }
+            .compactMap { event -> Support_Events_V1_SLAMet? in if case .slaMet(let met) = event.payload { met } else { nil } }
+        #expect(met.map(\.withdrawsBreach) == [true])
+        #expect(met.first?.metAt.date == jst("2026-12-07T14:59:00"))
+        // Delivered again (the inbox would not, but the verdict is settled):
+        // nothing more is published.
+        try harness.send(.responseGiven(.init()), state: .inProgress, at: "2026-12-07T14:59:00")
+        #expect(try harness.published == ["warning", "warning", "breached", "met"])
+    }
+
+    @Test("R-SLA-1: an answer in time that overtook nothing is met without a withdrawal")
+    func metInTimeWithdrawsNothing() throws {
+        let harness = try EngineHarness()
+        try harness.send(.incidentOpened(.init()), state: .new, at: "2026-12-04T17:00:00")
+        try harness.send(.responseGiven(.init()), state: .inProgress, at: "2026-12-07T14:59:00")
+        let met = try harness.database.writer.read { db in try EventOutbox(producer: "sla-timer").events(stream: harness.incident, in: db) }
+            .compactMap { event -> Support_Events_V1_SLAMet? in if case .slaMet(let met) = event.payload { met } else { nil } }
+        #expect(met.map(\.withdrawsBreach) == [false])
+        #expect(try harness.cycles.first?.events.map(\.kind) == [.started, .met])
+    }
+
     @Test("R-SLA-7: a severity change re-targets the running cycle from its original start; completed cycles stay")
     func retarget() throws {
         let harness = try EngineHarness(severity: 4)

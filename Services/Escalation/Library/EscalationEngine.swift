@@ -17,6 +17,8 @@ struct EscalationEngine: Sendable {
         case customer(String)
         case staff(String)
         case slaBreach(cycle: String, event: String)
+        /// sla-timer withdrew the breach that escalated the incident.
+        case slaBreachWithdrawn(cycle: String, event: String)
     }
 
     // MARK: Events
@@ -54,6 +56,8 @@ struct EscalationEngine: Sendable {
                 reason: "SLA breached: a response was due \(breach.cycle.dueAt.date.formatted(.iso8601)) (R-ESC-3)",
                 at: event.occurredAt.date, in: db
             )
+        case .slaMet(let met) where met.withdrawsBreach:
+            try self.withdraw(met, event: event, in: db)
         default:
             guard let snapshot = event.incidentSnapshot else { return }
             var view = try EscalationStore.incident(event.incidentID, in: db)
@@ -61,6 +65,32 @@ struct EscalationEngine: Sendable {
             view.snapshot = snapshot
             try EscalationStore.save(view, id: event.incidentID, in: db)
         }
+    }
+
+    /// The breach of `met`'s cycle was withdrawn (the answer was recorded in
+    /// time and reached sla-timer late): the level it raised goes back down
+    /// (R-ESC-3), recorded as such. Only while nothing moved the incident
+    /// since: a later escalation (by staff, a customer or another breach)
+    /// was someone's decision at the level the breach had set, and stands.
+    private func withdraw(_ met: Support_Events_V1_SLAMet, event: Event, in db: Database) throws {
+        let cycle = met.cycle.cycleID
+        let records = try EscalationStore.records(of: event.incidentID, in: db)
+        guard let raised = records.last(where: { $0.trigger == .slaBreach && $0.slaCycleID == cycle }),
+            !records.contains(where: { $0.trigger == .slaBreachWithdrawn && $0.slaCycleID == cycle }),
+            let view = try EscalationStore.incident(event.incidentID, in: db)
+        else { return }
+        guard records.last?.id == raised.id, view.level == raised.toLevel else {
+            self.logger.notice("breach withdrawn, but the incident moved since its automatic escalation; its level stands", metadata: [
+                "incident": "\(event.incidentID)", "cycle": "\(cycle)", "escalation": "\(raised.id)",
+            ])
+            return
+        }
+        _ = try self.escalate(
+            event.incidentID, by: .slaBreachWithdrawn(cycle: cycle, event: event.eventID), direction: .down,
+            reason: "SLA breach withdrawn: the answer was recorded by \(met.cycle.dueAt.date.formatted(.iso8601)), in time; "
+                + "escalation \(raised.id) is undone (R-ESC-3)",
+            at: event.occurredAt.date, in: db
+        )
     }
 
     // MARK: Escalating
@@ -109,6 +139,11 @@ struct EscalationEngine: Sendable {
             record.requestedBy = actor
         case .slaBreach(let cycle, let event):
             record.trigger = .slaBreach
+            record.requestedBy = "sla-timer"
+            record.slaCycleID = cycle
+            record.causeEventID = event
+        case .slaBreachWithdrawn(let cycle, let event):
+            record.trigger = .slaBreachWithdrawn
             record.requestedBy = "sla-timer"
             record.slaCycleID = cycle
             record.causeEventID = event

@@ -25,18 +25,23 @@ public enum EscalationService {
             }
             let engine = EscalationEngine(offices: offices, outbox: environment.outbox, logger: environment.logger)
             let database = environment.database
-            // By trigger: an SLA breach (R-ESC-3) or a request (R-ESC-2).
+            // By trigger: an SLA breach (R-ESC-3), a request (R-ESC-2), or
+            // a breach's withdrawal undoing its escalation.
             environment.metrics.onCollect("escalations") {
-                let (breach, requested) = try await Blocking.run {
+                let (breach, requested, withdrawn) = try await Blocking.run {
                     try database.writer.read { db in
                         (
                             try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NOT NULL")) ?? 0,
-                            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NULL")) ?? 0
+                            try Int.fetchOne(db.cachedStatement(
+                                sql: "SELECT COUNT(*) FROM escalation WHERE sla_cycle_id IS NULL AND withdrawn_cycle_id IS NULL"
+                            )) ?? 0,
+                            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM escalation WHERE withdrawn_cycle_id IS NOT NULL")) ?? 0
                         )
                     }
                 }
                 environment.metrics.gauge("supportdesk_escalations", [("trigger", "breach")]).record(breach)
                 environment.metrics.gauge("supportdesk_escalations", [("trigger", "request")]).record(requested)
+                environment.metrics.gauge("supportdesk_escalations", [("trigger", "breach_withdrawn")]).record(withdrawn)
             }
             return ServiceParts(
                 rpc: [EscalationRPCService(environment: environment, engine: engine)],

@@ -136,29 +136,45 @@ struct SLAEngine: Sendable {
     }
 
     /// The vendor answered: met if in time (R-SLA-1). A cycle already
-    /// breached keeps its verdict and only records when it ended.
+    /// breached keeps its verdict and only records when it ended, unless the
+    /// answer was recorded by its due time: then it reached sla-timer only
+    /// after the breach timer fired (sla-timer was down at due time, or
+    /// intake's events were behind), and the breach is withdrawn.
     private func endCycle(of id: String, at: Date, causedBy: String, in db: Database) throws {
         guard var cycle = try SLAStore.lastCycle(of: id, in: db), !cycle.hasEndedAt else { return }
         try SLAStore.cancelTimers(of: id, kinds: [.warning, .breach], cycle: cycle.id, in: db)
         cycle.endedAt = .init(date: at)
         cycle.elapsed = .init(rounding: at.timeIntervalSince(cycle.startedAt.date))
-        if cycle.state == .running {
-            guard at <= cycle.dueAt.date else {
-                // The breach timer has not fired yet (the event overtook it):
-                // the verdict is still a breach.
-                try self.breach(&cycle, at: at, causedBy: causedBy, in: db)
-                try SLAStore.save(cycle, in: db)
-                return
-            }
+        let inTime = at <= cycle.dueAt.date
+        switch cycle.state {
+        case .running where inTime:
             cycle.state = .met
             cycle.events.append(Self.cycleEvent(.met, at: at, cycle: cycle, cause: causedBy))
-            var met = Support_Events_V1_SLAMet()
-            met.cycle = Self.facts(cycle)
-            met.metAt = .init(date: at)
-            met.elapsed = cycle.elapsed
-            try self.publish(.slaMet(met), incident: id, at: at, cause: causedBy, in: db)
+            try self.publishMet(cycle, at: at, withdrawing: false, causedBy: causedBy, in: db)
+        case .running:
+            // The breach timer has not fired yet (the event overtook it):
+            // the verdict is still a breach.
+            try self.breach(&cycle, at: at, causedBy: causedBy, in: db)
+        case .breached where inTime:
+            cycle.state = .met
+            cycle.events.append(Self.cycleEvent(
+                .breachWithdrawn, at: at, cycle: cycle, cause: causedBy,
+                detail: "the answer recorded at \(at.formatted(.iso8601)) reached sla-timer after the breach timer fired"
+            ))
+            try self.publishMet(cycle, at: at, withdrawing: true, causedBy: causedBy, in: db)
+        default:
+            break
         }
         try SLAStore.save(cycle, in: db)
+    }
+
+    private func publishMet(_ cycle: Cycle, at: Date, withdrawing: Bool, causedBy: String, in db: Database) throws {
+        var met = Support_Events_V1_SLAMet()
+        met.cycle = Self.facts(cycle)
+        met.metAt = .init(date: at)
+        met.elapsed = cycle.elapsed
+        met.withdrawsBreach = withdrawing
+        try self.publish(.slaMet(met), incident: cycle.incidentID, at: at, cause: causedBy, in: db)
     }
 
     private func cancelCycle(of id: String, at: Date, causedBy: String, in db: Database) throws {

@@ -163,6 +163,7 @@ extension Render {
         switch record.trigger {
         case .customer: trigger = "customer"
         case .slaBreach: trigger = "sla-breach"
+        case .slaBreachWithdrawn: trigger = "sla-breach withdrawn"
         case .staff: trigger = "staff"
         default: trigger = "unspecified"
         }

@@ -223,7 +223,7 @@ public enum ProtoFieldNames {
         "support.events.v1.Resolved": [1: "incident", 2: "resolved_by", 3: "resolution"],
         "support.events.v1.ResponseGiven": [1: "incident", 2: "author", 3: "text", 4: "via"],
         "support.events.v1.SLABreached": [1: "cycle", 2: "fired_at"],
-        "support.events.v1.SLAMet": [1: "cycle", 2: "met_at", 3: "elapsed"],
+        "support.events.v1.SLAMet": [1: "cycle", 2: "met_at", 3: "elapsed", 4: "withdraws_breach"],
         "support.events.v1.SLAWarning": [1: "cycle", 2: "threshold", 3: "remaining"],
         "support.events.v1.SeverityChanged": [1: "incident", 2: "from_severity", 3: "to_severity", 4: "changed_by", 5: "reason"],
         "support.events.v1.WarningThreshold": [1: "percent_of_target", 2: "before_due"],

@@ -44,6 +44,12 @@ enum EscalationStore {
             // often the breach is delivered.
             try db.execute(sql: "CREATE UNIQUE INDEX escalation_breach ON escalation(sla_cycle_id) WHERE sla_cycle_id IS NOT NULL")
         }
+        migrator.registerMigration("escalation-2-breach-withdrawals") { db in
+            // The cycle whose withdrawn breach a record undoes: at most one
+            // per cycle, however often sla-timer's SLAMet is delivered.
+            try db.alter(table: "escalation") { table in table.add(column: "withdrawn_cycle_id", .text) }
+            try db.execute(sql: "CREATE UNIQUE INDEX escalation_withdrawal ON escalation(withdrawn_cycle_id) WHERE withdrawn_cycle_id IS NOT NULL")
+        }
     }
 
     // MARK: Rosters
@@ -146,9 +152,11 @@ enum EscalationStore {
 
     static func insert(_ record: Record, number: Int, in db: Database) throws {
         try db.executeCached(
-            sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, document) VALUES (?, ?, ?, ?, ?)",
+            sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, withdrawn_cycle_id, document) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [
-                record.id, record.incidentID, number, record.slaCycleID.isEmpty ? nil : record.slaCycleID,
+                record.id, record.incidentID, number,
+                record.trigger == .slaBreach && !record.slaCycleID.isEmpty ? record.slaCycleID : nil,
+                record.trigger == .slaBreachWithdrawn && !record.slaCycleID.isEmpty ? record.slaCycleID : nil,
                 try record.serializedBytes() as Data,
             ]
         )

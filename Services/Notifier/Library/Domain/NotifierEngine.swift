@@ -107,8 +107,22 @@ struct NotifierEngine: Sendable {
             values["closes_local"] = LocalTime.text(warning.closesAt.date, zone)
             values["waiting_local"] = LocalTime.text(warning.waitingSince.date, zone)
             drafts = [Draft(template: "customer-timeout-warning", recipient: Recipients.contact(view.snapshot), values: values)]
-        case .slaMet:
+        case .slaMet(let met):
             try NotifierStore.setDue(nil, incidentID: event.incidentID, in: db)
+            guard met.withdrawsBreach else { break }
+            // The breach alert went to the level's owner and the TAM: they
+            // learn it was wrong. An escalation it caused is undone by
+            // escalation, whose Escalated event says so separately.
+            let view = try self.view(event, in: db)
+            let level = view.level
+            var values = try self.values(event.incidentID, snapshot: view.snapshot, due: met.cycle.dueAt.date)
+            values["met_local"] = try LocalTime.text(met.metAt.date, self.office(view.snapshot.office, incident: event.incidentID).timeZone)
+            values["level"] = level
+            values["level_name"] = Recipients.levelName(level)
+            var staff: [Recipients.Staff] = []
+            if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(owner) }
+            if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(tam) }
+            drafts = Self.unique(staff).map { self.staffDraft("sla-breach-withdrawn", $0, values) }
         default:
             break
         }

@@ -10,7 +10,7 @@ import Mustache
 struct Templates: Sendable {
     /// The kinds notifier sends; start-up fails if one is missing.
     static let required = [
-        "incident-opened", "sla-warning", "sla-breached", "escalated", "status-report",
+        "incident-opened", "sla-warning", "sla-breached", "sla-breach-withdrawn", "escalated", "status-report",
         "customer-timeout-warning", "customer-timeout-closed", "quarterly-report",
     ]
 

@@ -49,6 +49,13 @@ struct QuarterlyReport {
             let events = try NotifierStore.events(of: id, in: db).filter { counts($0.occurredAt.date) }
             var line = Line(id: id, title: latest.title, severities: [], state: latest.state, severity: latest.severity)
             var closedBefore = false
+            // Cycles whose breach sla-timer withdrew (an answer recorded in
+            // time reached it late): met, not breached. The withdrawal is
+            // dated by the answer, so it sorts before the breach it undoes.
+            let withdrawn = Set(events.compactMap { event -> String? in
+                guard case .slaMet(let met) = event.payload, met.withdrawsBreach else { return nil }
+                return met.cycle.cycleID
+            })
             for event in events {
                 let inPeriod = event.occurredAt.date >= start
                 let local = LocalTime.text(event.occurredAt.date, zone)
@@ -61,7 +68,7 @@ struct QuarterlyReport {
                 case .incidentOpened(let opened): line.severities.append("\(opened.incident.severity) (opened \(local))")
                 case .severityChanged(let change): line.severities.append("\(change.toSeverity) (\(local))")
                 case .slaMet where inPeriod: line.met += 1
-                case .slaBreached where inPeriod: line.breached += 1
+                case .slaBreached(let breach) where inPeriod && !withdrawn.contains(breach.cycle.cycleID): line.breached += 1
                 case .escalated where inPeriod: line.escalations += 1
                 default: break
                 }

@@ -627,20 +627,22 @@ const ProtobufCEnumDescriptor support__common__v1__escalation_level__descriptor 
   support__common__v1__escalation_level__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue support__common__v1__escalation_trigger__enum_values_by_number[4] =
+static const ProtobufCEnumValue support__common__v1__escalation_trigger__enum_values_by_number[5] =
 {
   { "ESCALATION_TRIGGER_UNSPECIFIED", "SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_UNSPECIFIED", 0 },
   { "ESCALATION_TRIGGER_CUSTOMER", "SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_CUSTOMER", 1 },
   { "ESCALATION_TRIGGER_SLA_BREACH", "SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_SLA_BREACH", 2 },
   { "ESCALATION_TRIGGER_STAFF", "SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_STAFF", 3 },
+  { "ESCALATION_TRIGGER_SLA_BREACH_WITHDRAWN", "SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_SLA_BREACH_WITHDRAWN", 4 },
 };
 static const ProtobufCIntRange support__common__v1__escalation_trigger__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex support__common__v1__escalation_trigger__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex support__common__v1__escalation_trigger__enum_values_by_name[5] =
 {
   { "ESCALATION_TRIGGER_CUSTOMER", 1 },
   { "ESCALATION_TRIGGER_SLA_BREACH", 2 },
+  { "ESCALATION_TRIGGER_SLA_BREACH_WITHDRAWN", 4 },
   { "ESCALATION_TRIGGER_STAFF", 3 },
   { "ESCALATION_TRIGGER_UNSPECIFIED", 0 },
 };
@@ -651,9 +653,9 @@ const ProtobufCEnumDescriptor support__common__v1__escalation_trigger__descripto
   "EscalationTrigger",
   "Support__Common__V1__EscalationTrigger",
   "support.common.v1",
-  4,
+  5,
   support__common__v1__escalation_trigger__enum_values_by_number,
-  4,
+  5,
   support__common__v1__escalation_trigger__enum_values_by_name,
   1,
   support__common__v1__escalation_trigger__value_ranges,

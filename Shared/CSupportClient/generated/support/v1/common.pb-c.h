@@ -194,7 +194,12 @@ typedef enum _Support__Common__V1__EscalationTrigger {
   /*
    * A vendor employee, up or down.
    */
-  SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_STAFF = 3
+  SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_STAFF = 3,
+  /*
+   * Automatic, one level down: the SLA breach that escalated the incident
+   * was withdrawn (SLAMet.withdraws_breach).
+   */
+  SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_SLA_BREACH_WITHDRAWN = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__COMMON__V1__ESCALATION_TRIGGER)
 } Support__Common__V1__EscalationTrigger;
 /*

@@ -3059,7 +3059,7 @@ const ProtobufCMessageDescriptor support__events__v1__slabreached__descriptor =
   (ProtobufCMessageInit) support__events__v1__slabreached__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__slamet__field_descriptors[3] =
+static const ProtobufCFieldDescriptor support__events__v1__slamet__field_descriptors[4] =
 {
   {
     "cycle",
@@ -3097,16 +3097,29 @@ static const ProtobufCFieldDescriptor support__events__v1__slamet__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "withdraws_breach",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__SLAMet, withdraws_breach),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__events__v1__slamet__field_indices_by_name[] = {
   0,   /* field[0] = cycle */
   2,   /* field[2] = elapsed */
   1,   /* field[1] = met_at */
+  3,   /* field[3] = withdraws_breach */
 };
 static const ProtobufCIntRange support__events__v1__slamet__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor support__events__v1__slamet__descriptor =
 {
@@ -3116,7 +3129,7 @@ const ProtobufCMessageDescriptor support__events__v1__slamet__descriptor =
   "Support__Events__V1__SLAMet",
   "support.events.v1",
   sizeof(Support__Events__V1__SLAMet),
-  3,
+  4,
   support__events__v1__slamet__field_descriptors,
   support__events__v1__slamet__field_indices_by_name,
   1,  support__events__v1__slamet__number_ranges,

@@ -567,10 +567,17 @@ struct  Support__Events__V1__SLAMet
    * Time counted on the cycle's clock from started_at to met_at.
    */
   Google__Protobuf__Duration *elapsed;
+  /*
+   * The cycle had been declared breached: the answer was recorded by due_at
+   * but reached sla-timer after its breach timer fired (sla-timer was down
+   * at due time, or intake's events were behind). The earlier SLABreached
+   * is withdrawn, and escalation undoes the escalation it caused (R-ESC-3).
+   */
+  protobuf_c_boolean withdraws_breach;
 };
 #define SUPPORT__EVENTS__V1__SLAMET__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__slamet__descriptor) \
-    , NULL, NULL, NULL }
+    , NULL, NULL, NULL, 0 }
 
 
 /*

@@ -954,7 +954,7 @@ const ProtobufCMessageDescriptor support__sla__v1__cycle__descriptor =
   (ProtobufCMessageInit) support__sla__v1__cycle__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue support__sla__v1__cycle_event__kind__enum_values_by_number[9] =
+static const ProtobufCEnumValue support__sla__v1__cycle_event__kind__enum_values_by_number[10] =
 {
   { "KIND_UNSPECIFIED", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_UNSPECIFIED", 0 },
   { "KIND_STARTED", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_STARTED", 1 },
@@ -965,13 +965,15 @@ static const ProtobufCEnumValue support__sla__v1__cycle_event__kind__enum_values
   { "KIND_MET", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_MET", 6 },
   { "KIND_BREACHED", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_BREACHED", 7 },
   { "KIND_CANCELLED", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_CANCELLED", 8 },
+  { "KIND_BREACH_WITHDRAWN", "SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_BREACH_WITHDRAWN", 9 },
 };
 static const ProtobufCIntRange support__sla__v1__cycle_event__kind__value_ranges[] = {
-{0, 0},{0, 9}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex support__sla__v1__cycle_event__kind__enum_values_by_name[9] =
+static const ProtobufCEnumValueIndex support__sla__v1__cycle_event__kind__enum_values_by_name[10] =
 {
   { "KIND_BREACHED", 7 },
+  { "KIND_BREACH_WITHDRAWN", 9 },
   { "KIND_CANCELLED", 8 },
   { "KIND_MET", 6 },
   { "KIND_PAUSED", 2 },
@@ -988,9 +990,9 @@ const ProtobufCEnumDescriptor support__sla__v1__cycle_event__kind__descriptor =
   "Kind",
   "Support__Sla__V1__CycleEvent__Kind",
   "support.sla.v1",
-  9,
+  10,
   support__sla__v1__cycle_event__kind__enum_values_by_number,
-  9,
+  10,
   support__sla__v1__cycle_event__kind__enum_values_by_name,
   1,
   support__sla__v1__cycle_event__kind__value_ranges,

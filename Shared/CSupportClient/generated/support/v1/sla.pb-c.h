@@ -50,7 +50,12 @@ typedef enum _Support__Sla__V1__CycleEvent__Kind {
   SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_WARNED = 5,
   SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_MET = 6,
   SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_BREACHED = 7,
-  SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_CANCELLED = 8
+  SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_CANCELLED = 8,
+  /*
+   * The breach was withdrawn: the answer was recorded by due_at and
+   * reached sla-timer after the breach timer had fired (R-SLA-1).
+   */
+  SUPPORT__SLA__V1__CYCLE_EVENT__KIND__KIND_BREACH_WITHDRAWN = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__SLA__V1__CYCLE_EVENT__KIND)
 } Support__Sla__V1__CycleEvent__Kind;
 typedef enum _Support__Sla__V1__CycleState {
@@ -71,7 +76,9 @@ typedef enum _Support__Sla__V1__CycleState {
   SUPPORT__SLA__V1__CYCLE_STATE__CYCLE_STATE_MET = 3,
   /*
    * due_at passed without an answer. The cycle stays breached; ended_at is
-   * set when the answer finally comes.
+   * set when the answer finally comes. An answer recorded by due_at that
+   * reached sla-timer only after its breach timer fired makes the cycle
+   * MET after all (a KIND_BREACH_WITHDRAWN entry, SLAMet.withdraws_breach).
    */
   SUPPORT__SLA__V1__CYCLE_STATE__CYCLE_STATE_BREACHED = 4,
   /*
