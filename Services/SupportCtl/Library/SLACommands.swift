@@ -160,6 +160,7 @@ extension Render {
         case .warned: "warned"
         case .met: "met"
         case .breached: "breached"
+        case .breachWithdrawn: "breach withdrawn"
         case .cancelled: "cancelled"
         default: "event"
         }
