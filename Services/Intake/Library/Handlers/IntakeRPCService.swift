@@ -78,10 +78,10 @@ struct IntakeRPCService: RPCService {
         }
     }
 
-    /// ``write(_:idempotent:_:)-(_,_,(Database,Date)->Written<Response>)``
-    /// answering with the response's bytes: those the body stored (an
-    /// incident's document), or the first call's for a repeated key, so
-    /// the response is not encoded again on its way out (issue 9).
+    /// The `write` above, answering with the response's bytes: those the
+    /// body stored (an incident's document), or the first call's for a
+    /// repeated key, so the response is not encoded again on its way out
+    /// (issue 9).
     func writeEncoded<Response: SwiftProtobuf.Message>(
         _ context: ServerContext,
         idempotent: Bool = false,
