@@ -84,14 +84,7 @@ struct MessageCreationTests {
     func breachWithdrawn() throws {
         let harness = try NotifierHarness(channel: .phone)
         try harness.open()
-        var breach = Support_Events_V1_SLABreached()
-        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
-        try harness.send(.slaBreached(breach), at: "2026-12-05T03:31:00", producer: "sla-timer")
-        var met = Support_Events_V1_SLAMet()
-        met.cycle = breach.cycle
-        met.metAt = .init(date: jst("2026-12-05T03:29:00"))
-        met.withdrawsBreach = true
-        try harness.send(.slaMet(met), at: "2026-12-05T03:29:00", producer: "sla-timer")
+        try harness.breachWithdrawn(due: "2026-12-05T03:30:00", breachedAt: "2026-12-05T03:31:00", answeredAt: "2026-12-05T03:29:00")
         let withdrawn = try harness.messages("sla-breach-withdrawn")
         #expect(withdrawn.map { $0.recipients[0].email } == (try harness.messages("sla-breached").filter { $0.transport == .maildir }.map { $0.recipients[0].email }))
         #expect(withdrawn.map(\.transport) == [.maildir])

@@ -78,6 +78,19 @@ final class NotifierHarness {
         return facts
     }
 
+    /// sla-timer's breach of cycle 1 (due `due`, fired at `breachedAt`),
+    /// then its withdrawal: the answer recorded at `answeredAt` reached it late.
+    func breachWithdrawn(due: String, breachedAt: String, answeredAt: String) throws {
+        var breach = Support_Events_V1_SLABreached()
+        breach.cycle = self.cycle(due: due)
+        try self.send(.slaBreached(breach), at: breachedAt, producer: "sla-timer")
+        var met = Support_Events_V1_SLAMet()
+        met.cycle = breach.cycle
+        met.metAt = .init(date: jst(answeredAt))
+        met.withdrawsBreach = true
+        try self.send(.slaMet(met), at: answeredAt, producer: "sla-timer")
+    }
+
     func messages(_ template: String? = nil) throws -> [Message] {
         try self.database.writer.read { db in
             try NotifierStore.messages(incident: "", state: .unspecified, offset: 0, limit: 1000, in: db)

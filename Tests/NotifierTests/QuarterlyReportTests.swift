@@ -6,8 +6,8 @@ import Testing
 
 @Suite("R-REP-1: the quarterly TAM report")
 struct QuarterlyReportTests {
-    @Test("R-REP-1: every incident of the quarter with its severity history, met and breached cycles, escalations and open items")
-    func report() throws {
+    /// Certificate C-1 (Acme, Tokyo) with the contact Ann, and its incident opened.
+    static func harness() throws -> NotifierHarness {
         let harness = try NotifierHarness(channel: .phone)
         var certificate = Support_Events_V1_CertificateChanged()
         certificate.certificateID = "C-1"
@@ -18,6 +18,12 @@ struct QuarterlyReportTests {
         certificate.contacts = [.with { $0.name = "Ann"; $0.email = "ann@acme.example" }]
         try harness.send(.certificateChanged(certificate), at: "2026-10-01T09:00:00")
         try harness.open()
+        return harness
+    }
+
+    @Test("R-REP-1: every incident of the quarter with its severity history, met and breached cycles, escalations and open items")
+    func report() throws {
+        let harness = try Self.harness()
         var breach = Support_Events_V1_SLABreached()
         breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
         try harness.send(.slaBreached(breach), at: "2026-12-05T03:30:00", producer: "sla-timer")
@@ -51,22 +57,8 @@ struct QuarterlyReportTests {
 
     @Test("R-REP-1, R-SLA-1: a breach sla-timer withdrew counts as met, not as breached")
     func withdrawnBreach() throws {
-        let harness = try NotifierHarness(channel: .phone)
-        var certificate = Support_Events_V1_CertificateChanged()
-        certificate.certificateID = "C-1"
-        certificate.customer = "Acme"
-        certificate.office = "tokyo"
-        certificate.tam = "tam.sato"
-        certificate.revision = 1
-        try harness.send(.certificateChanged(certificate), at: "2026-10-01T09:00:00")
-        try harness.open()
-        var breach = Support_Events_V1_SLABreached()
-        breach.cycle = harness.cycle(due: "2026-12-05T03:30:00")
-        try harness.send(.slaBreached(breach), at: "2026-12-05T03:31:00", producer: "sla-timer")
-        var met = Support_Events_V1_SLAMet()
-        met.cycle = breach.cycle
-        met.withdrawsBreach = true
-        try harness.send(.slaMet(met), at: "2026-12-05T03:29:00", producer: "sla-timer")
+        let harness = try Self.harness()
+        try harness.breachWithdrawn(due: "2026-12-05T03:30:00", breachedAt: "2026-12-05T03:31:00", answeredAt: "2026-12-05T03:29:00")
         let report = try harness.database.writer.write { db in
             try harness.engine.generateReport(certificate: "C-1", quarter: "2026Q4", send: false, now: jst("2026-12-10T12:00:00"), in: db)
         }

@@ -82,14 +82,10 @@ struct NotifierEngine: Sendable {
             // The breach alert goes to the person responsible at the incident's
             // level and the TAM (or the duty manager, R-ORG-4). escalation's
             // Escalated event, which follows (R-ESC-3), tells the new level.
-            let level = view.level
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: due)
-            values["level"] = level
-            values["level_name"] = Recipients.levelName(level)
-            var staff: [Recipients.Staff] = []
-            if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(owner) }
-            if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(tam) }
-            drafts = Self.unique(staff).flatMap { self.staffDrafts("sla-breached", $0, values) }
+            values["level"] = view.level
+            values["level_name"] = Recipients.levelName(view.level)
+            drafts = self.levelOwnerAndTAM(view, at: at).flatMap { self.staffDrafts("sla-breached", $0, values) }
         case .escalated(let escalated):
             let view = try self.view(event, in: db)
             let level = max(1, escalated.toLevel.rawValue)
@@ -114,15 +110,11 @@ struct NotifierEngine: Sendable {
             // learn it was wrong. An escalation it caused is undone by
             // escalation, whose Escalated event says so separately.
             let view = try self.view(event, in: db)
-            let level = view.level
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: met.cycle.dueAt.date)
             values["met_local"] = try LocalTime.text(met.metAt.date, self.office(view.snapshot.office, incident: event.incidentID).timeZone)
-            values["level"] = level
-            values["level_name"] = Recipients.levelName(level)
-            var staff: [Recipients.Staff] = []
-            if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(owner) }
-            if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: view.snapshot.office, at: at) { staff.append(tam) }
-            drafts = Self.unique(staff).map { self.staffDraft("sla-breach-withdrawn", $0, values) }
+            values["level"] = view.level
+            values["level_name"] = Recipients.levelName(view.level)
+            drafts = self.levelOwnerAndTAM(view, at: at).map { self.staffDraft("sla-breach-withdrawn", $0, values) }
         default:
             break
         }
@@ -168,6 +160,17 @@ struct NotifierEngine: Sendable {
     }
 
     // MARK: Pieces
+
+    /// Who is told of a breach (and of its withdrawal): the person
+    /// responsible at the incident's level and the TAM, or the duty manager
+    /// out of the TAM's hours (R-ORG-4), each once.
+    private func levelOwnerAndTAM(_ view: NotifierStore.IncidentView, at: Date) -> [Recipients.Staff] {
+        let (tam, office) = (view.snapshot.tam, view.snapshot.office)
+        return Self.unique([
+            self.recipients.levelOwner(view.level, tam: tam, office: office, at: at),
+            self.recipients.tamOrDutyManager(tam: tam, office: office, at: at),
+        ].compactMap { $0 })
+    }
 
     private func staffDraft(_ template: String, _ staff: Recipients.Staff, _ values: [String: Any]) -> Draft {
         var values = values
