@@ -27,7 +27,8 @@ public enum IntakeService {
                 "supportdesk_incidents", by: "state", as: Support_Common_V1_IncidentState.self,
                 in: environment.database, sql: "SELECT state, COUNT(*) FROM incident GROUP BY state"
             )
-            return ServiceParts(rpc: [service], applyEvent: service.apply)
+            let pruner = IdempotencyPruner(database: environment.database, clock: environment.clock, logger: environment.logger)
+            return ServiceParts(rpc: [service], workers: [pruner], applyEvent: service.apply)
         },
         checkConfig: { directory in
             let offices = try OfficeDirectory.load(configDirectory: directory)
