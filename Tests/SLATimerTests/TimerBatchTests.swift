@@ -127,6 +127,10 @@ struct TimerBatchTests {
         #expect(armed == ["T-BAD"], "only the failing timer is left armed")
         #expect(fired == 3 * 3, "two warnings and the breach of each incident")
         #expect(breaches.sorted() == ["INC-000001", "INC-000002", "INC-000003"])
+        // An operator sees it without reading the log.
+        let metrics = try await service.client.call(AdminRPC.metrics, .init()).text
+        let failures = metrics.split(separator: "\n").first { $0.hasPrefix("supportdesk_sla_timer_fire_failures_total") }
+        #expect(failures?.split(separator: " ").last == "1", "\(failures ?? "no supportdesk_sla_timer_fire_failures_total")")
         try await service.finish()
     }
 }

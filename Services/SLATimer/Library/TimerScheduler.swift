@@ -23,6 +23,10 @@ final class TimerScheduler: Service, Sendable {
     private let wakeup = Wakeup()
     /// How late timers fire (actual − due), on the service's clock.
     private let fireLag: CoreMetrics.Timer
+    /// Attempts to fire a timer that failed (it stays armed and is tried
+    /// again): an operator alerts on this rising, since a timer that keeps
+    /// failing is a warning or breach nobody hears of.
+    private let fireFailures: CoreMetrics.Counter
 
     init(environment: ServiceEnvironment, engine: SLAEngine) {
         self.database = environment.database
@@ -31,6 +35,7 @@ final class TimerScheduler: Service, Sendable {
         self.logger = environment.logger
         self.relay = environment.relay
         self.fireLag = CoreMetrics.Timer(label: "supportdesk_sla_timer_fire_lag_seconds", dimensions: [], factory: environment.metrics.factory)
+        self.fireFailures = CoreMetrics.Counter(label: "supportdesk_sla_timer_fire_failures_total", dimensions: [], factory: environment.metrics.factory)
         if let manual = environment.clock as? ManualClock {
             manual.onChange { [weak self] _ in _ = await self?.fireDue() }
         }
@@ -104,6 +109,7 @@ final class TimerScheduler: Service, Sendable {
                 careful = false
                 for (timer, error) in failures {
                     failing = true
+                    self.fireFailures.increment()
                     self.logger.error("a timer could not fire; it stays armed and is tried again later", metadata: [
                         "timer": "\(timer.id)", "kind": "\(timer.kind)", "incident": "\(timer.incidentID)", "error": "\(error)",
                     ])
@@ -122,6 +128,7 @@ final class TimerScheduler: Service, Sendable {
                 careful = true
             } catch {
                 self.logger.error("timers could not fire; retrying later", metadata: ["error": "\(error)"])
+                self.fireFailures.increment()
                 failing = true
                 break
             }
