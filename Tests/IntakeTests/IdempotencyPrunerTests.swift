@@ -26,6 +26,9 @@ struct IdempotencyPrunerTests {
     func retention() async throws {
         let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)
         let environment = intake.process.environment
+        // intake runs one as a worker (in-process the workers are not
+        // started, so the test calls it).
+        #expect(intake.process.workers.contains { $0 is IdempotencyPruner })
         let pruner = IdempotencyPruner(database: environment.database, clock: environment.clock, logger: intake.logs.logger())
         func open(_ key: String) async throws -> String {
             try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: key]).id
