@@ -200,7 +200,10 @@ let package = Package(
             name: "ServiceKitTests",
             dependencies: [
                 "ServiceKit", "SupportCtl", "TestSupport", "SupportRPC", "SupportProto",
+                // The write path's idempotency suite calls every service's mutating methods.
+                "Intake", "SLATimer", "Escalation", "Notifier",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/ServiceKitTests",
             swiftSettings: settings

@@ -15,6 +15,9 @@ struct AdminService: RPCService {
     let database: ServiceDatabase
     let clock: any ServiceClock
     let metrics: ServiceMetrics
+    /// With an idempotency key, a retried Backup answers the snapshot the
+    /// first call took instead of taking another.
+    let writes: ServiceWriter
 
     static let defaultChunk = 1 << 20
     static let maximumChunk = 2 << 20
@@ -26,19 +29,25 @@ struct AdminService: RPCService {
             return response
         }
         router.register(AdminRPC.backup, defaultTimeout: .seconds(600)) { _, context in
-            let snapshot = try await self.takeSnapshot()
-            context.logger.notice("backup snapshot taken", metadata: ["snapshot": "\(snapshot.snapshotID)", "bytes": "\(snapshot.sizeBytes)"])
-            return snapshot
+            try await self.writes.recorded(context) {
+                let snapshot = try await self.takeSnapshot()
+                context.logger.notice("backup snapshot taken", metadata: ["snapshot": "\(snapshot.snapshotID)", "bytes": "\(snapshot.sizeBytes)"])
+                return snapshot
+            }
         }
         router.register(AdminRPC.readBackup, defaultTimeout: .seconds(30)) { request, _ in
             try self.read(request)
         }
-        router.register(AdminRPC.releaseBackup) { request, _ in
-            let url = try self.snapshotURL(request.snapshotID)
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                try? FileManager.default.removeItem(atPath: url.path + suffix)
+        router.register(AdminRPC.releaseBackup) { request, context in
+            // Releasing is idempotent by itself (a released snapshot is
+            // gone); the record keeps the answer the same for a retry.
+            try await self.writes.recorded(context) {
+                let url = try self.snapshotURL(request.snapshotID)
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    try? FileManager.default.removeItem(atPath: url.path + suffix)
+                }
+                return Support_Admin_V1_ReleaseBackupResponse()
             }
-            return Support_Admin_V1_ReleaseBackupResponse()
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SupportProto
 import SupportRPC
 
@@ -7,26 +8,32 @@ import SupportRPC
 public struct ClockService: RPCService {
     let serviceName: String
     let clock: any ServiceClock
-    /// Makes a move survive a restart (a service's time never runs back).
-    let persist: @Sendable (Date) async throws -> Void
+    /// Records each move with its idempotency key; the stored time makes a
+    /// move survive a restart (a service's time never runs back).
+    let writes: ServiceWriter
 
-    public init(serviceName: String, clock: any ServiceClock, persist: @escaping @Sendable (Date) async throws -> Void) {
+    public init(serviceName: String, clock: any ServiceClock, writes: ServiceWriter) {
         self.serviceName = serviceName
         self.clock = clock
-        self.persist = persist
+        self.writes = writes
+    }
+
+    /// Stores the time the clock moved to, with the call's idempotency record.
+    private static func persist(_ db: Database, _ state: Support_Clock_V1_ClockState) throws {
+        try ServiceDatabase.persistFakeClock(state.now.date, in: db)
     }
 
     public func register(into router: inout RPCRouter) {
         router.register(ClockRPC.get, defaultTimeout: .seconds(5)) { _, _ in
             self.state(self.clock.now())
         }
-        router.register(ClockRPC.set) { request, _ in
+        router.register(ClockRPC.set) { request, context in
             guard request.hasTime else { throw RPCError.invalidArgument(field: "time", "Set needs a time, e.g. 2026-12-04T08:00:00Z") }
             let clock = try self.controllable()
             do {
-                let now = try await clock.set(to: request.time.date)
-                try await self.persist(now)
-                return self.state(now)
+                return try await self.writes.recorded(context, persist: Self.persist) {
+                    self.state(try await clock.set(to: request.time.date))
+                }
             } catch let ClockError.backwards(now, requested) {
                 throw RPCError(
                     .failedPrecondition,
@@ -34,13 +41,15 @@ public struct ClockService: RPCService {
                 )
             }
         }
-        router.register(ClockRPC.advance) { request, _ in
+        router.register(ClockRPC.advance) { request, context in
             let seconds = Double(request.by.seconds) + Double(request.by.nanos) / 1e9
             guard seconds >= 0 else { throw RPCError.invalidArgument(field: "by", "the clock only moves forward; give a positive duration") }
             let clock = try self.controllable()
-            let now = try await clock.advance(by: seconds)
-            try await self.persist(now)
-            return self.state(now)
+            // With a key, a retried advance answers the first one's time and
+            // moves the clock no further.
+            return try await self.writes.recorded(context, persist: Self.persist) {
+                self.state(try await clock.advance(by: seconds))
+            }
         }
     }
 

@@ -7,6 +7,9 @@ import SupportRPC
 struct EventSinkService: RPCService {
     let inbox: EventInbox
     let clock: any ServiceClock
+    /// With an idempotency key, a retried delivery answers as the first
+    /// did (the inbox applies each event once either way).
+    let writes: ServiceWriter
     let afterCommit: @Sendable () -> Void
 
     func register(into router: inout RPCRouter) {
@@ -17,15 +20,17 @@ struct EventSinkService: RPCService {
                     "event \(index) has no event_id, producer or payload; the producer must fix it, not resend it"
                 )
             }
-            let (accepted, duplicates) = try await self.inbox.receive(request.events, receivedAt: self.clock.now())
-            self.afterCommit()
-            if duplicates > 0 {
-                context.logger.debug("redelivered events ignored", metadata: ["duplicates": "\(duplicates)"])
+            return try await self.writes.recorded(context) {
+                let (accepted, duplicates) = try await self.inbox.receive(request.events, receivedAt: self.clock.now())
+                self.afterCommit()
+                if duplicates > 0 {
+                    context.logger.debug("redelivered events ignored", metadata: ["duplicates": "\(duplicates)"])
+                }
+                var response = Support_Events_V1_DeliverResponse()
+                response.appliedEventIds = accepted
+                response.duplicateCount = UInt32(duplicates)
+                return response
             }
-            var response = Support_Events_V1_DeliverResponse()
-            response.appliedEventIds = accepted
-            response.duplicateCount = UInt32(duplicates)
-            return response
         }
     }
 }

@@ -121,6 +121,7 @@ enum ServiceKitMigrations {
             }
         }
         Self.registerEvents(in: &migrator)
+        IdempotencyRecords.registerMigrations(in: &migrator)
     }
 }
 
@@ -131,13 +132,11 @@ extension ServiceDatabase {
         }
     }
 
-    func persistFakeClock(_ now: Date) async throws {
-        try await self.writer.write { db in
-            try db.execute(
-                sql: "INSERT INTO fake_clock (id, now) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET now = excluded.now",
-                arguments: [now.timeIntervalSince1970]
-            )
-        }
+    static func persistFakeClock(_ now: Date, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO fake_clock (id, now) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET now = excluded.now",
+            arguments: [now.timeIntervalSince1970]
+        )
     }
 }
 

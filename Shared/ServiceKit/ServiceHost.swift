@@ -170,15 +170,13 @@ public enum ServiceHost {
             throw RuntimeError("\(definition.name) cannot start: \(error)")
         }
         var router = RPCRouter()
-        router.register(EventSinkService(inbox: EventInbox(database: database, apply: parts.applyEvent), clock: clock) {
+        router.register(EventSinkService(inbox: EventInbox(database: database, apply: parts.applyEvent), clock: clock, writes: environment.writes) {
             // Applying may have written this service's own events.
             relay?.wake()
             parts.afterEvents()
         })
-        router.register(ClockService(serviceName: definition.name, clock: clock) { now in
-            try await database.persistFakeClock(now)
-        })
-        router.register(AdminService(serviceName: definition.name, database: database, clock: clock, metrics: metrics))
+        router.register(ClockService(serviceName: definition.name, clock: clock, writes: environment.writes))
+        router.register(AdminService(serviceName: definition.name, database: database, clock: clock, metrics: metrics, writes: environment.writes))
         for service in parts.rpc {
             router.register(service)
         }
@@ -216,6 +214,7 @@ public enum ServiceHost {
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
         var workers = parts.workers
         workers.append(WALCheckpointer(database: database, logger: logger, metrics: metrics))
+        workers.append(IdempotencyPruner(database: database, clock: clock, logger: logger))
         if let path = options.metricsTextfile {
             workers.append(MetricsTextfileWriter(path: path, interval: .seconds(options.metricsInterval), metrics: metrics, logger: logger))
         }

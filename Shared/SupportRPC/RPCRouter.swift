@@ -50,6 +50,8 @@ public struct RPCRouter: Sendable {
                 )
             }
             try RequestLimits.check(request)
+            var context = context
+            context.payload = payload
             return try await handler(request, context).bytes
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import Synchronization
@@ -31,6 +32,10 @@ public struct ServerContext: Sendable {
     public let caller: Caller
     /// The process at the other end of the socket, when the kernel says.
     public let peer: PeerCredentials?
+    /// The request's payload as it arrived (set by the router before the
+    /// handler runs): what an idempotency key is checked against, so the
+    /// same key with another request is told apart from a retry.
+    public internal(set) var payload: Data = Data()
 
     public init(
         method: String,

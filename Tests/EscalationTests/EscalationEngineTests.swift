@@ -86,7 +86,9 @@ final class EscalationHarness {
 
     func escalate(_ requester: EscalationEngine.Requester, direction: Support_Escalation_V1_Direction = .up, at: String) throws -> Support_Escalation_V1_EscalationRecord {
         try self.database.writer.write { db in
-            try self.engine.escalate(self.incident, by: requester, direction: direction, reason: "test", at: jst(at), in: db)
+            let (record, escalated) = try self.engine.escalate(self.incident, by: requester, direction: direction, reason: "test", at: jst(at), in: db)
+            try self.engine.outbox.append(escalated, in: db)
+            return record
         }
     }
 
@@ -119,14 +121,14 @@ struct EscalationEngineTests {
     func customerRefusals() throws {
         let harness = try EscalationHarness()
         try harness.incident(state: .waitingCustomer, at: "2026-12-07T11:00:00")
-        let waiting = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:00:00") }
+        let waiting = #expect(throws: ServiceError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:00:00") }
         #expect(waiting?.reason == "CUSTOMER_SIDE")
         #expect(waiting?.rpcError.message.contains("waiting for your information; provide it first") == true)
         try harness.incident(state: .resolved, at: "2026-12-07T12:00:00")
-        let resolved = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T12:00:00") }
+        let resolved = #expect(throws: ServiceError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T12:00:00") }
         #expect(resolved?.reason == "INCIDENT_RESOLVED")
         try harness.incident(state: .inProgress, at: "2026-12-07T13:00:00")
-        let stranger = #expect(throws: EscalationError.self) { try harness.escalate(.customer("eve@elsewhere.example"), at: "2026-12-07T13:00:00") }
+        let stranger = #expect(throws: ServiceError.self) { try harness.escalate(.customer("eve@elsewhere.example"), at: "2026-12-07T13:00:00") }
         #expect(stranger?.rpcError.code == .permissionDenied)
         #expect(try harness.records.isEmpty)
     }
@@ -137,13 +139,13 @@ struct EscalationEngineTests {
         try harness.incident(state: .inProgress, at: "2026-12-07T11:00:00")
         #expect(try harness.escalate(.staff("boss"), at: "2026-12-07T11:00:00").toLevel == .supportLead)
         #expect(try harness.escalate(.staff("boss"), at: "2026-12-07T11:01:00").toLevel == .businessAccountManager)
-        let ceiling = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:02:00") }
+        let ceiling = #expect(throws: ServiceError.self) { try harness.escalate(.customer("ann@acme.example"), at: "2026-12-07T11:02:00") }
         #expect(ceiling?.reason == "LEVEL_CEILING")
         #expect(try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:03:00").toLevel == .supportLead)
         #expect(try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:04:00").toLevel == .tam)
-        let floor = #expect(throws: EscalationError.self) { try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:05:00") }
+        let floor = #expect(throws: ServiceError.self) { try harness.escalate(.staff("boss"), direction: .down, at: "2026-12-07T11:05:00") }
         #expect(floor?.reason == "LEVEL_FLOOR")
-        let customerDown = #expect(throws: EscalationError.self) { try harness.escalate(.customer("ann@acme.example"), direction: .down, at: "2026-12-07T11:06:00") }
+        let customerDown = #expect(throws: ServiceError.self) { try harness.escalate(.customer("ann@acme.example"), direction: .down, at: "2026-12-07T11:06:00") }
         #expect(customerDown?.rpcError.code == .permissionDenied)
     }
 
@@ -168,7 +170,7 @@ struct EscalationEngineTests {
     @Test("R-ESC-3: a breach that arrives before intake's IncidentOpened is refused, not dropped; delivered again after it, it escalates once")
     func breachBeforeOpened() throws {
         let harness = try EscalationHarness()
-        #expect(throws: EscalationError.self) {
+        #expect(throws: ServiceError.self) {
             try harness.breach(cycle: "INC-000001/1", at: "2026-12-05T03:30:00", eventID: "breach-1")
         }
         #expect(try harness.records.isEmpty)
@@ -235,7 +237,7 @@ struct EscalationEngineTests {
     func rosterValidation() {
         var roster = Support_Escalation_V1_Roster()
         roster.office = "tokyo"
-        let missing = #expect(throws: EscalationError.self) { try RosterRules.validate(roster) }
+        let missing = #expect(throws: ServiceError.self) { try RosterRules.validate(roster) }
         #expect(missing?.rpcError.details.first?.field == "roster.tam")
         var person = Support_Common_V1_Person()
         person.id = "x"
@@ -251,7 +253,7 @@ struct EscalationEngineTests {
         shift.endMinute = 1500
         manager.shifts = [shift]
         roster.dutyManagers = [manager]
-        let badShift = #expect(throws: EscalationError.self) { try RosterRules.validate(roster) }
+        let badShift = #expect(throws: ServiceError.self) { try RosterRules.validate(roster) }
         #expect(badShift?.rpcError.details.first?.field == "roster.duty_managers[0].shifts[0]")
     }
 }

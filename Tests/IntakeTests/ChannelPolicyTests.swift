@@ -1,3 +1,4 @@
+import ServiceKit
 import SupportProto
 import Testing
 
@@ -42,7 +43,7 @@ struct ChannelPolicyTests {
     @Test("R-CH-2: a closed channel's refusal names the channels open now")
     func refusalNamesOpenChannels() {
         let policy = ChannelPolicy(businessHoursNow: false, companyAccountAvailable: true, hoursSummary: "Mon–Fri 10:00–18:00 Asia/Tokyo")
-        let error = #expect(throws: IntakeError.self) { try policy.check(.phone, severity: 3) }
+        let error = #expect(throws: ServiceError.self) { try policy.check(.phone, severity: 3) }
         #expect(error?.code == .failedPrecondition)
         #expect(error?.reason == "CHANNEL_CLOSED")
         #expect(error?.rpcError.message.contains("Open now for severity 3: portal.") == true)

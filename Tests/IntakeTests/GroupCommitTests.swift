@@ -76,12 +76,21 @@ struct GroupCommitTests {
             )
         }
         #expect(refused?.code == .permissionDenied)
-        // A retry that got as far as creating an incident rolled it back.
-        #expect(try await intake.client.call(
-            IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: "open"]
-        ) == first)
-        #expect(try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open()).id == "INC-000002")
-        #expect(try await intake.client.call(IntakeRPC.listIncidents, .init()).incidents.map(\.id).sorted() == ["INC-000001", "INC-000002"])
+        // The same key with another request (p1 may open) is refused, never
+        // answered the first call's incident, and what it created is gone.
+        let reused = await #expect(throws: RPCError.self) {
+            try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: "open"])
+        }
+        #expect(reused?.code == .failedPrecondition)
+        #expect(reused?.details.first?.reason == "IDEMPOTENCY_KEY_REUSED")
+        // A retry that got as far as creating a second incident rolled it back.
+        let second = try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: "p1"])
+        #expect(second.id == "INC-000002")
+        #expect(try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(), metadata: [Metadata.idempotencyKey: "p1"]) == second)
+        #expect(try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open()).id == "INC-000003")
+        #expect(
+            try await intake.client.call(IntakeRPC.listIncidents, .init()).incidents.map(\.id).sorted() == ["INC-000001", "INC-000002", "INC-000003"]
+        )
         #expect(try IntakeServiceTests.events(intake, incident: "INC-000001").count == 1)
         try await intake.finish()
     }

@@ -19,15 +19,15 @@ struct IdempotencyPrunerTests {
     }
 
     static func keys(_ intake: InProcessService) throws -> [String] {
-        try intake.process.environment.database.writer.read { db in try String.fetchAll(db, sql: "SELECT key FROM idempotency ORDER BY rowid") }
+        try intake.process.environment.database.writer.read { db in try String.fetchAll(db, sql: "SELECT key FROM idempotency_record ORDER BY rowid") }
     }
 
     @Test("A key answers its first call for seven days; older records are forgotten, oldest first, in batches, and a retry after that opens anew")
     func retention() async throws {
         let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)
         let environment = intake.process.environment
-        // intake runs one as a worker (in-process the workers are not
-        // started, so the test calls it).
+        // Every service runs one as a worker (in-process the workers are
+        // not started, so the test calls it).
         #expect(intake.process.workers.contains { $0 is IdempotencyPruner })
         let pruner = IdempotencyPruner(database: environment.database, clock: environment.clock, logger: intake.logs.logger())
         func open(_ key: String) async throws -> String {
@@ -50,15 +50,15 @@ struct IdempotencyPrunerTests {
         let old = environment.clock.now().addingTimeInterval(-30 * 24 * 3600).timeIntervalSince1970
         try await environment.database.writer.write { db in
             let keys = try Self.keysSnapshot(db)
-            try db.execute(sql: "DELETE FROM idempotency")
+            try db.execute(sql: "DELETE FROM idempotency_record")
             for index in 0..<(2 * IdempotencyPruner.batchSize + 7) {
                 try db.execute(
-                    sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES ('/support.intake.v1.Intake/OpenIncident', ?, x'00', ?)",
+                    sql: "INSERT INTO idempotency_record (caller, method, key, request, response, created_at) VALUES ('', '/support.intake.v1.Intake/OpenIncident', ?, x'00', x'00', ?)",
                     arguments: ["ancient-\(index)", old]
                 )
             }
             for row in keys {
-                try db.execute(sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?)", arguments: row)
+                try db.execute(sql: "INSERT INTO idempotency_record (caller, method, key, request, response, created_at) VALUES (?, ?, ?, ?, ?, ?)", arguments: row)
             }
         }
         #expect(try await pruner.prune() == 2 * IdempotencyPruner.batchSize + 7 + 2)
@@ -72,8 +72,11 @@ struct IdempotencyPrunerTests {
 
     /// Every record's columns, in rowid order.
     static func keysSnapshot(_ db: Database) throws -> [StatementArguments] {
-        try Row.fetchAll(db, sql: "SELECT method, key, response, created_at FROM idempotency ORDER BY rowid").map { row in
-            [row["method"] as String, row["key"] as String, row["response"] as Data, row["created_at"] as Double]
+        try Row.fetchAll(db, sql: "SELECT caller, method, key, request, response, created_at FROM idempotency_record ORDER BY rowid").map { row in
+            [
+                row["caller"] as String, row["method"] as String, row["key"] as String, row["request"] as Data,
+                row["response"] as Data, row["created_at"] as Double,
+            ]
         }
     }
 }

@@ -1,3 +1,4 @@
+import ServiceKit
 import Foundation
 import SupportProto
 import Testing
@@ -51,7 +52,7 @@ struct IncidentLifecycleTests {
     @Test("An illegal transition is FAILED_PRECONDITION naming the current state", arguments: illegal)
     func illegalTransitions(_ case_: Illegal) {
         var lifecycle = IncidentLifecycle(Self.incident(state: case_.state), now: Self.now)
-        let error = #expect(throws: IntakeError.self) {
+        let error = #expect(throws: ServiceError.self) {
             switch case_.action {
             case "respond": try lifecycle.respond(actor: "eng", text: "x", via: .portal)
             case "request-info": try lifecycle.requestInfo(actor: "eng", text: "x")
@@ -112,7 +113,7 @@ struct IncidentLifecycleTests {
         #expect(lifecycle.events.count == 1, "the second call changes nothing")
 
         var stale = IncidentLifecycle(Self.incident(state: .inProgress), now: Self.now)
-        let error = #expect(throws: IntakeError.self) { try stale.closeForCustomerTimeout(waitingSince: Self.now) }
+        let error = #expect(throws: ServiceError.self) { try stale.closeForCustomerTimeout(waitingSince: Self.now) }
         #expect(error?.reason == "STALE_TIMEOUT")
     }
 }

@@ -1,3 +1,4 @@
+import ServiceKit
 import Foundation
 import SupportProto
 import SupportRPC
@@ -37,9 +38,9 @@ struct StatusReportTests {
     func notIndividuallyReported(severity: Int32) throws {
         let harness = try NotifierHarness(severity: severity)
         try harness.open(at: "2026-12-07T11:00:00")
-        let error = try #require(throws: RPCError.self) { try harness.statusReport(at: "2026-12-07T12:00:00") }
+        let error = try #require(throws: ServiceError.self) { try harness.statusReport(at: "2026-12-07T12:00:00") }
         #expect(error.code == .failedPrecondition)
         #expect(error.message.contains("quarterly report"))
-        #expect(error.details.first?.reason == "NOT_INDIVIDUALLY_REPORTED")
+        #expect(error.reason == "NOT_INDIVIDUALLY_REPORTED")
     }
 }

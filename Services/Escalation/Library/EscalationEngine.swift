@@ -41,7 +41,7 @@ struct EscalationEngine: Sendable {
             // not record it and sla-timer's relay delivers it again once
             // intake's events are here.
             guard let view = try EscalationStore.incident(event.incidentID, in: db) else {
-                throw EscalationError(
+                throw ServiceError(
                     .unavailable, reason: "INCIDENT_NOT_YET_KNOWN",
                     "escalation has not yet heard of \(event.incidentID) from intake; deliver the breach again once it has"
                 )
@@ -51,11 +51,12 @@ struct EscalationEngine: Sendable {
                 self.logger.notice("breach at level 3: no higher level to escalate to", metadata: ["incident": "\(event.incidentID)"])
                 return
             }
-            _ = try self.escalate(
+            let (_, escalated) = try self.escalate(
                 event.incidentID, by: .slaBreach(cycle: breach.cycle.cycleID, event: event.eventID), direction: .up,
                 reason: "SLA breached: a response was due \(breach.cycle.dueAt.date.formatted(.iso8601)) (R-ESC-3)",
                 at: event.occurredAt.date, in: db
             )
+            try self.outbox.append(escalated, in: db)
         case .slaMet(let met) where met.withdrawsBreach:
             try self.withdraw(met, event: event, in: db)
         default:
@@ -85,35 +86,39 @@ struct EscalationEngine: Sendable {
             ])
             return
         }
-        _ = try self.escalate(
+        let (_, escalated) = try self.escalate(
             event.incidentID, by: .slaBreachWithdrawn(cycle: cycle, event: event.eventID), direction: .down,
             reason: "SLA breach withdrawn: the answer was recorded by \(met.cycle.dueAt.date.formatted(.iso8601)), in time; "
                 + "escalation \(raised.id) is undone (R-ESC-3)",
             at: event.occurredAt.date, in: db
         )
+        try self.outbox.append(escalated, in: db)
     }
 
     // MARK: Escalating
 
-    /// Moves the incident one level and records who is responsible now;
-    /// emits Escalated to notifier.
+    /// Moves the incident one level and records who is responsible now.
+    ///
+    /// - Returns: The record, and the `Escalated` event for notifier, which
+    ///   the caller appends to the outbox (the RPC's write path does, with
+    ///   its idempotency record).
     func escalate(
         _ incidentID: String, by requester: Requester, direction: Support_Escalation_V1_Direction, reason: String,
         at now: Date, in db: Database
-    ) throws -> Record {
+    ) throws -> (Record, Event) {
         guard var view = try EscalationStore.incident(incidentID, in: db) else {
-            throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id (it arrives from intake within moments of opening)")
+            throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id (it arrives from intake within moments of opening)")
         }
         if case .customer(let email) = requester {
             guard let certificate = try EscalationStore.certificate(view.snapshot.certificateID, in: db),
                 certificate.contacts.contains(where: { $0.email == email.lowercased() })
             else {
-                throw EscalationError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: "contact_email", "\(email) is not an authorised contact of certificate \(view.snapshot.certificateID) (R-ORG-3)")
+                throw ServiceError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: "contact_email", "\(email) is not an authorised contact of certificate \(view.snapshot.certificateID) (R-ORG-3)")
             }
             try EscalationRules.checkCustomer(view.snapshot, incident: incidentID, direction: direction)
         }
         if [.resolved, .closed].contains(view.snapshot.state), case .staff = requester, direction == .up {
-            throw EscalationError(.failedPrecondition, reason: "INCIDENT_RESOLVED", "\(incidentID) is resolved or closed; reopen it before escalating")
+            throw ServiceError(.failedPrecondition, reason: "INCIDENT_RESOLVED", "\(incidentID) is resolved or closed; reopen it before escalating")
         }
         let to = try EscalationRules.next(from: view.level, direction: direction)
         let (roster, office) = try self.roster(for: view.snapshot, in: db)
@@ -177,17 +182,16 @@ struct EscalationEngine: Sendable {
         event.occurredAt = .init(date: now)
         event.causationEventID = record.causeEventID
         event.payload = .escalated(escalated)
-        try self.outbox.append(event, in: db)
-        return record
+        return (record, event)
     }
 
     /// The effective roster of an incident's certificate and its office.
     func roster(for snapshot: Snapshot, in db: Database) throws -> (Roster, OfficeCalendar) {
         guard let office = self.offices[snapshot.office] else {
-            throw EscalationError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(snapshot.office) is not in escalation's offices.json; add it and restart escalation")
+            throw ServiceError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(snapshot.office) is not in escalation's offices.json; add it and restart escalation")
         }
         guard let base = try EscalationStore.roster(office: snapshot.office, in: db) else {
-            throw EscalationError(.failedPrecondition, reason: "ROSTER_GAP", "office \(snapshot.office) has no roster; set one with `supportctl roster set`")
+            throw ServiceError(.failedPrecondition, reason: "ROSTER_GAP", "office \(snapshot.office) has no roster; set one with `supportctl roster set`")
         }
         let override = try EscalationStore.roster(office: snapshot.office, certificate: snapshot.certificateID, in: db)
         return (RosterRules.effective(office: base, override: override), office)
@@ -195,7 +199,7 @@ struct EscalationEngine: Sendable {
 
     func status(_ incidentID: String, at now: Date, in db: Database) throws -> Support_Escalation_V1_EscalationStatus {
         guard let view = try EscalationStore.incident(incidentID, in: db) else {
-            throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id")
+            throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id")
         }
         var status = Support_Escalation_V1_EscalationStatus()
         status.incidentID = incidentID

@@ -128,7 +128,7 @@ enum RosterSeed {
             }
             do {
                 try RosterRules.validate(parsed[index])
-            } catch let error as EscalationError {
+            } catch let error as ServiceError {
                 throw RuntimeError("\(Self.fileName): rosters[\(index)]: \(error.rpcError.message) (\(error.rpcError.details.first?.field ?? ""))")
             }
         }

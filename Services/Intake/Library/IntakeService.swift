@@ -27,8 +27,7 @@ public enum IntakeService {
                 "supportdesk_incidents", by: "state", as: Support_Common_V1_IncidentState.self,
                 in: environment.database, sql: "SELECT state, COUNT(*) FROM incident GROUP BY state"
             )
-            let pruner = IdempotencyPruner(database: environment.database, clock: environment.clock, logger: environment.logger)
-            return ServiceParts(rpc: [service], workers: [pruner], applyEvent: service.apply)
+            return ServiceParts(rpc: [service], applyEvent: service.apply)
         },
         checkConfig: { directory in
             let offices = try OfficeDirectory.load(configDirectory: directory)

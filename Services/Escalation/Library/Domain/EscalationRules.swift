@@ -1,3 +1,4 @@
+import ServiceKit
 import Foundation
 import SupportProto
 
@@ -8,12 +9,12 @@ enum EscalationRules {
         switch direction {
         case .down:
             guard level.rawValue > 1 else {
-                throw EscalationError(.failedPrecondition, reason: "LEVEL_FLOOR", "the incident is at level 1 (the TAM); it cannot go lower")
+                throw ServiceError(.failedPrecondition, reason: "LEVEL_FLOOR", "the incident is at level 1 (the TAM); it cannot go lower")
             }
             return Level(rawValue: level.rawValue - 1)!
         default:
             guard level.rawValue < 3 else {
-                throw EscalationError(
+                throw ServiceError(
                     .failedPrecondition, reason: "LEVEL_CEILING",
                     "the incident is already at level 3, the business account manager (R-ESC-1); there is no higher level"
                 )
@@ -26,11 +27,11 @@ enum EscalationRules {
     /// vendor's side, and only upwards.
     static func checkCustomer(_ snapshot: Support_Events_V1_IncidentSnapshot, incident: String, direction: Support_Escalation_V1_Direction) throws {
         guard direction != .down else {
-            throw EscalationError(.permissionDenied, reason: "STAFF_ONLY", field: "direction", "only staff may de-escalate an incident")
+            throw ServiceError(.permissionDenied, reason: "STAFF_ONLY", field: "direction", "only staff may de-escalate an incident")
         }
         switch snapshot.state {
         case .resolved, .closed:
-            throw EscalationError(
+            throw ServiceError(
                 .failedPrecondition, reason: "INCIDENT_RESOLVED",
                 "\(incident) is \(snapshot.state == .resolved ? "resolved" : "closed"); only an unresolved incident can be escalated (R-ESC-2). Reopen it first."
             )
@@ -38,7 +39,7 @@ enum EscalationRules {
             break
         }
         guard snapshot.side == .vendor else {
-            throw EscalationError(
+            throw ServiceError(
                 .failedPrecondition, reason: "CUSTOMER_SIDE",
                 "\(incident) is waiting for your information; provide it first, then escalate if it is still needed (R-ESC-2)"
             )

@@ -1,3 +1,4 @@
+import ServiceKit
 import BusinessCalendar
 import Foundation
 import SupportProto
@@ -76,13 +77,13 @@ enum RosterRules {
         guard let owner = Self.owner(of: level, roster: roster, certificateTAM: certificateTAM),
             let tam = Self.owner(of: .tam, roster: roster, certificateTAM: certificateTAM)
         else {
-            throw EscalationError(.failedPrecondition, reason: "ROSTER_GAP", "the \(office.id) roster names nobody for level \(level.rawValue); set it with `supportctl roster set`")
+            throw ServiceError(.failedPrecondition, reason: "ROSTER_GAP", "the \(office.id) roster names nobody for level \(level.rawValue); set it with `supportctl roster set`")
         }
         guard !office.isOpen(at: instant) else {
             return Responsibility(levelOwner: owner, responsible: owner, tamContact: tam, dutyManagerReplacedTAM: false)
         }
         guard let duty = Self.dutyManager(at: instant, roster: roster, office: office) else {
-            throw EscalationError(
+            throw ServiceError(
                 .failedPrecondition, reason: "ROSTER_GAP",
                 "no duty manager of the \(office.id) office is on shift at \(instant.formatted(.iso8601)); add a shift with `supportctl roster set`"
             )
@@ -94,10 +95,10 @@ enum RosterRules {
 
     /// Checks a roster an operator sets.
     static func validate(_ roster: Roster) throws {
-        guard !roster.office.isEmpty else { throw EscalationError.invalid("roster.office", "office is required, e.g. tokyo") }
+        guard !roster.office.isEmpty else { throw ServiceError.invalid("roster.office", "office is required, e.g. tokyo") }
         if roster.certificateID.isEmpty {
             for (field, present) in [("tam", roster.hasTam), ("support_lead", roster.hasSupportLead), ("business_account_manager", roster.hasBusinessAccountManager)] where !present {
-                throw EscalationError.invalid("roster.\(field)", "an office roster names the TAM, the support lead and the business account manager (R-ESC-1); \(field) is missing")
+                throw ServiceError.invalid("roster.\(field)", "an office roster names the TAM, the support lead and the business account manager (R-ESC-1); \(field) is missing")
             }
         }
         let people: [(String, Person?)] = [
@@ -105,14 +106,14 @@ enum RosterRules {
             ("business_account_manager", roster.hasBusinessAccountManager ? roster.businessAccountManager : nil),
         ] + roster.dutyManagers.enumerated().map { ("duty_managers[\($0.offset)].person", $0.element.person) }
         for case let (field, person?) in people where person.id.isEmpty || person.email.isEmpty {
-            throw EscalationError.invalid("roster.\(field)", "every person needs an id and an email")
+            throw ServiceError.invalid("roster.\(field)", "every person needs an id and an email")
         }
         for (index, manager) in roster.dutyManagers.enumerated() {
             for (shiftIndex, shift) in manager.shifts.enumerated() {
                 let field = "roster.duty_managers[\(index)].shifts[\(shiftIndex)]"
-                guard shift.weekday != .unspecified else { throw EscalationError.invalid(field, "a shift needs a weekday") }
+                guard shift.weekday != .unspecified else { throw ServiceError.invalid(field, "a shift needs a weekday") }
                 guard shift.endMinute > shift.startMinute, shift.endMinute <= 1440 else {
-                    throw EscalationError.invalid(field, "a shift runs from start_minute to a later end_minute, at most 1440 (24:00)")
+                    throw ServiceError.invalid(field, "a shift runs from start_minute to a later end_minute, at most 1440 (24:00)")
                 }
             }
         }

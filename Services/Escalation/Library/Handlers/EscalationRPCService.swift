@@ -13,38 +13,35 @@ struct EscalationRPCService: RPCService {
 
     func register(into router: inout RPCRouter) {
         router.register(EscalationRPC.escalate) { request, context in
-            let id = try Self.required(request.incidentID, "incident_id")
-            let contact = request.contactEmail.trimmingCharacters(in: .whitespaces)
-            let actor = request.actor.trimmingCharacters(in: .whitespaces)
+            let id = try Field.required(request.incidentID, "incident_id", "the incident to escalate")
+            let contact = try Field.optional(request.contactEmail, "contact_email", max: Field.shortText)
+            let actor = try Field.optional(request.actor, "actor", max: Field.shortText)
             // A call made for a contact escalates as that contact, and an
             // incident of another organisation does not exist for it.
             if case .contact(let email) = context.caller, contact.lowercased() != email || !actor.isEmpty {
-                throw EscalationError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may escalate only as that contact")
+                throw ServiceError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may escalate only as that contact")
             }
             guard contact.isEmpty != actor.isEmpty else {
-                throw EscalationError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
+                throw ServiceError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
             }
-            let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard reason.count <= 2000 else { throw EscalationError.invalid("reason", "reason is at most 2000 characters") }
+            let reason = try Field.optional(request.reason, "reason", max: 2000)
             if !actor.isEmpty && reason.isEmpty {
-                throw EscalationError.invalid("reason", "staff escalations and de-escalations need a reason")
+                throw ServiceError.invalid("reason", "staff escalations and de-escalations need a reason")
             }
             let requester: EscalationEngine.Requester = contact.isEmpty ? .staff(actor) : .customer(contact)
-            let now = self.environment.clock.now()
-            let record = try await self.database.writer.write { db in
+            return try await self.environment.writes.write(context) { db, now in
                 if case .contact(let email) = context.caller, !(try EscalationStore.isContact(email, ofIncident: id, in: db)) {
-                    throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id (it arrives from intake within moments of opening)")
+                    throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id (it arrives from intake within moments of opening)")
                 }
-                return try self.engine.escalate(
+                let (record, escalated) = try self.engine.escalate(
                     id, by: requester, direction: request.direction == .down ? .down : .up,
                     reason: reason.isEmpty ? "escalated by the customer" : reason, at: now, in: db
                 )
+                return (record, [escalated])
             }
-            self.environment.eventsCommitted()
-            return record
         }
         router.register(EscalationRPC.getEscalations) { request, _ in
-            let id = try Self.required(request.incidentID, "incident_id")
+            let id = try Field.required(request.incidentID, "incident_id", "the incident to show")
             let now = self.environment.clock.now()
             return try await self.database.writer.read { db in
                 var response = Support_Escalation_V1_GetEscalationsResponse()
@@ -68,11 +65,11 @@ struct EscalationRPCService: RPCService {
             }
         }
         router.register(EscalationRPC.responsible) { request, _ in
-            let id = try Self.required(request.incidentID, "incident_id")
+            let id = try Field.required(request.incidentID, "incident_id", "the incident whose responsible person to name")
             let at = request.hasAt ? request.at.date : self.environment.clock.now()
             return try await self.database.writer.read { db in
                 guard let view = try EscalationStore.incident(id, in: db) else {
-                    throw EscalationError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id")
+                    throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id")
                 }
                 let (roster, office) = try self.engine.roster(for: view.snapshot, in: db)
                 let who = try RosterRules.responsibility(level: view.level, at: at, roster: roster, office: office, certificateTAM: view.snapshot.tam)
@@ -88,48 +85,41 @@ struct EscalationRPCService: RPCService {
                 return response
             }
         }
-        router.register(EscalationRPC.setRoster) { request, _ in
-            let actor = try Self.required(request.actor, "actor")
+        router.register(EscalationRPC.setRoster) { request, context in
+            let actor = try Field.required(request.actor, "actor", "the staff id changing the roster")
             let requested = request.roster
             try RosterRules.validate(requested)
             guard self.engine.offices[requested.office] != nil else {
-                throw EscalationError(.notFound, reason: "UNKNOWN_OFFICE", "there is no office \(requested.office); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
+                throw ServiceError(.notFound, reason: "UNKNOWN_OFFICE", "there is no office \(requested.office); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
             }
-            let now = self.environment.clock.now()
-            return try await self.database.writer.write { db in
+            return try await self.environment.writes.write(context) { db, now in
                 var roster = requested
                 let current = try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db)
                 let version = current?.version ?? 0
                 guard request.expectedVersion == 0 || request.expectedVersion == version else {
-                    throw EscalationError(.aborted, reason: "VERSION_MISMATCH", field: "expected_version", "the roster is at version \(version), not \(request.expectedVersion); re-read it and retry")
+                    throw ServiceError(.aborted, reason: "VERSION_MISMATCH", field: "expected_version", "the roster is at version \(version), not \(request.expectedVersion); re-read it and retry")
                 }
                 roster.version = version + 1
                 roster.updatedBy = actor
                 roster.updatedAt = .init(date: now)
                 try EscalationStore.save(roster, in: db)
-                return roster
+                return Written(roster)
             }
         }
         router.register(EscalationRPC.getRoster) { request, _ in
-            let office = try Self.required(request.office, "office")
+            let office = try Field.required(request.office, "office", "the office whose roster to show")
             return try await self.database.writer.read { db in
                 guard let base = try EscalationStore.roster(office: office, in: db) else {
-                    throw EscalationError(.notFound, reason: "ROSTER_NOT_FOUND", "office \(office) has no roster; set one with `supportctl roster set`")
+                    throw ServiceError(.notFound, reason: "ROSTER_NOT_FOUND", "office \(office) has no roster; set one with `supportctl roster set`")
                 }
                 guard !request.certificateID.isEmpty else { return base }
                 let override = try EscalationStore.roster(office: office, certificate: request.certificateID, in: db)
                 if request.effective { return RosterRules.effective(office: base, override: override) }
                 guard let override else {
-                    throw EscalationError(.notFound, reason: "ROSTER_NOT_FOUND", "certificate \(request.certificateID) has no roster override; ask with effective to see what applies")
+                    throw ServiceError(.notFound, reason: "ROSTER_NOT_FOUND", "certificate \(request.certificateID) has no roster override; ask with effective to see what applies")
                 }
                 return override
             }
         }
-    }
-
-    static func required(_ value: String, _ field: String) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { throw EscalationError.invalid(field, "\(field) is required") }
-        return trimmed
     }
 }

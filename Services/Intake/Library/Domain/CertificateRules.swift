@@ -1,3 +1,4 @@
+import ServiceKit
 import Foundation
 import SupportProto
 
@@ -10,12 +11,12 @@ enum CertificateRules {
 
     static func validated(_ contact: Contact, field: String) throws -> Contact {
         var contact = contact
-        contact.name = try require(contact.name, "\(field).name", "the contact's name")
-        contact.email = try require(contact.email, "\(field).email", "the contact's email").lowercased()
-        contact.phone = try optional(contact.phone, "\(field).phone", max: Limits.shortText)
+        contact.name = try Field.required(contact.name, "\(field).name", "the contact's name")
+        contact.email = try Field.required(contact.email, "\(field).email", "the contact's email").lowercased()
+        contact.phone = try Field.optional(contact.phone, "\(field).phone", max: Field.shortText)
         let parts = contact.email.split(separator: "@")
         guard parts.count == 2, parts[1].contains("."), !contact.email.contains(" ") else {
-            throw IntakeError.invalid("\(field).email", "\(contact.email) is not an email address")
+            throw ServiceError.invalid("\(field).email", "\(contact.email) is not an email address")
         }
         return contact
     }
@@ -26,13 +27,13 @@ enum CertificateRules {
         }
         var seen = Set<String>()
         for (index, contact) in contacts.enumerated() where !seen.insert(contact.email).inserted {
-            throw IntakeError.invalid("contacts[\(index)].email", "\(contact.email) is listed twice")
+            throw ServiceError.invalid("contacts[\(index)].email", "\(contact.email) is listed twice")
         }
     }
 
     static func add(_ contact: Contact, to certificate: inout Certificate) throws {
         guard !certificate.contacts.contains(where: { $0.email == contact.email }) else {
-            throw IntakeError(.alreadyExists, reason: "CONTACT_EXISTS", field: "contact.email", "\(contact.email) is already an authorised contact of \(certificate.id)")
+            throw ServiceError(.alreadyExists, reason: "CONTACT_EXISTS", field: "contact.email", "\(contact.email) is already an authorised contact of \(certificate.id)")
         }
         guard certificate.contacts.count < Self.contactLimit else { throw Self.limitReached(count: certificate.contacts.count + 1) }
         certificate.contacts.append(contact)
@@ -40,13 +41,13 @@ enum CertificateRules {
 
     static func remove(_ email: String, from certificate: inout Certificate) throws -> Contact {
         guard let index = certificate.contacts.firstIndex(where: { $0.email == email }) else {
-            throw IntakeError(.notFound, reason: "CONTACT_NOT_FOUND", field: "email", "\(email) is not an authorised contact of \(certificate.id)")
+            throw ServiceError(.notFound, reason: "CONTACT_NOT_FOUND", field: "email", "\(email) is not an authorised contact of \(certificate.id)")
         }
         return certificate.contacts.remove(at: index)
     }
 
-    private static func limitReached(count: Int) -> IntakeError {
-        IntakeError(
+    private static func limitReached(count: Int) -> ServiceError {
+        ServiceError(
             .failedPrecondition, reason: "CONTACT_LIMIT", field: "contact",
             "a certificate names at most \(Self.contactLimit) authorised contacts (R-ORG-2); remove one with `supportctl contact remove` before adding another"
         )
@@ -54,7 +55,7 @@ enum CertificateRules {
 
     static func checkRevision(_ expected: UInt32, of certificate: Certificate) throws {
         guard expected == 0 || expected == certificate.revision else {
-            throw IntakeError(.aborted, reason: "REVISION_MISMATCH", field: "expected_revision", "\(certificate.id) is at revision \(certificate.revision), not \(expected); re-read it and retry")
+            throw ServiceError(.aborted, reason: "REVISION_MISMATCH", field: "expected_revision", "\(certificate.id) is at revision \(certificate.revision), not \(expected); re-read it and retry")
         }
     }
 
@@ -75,7 +76,7 @@ enum CertificateRules {
     static func authorise(_ email: String, on certificate: Certificate, at now: Date, field: String = "contact_email") throws -> Contact {
         let email = email.lowercased()
         guard let contact = certificate.contacts.first(where: { $0.email == email }) else {
-            throw IntakeError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: field, "\(email) is not an authorised contact of certificate \(certificate.id) (R-ORG-3); ask the Company Account to add it")
+            throw ServiceError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: field, "\(email) is not an authorised contact of certificate \(certificate.id) (R-ORG-3); ask the Company Account to add it")
         }
         try self.checkValid(certificate, at: now)
         return contact
@@ -83,7 +84,7 @@ enum CertificateRules {
 
     static func checkValid(_ certificate: Certificate, at now: Date) throws {
         guard now >= certificate.validFrom.date, now < certificate.validUntil.date else {
-            throw IntakeError(
+            throw ServiceError(
                 .failedPrecondition, reason: "CERTIFICATE_NOT_VALID",
                 "certificate \(certificate.id) is valid from \(certificate.validFrom.date.formatted(.iso8601)) until \(certificate.validUntil.date.formatted(.iso8601)); it does not cover now (R-ORG-3). Renew it first."
             )

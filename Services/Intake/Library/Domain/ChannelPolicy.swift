@@ -1,3 +1,4 @@
+import ServiceKit
 import SupportProto
 
 typealias Channel = Support_Common_V1_Channel
@@ -37,7 +38,7 @@ struct ChannelPolicy {
         default: why = "no channel was given"
         }
         let open = self.openChannels(severity: severity).map(\.label)
-        throw IntakeError(
+        throw ServiceError(
             .failedPrecondition, reason: "CHANNEL_CLOSED", field: "channel",
             "\(channel.label) is closed for this request: \(why). Open now for severity \(severity): \(open.isEmpty ? "none" : open.joined(separator: ", "))."
         )

@@ -1,3 +1,4 @@
+import ServiceKit
 import BusinessCalendar
 import Foundation
 import SupportProto
@@ -13,18 +14,18 @@ enum HealthCheckRules {
     ) throws -> Support_Intake_V1_HealthCheckBooking {
         let today = calendar.localDate(at: now)
         guard today.days(until: date) >= Self.minimumNotice else {
-            throw IntakeError(
+            throw ServiceError(
                 .failedPrecondition, reason: "TOO_SOON", field: "date",
                 "a health check is agreed at least \(Self.minimumNotice) days ahead (R-HC-2); the earliest date now is \(today.adding(days: Self.minimumNotice))"
             )
         }
         guard calendar.isBusinessDay(date) else {
             let next = calendar.nextBusinessDay(onOrAfter: date).map { "; the next business day is \($0)" } ?? ""
-            throw IntakeError(.failedPrecondition, reason: "NOT_BUSINESS_DAY", field: "date", "\(date) is not a business day of the \(certificate.office) office (R-HC-2)\(next)")
+            throw ServiceError(.failedPrecondition, reason: "NOT_BUSINESS_DAY", field: "date", "\(date) is not a business day of the \(certificate.office) office (R-HC-2)\(next)")
         }
         let start = calendar.openIntervals(on: date).first!
         guard start.start >= certificate.validFrom.date, start.end <= certificate.validUntil.date else {
-            throw IntakeError(.failedPrecondition, reason: "CERTIFICATE_NOT_VALID", field: "date", "\(date) is outside certificate \(certificate.id)'s validity period")
+            throw ServiceError(.failedPrecondition, reason: "CERTIFICATE_NOT_VALID", field: "date", "\(date) is outside certificate \(certificate.id)'s validity period")
         }
         // R-HC-1: certificate years count from valid_from.
         var gregorian = Calendar(identifier: .gregorian)
@@ -32,7 +33,7 @@ enum HealthCheckRules {
         let years = gregorian.dateComponents([.year], from: certificate.validFrom.date, to: start.start).year ?? 0
         let year = UInt32(years + 1)
         if let booked = existing.first(where: { $0.certificateYear == year }) {
-            throw IntakeError(.failedPrecondition, reason: "ALREADY_BOOKED", field: "date", "certificate year \(year) already has its health check on \(booked.date) (R-HC-1: one per year)")
+            throw ServiceError(.failedPrecondition, reason: "ALREADY_BOOKED", field: "date", "certificate year \(year) already has its health check on \(booked.date) (R-HC-1: one per year)")
         }
         var booking = Support_Intake_V1_HealthCheckBooking()
         booking.certificateID = certificate.id

@@ -91,7 +91,7 @@ struct IncidentLifecycle {
 
     mutating func addNote(actor: String, text: String) throws {
         guard self.incident.state != .closed else {
-            throw IntakeError.illegal("annotated", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
+            throw ServiceError.illegal("annotated", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
         }
         self.converse(.note, author: actor, text: text)
     }
@@ -104,9 +104,9 @@ struct IncidentLifecycle {
     mutating func provideInfo(contact: String, text: String) throws {
         switch self.incident.state {
         case .resolved:
-            throw IntakeError.illegal("updated", state: .resolved, incident: self.incident.id, hint: "Reopen it with a reason to continue.")
+            throw ServiceError.illegal("updated", state: .resolved, incident: self.incident.id, hint: "Reopen it with a reason to continue.")
         case .closed:
-            throw IntakeError.illegal("updated", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
+            throw ServiceError.illegal("updated", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
         default:
             break
         }
@@ -123,7 +123,7 @@ struct IncidentLifecycle {
     mutating func reopen(by party: String, reason: String) throws {
         guard self.incident.state == .resolved else {
             let hint = self.incident.state == .closed ? "A closed incident stays closed: open a new one." : "Only a resolved incident can be reopened."
-            throw IntakeError.illegal("reopened", state: self.incident.state, incident: self.incident.id, hint: hint)
+            throw ServiceError.illegal("reopened", state: self.incident.state, incident: self.incident.id, hint: hint)
         }
         self.incident.resolvedAt = .init()
         let previous = self.move(to: .inProgress, by: party, reason: reason)
@@ -137,10 +137,10 @@ struct IncidentLifecycle {
     /// not-reproducible (R-SCOPE-2, R-SCOPE-3) close any open one.
     mutating func close(by party: String, reason: Support_Common_V1_ClosureReason) throws {
         guard self.incident.state != .closed else {
-            throw IntakeError.illegal("closed", state: .closed, incident: self.incident.id, hint: "It is closed already.")
+            throw ServiceError.illegal("closed", state: .closed, incident: self.incident.id, hint: "It is closed already.")
         }
         if reason.kind == .resolved && self.incident.state != .resolved {
-            throw IntakeError.illegal(
+            throw ServiceError.illegal(
                 "closed as resolved", state: self.incident.state, incident: self.incident.id, hint: "Resolve it first."
             )
         }
@@ -160,7 +160,7 @@ struct IncidentLifecycle {
         guard Self.side(of: self.incident.state) == .customer, self.incident.state != .closed,
             abs(self.incident.sideSince.date.timeIntervalSince(waitingSince)) < 1
         else {
-            throw IntakeError(
+            throw ServiceError(
                 .failedPrecondition, reason: "STALE_TIMEOUT",
                 "\(self.incident.id) is \(self.incident.state.label) and has not waited for the customer since \(waitingSince.formatted(.iso8601)); drop the timer"
             )
@@ -232,7 +232,7 @@ struct IncidentLifecycle {
 
     private func expect(_ states: Set<State>, to action: String, hint: String) throws {
         guard states.contains(self.incident.state) else {
-            throw IntakeError.illegal(action, state: self.incident.state, incident: self.incident.id, hint: hint)
+            throw ServiceError.illegal(action, state: self.incident.state, incident: self.incident.id, hint: hint)
         }
     }
 

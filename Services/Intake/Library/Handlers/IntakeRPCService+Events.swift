@@ -13,7 +13,7 @@ extension IntakeRPCService {
         var lifecycle = IncidentLifecycle(incident, now: timeout.timedOutAt.date)
         do {
             try lifecycle.closeForCustomerTimeout(waitingSince: timeout.waitingSince.date)
-        } catch let error as IntakeError where error.reason == "STALE_TIMEOUT" {
+        } catch let error as ServiceError where error.reason == "STALE_TIMEOUT" {
             // The customer answered while the timeout was on its way.
             self.environment.logger.info("stale customer timeout ignored", metadata: ["incident": "\(incident.id)"])
             return

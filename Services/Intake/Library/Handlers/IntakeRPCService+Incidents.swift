@@ -7,26 +7,26 @@ import SupportRPC
 extension IntakeRPCService {
     func registerIncidents(into router: inout RPCRouter) {
         router.registerEncoded(IntakeRPC.openIncident) { request, context in
-            let certificateID = try require(request.certificateID, "certificate_id", "the certificate the incident is under")
-            let email = try require(request.contactEmail, "contact_email", "the authorised contact reporting it (R-ORG-3)")
+            let certificateID = try Field.required(request.certificateID, "certificate_id", "the certificate the incident is under")
+            let email = try Field.required(request.contactEmail, "contact_email", "the authorised contact reporting it (R-ORG-3)")
             guard request.channel != .unspecified, Channel.allCases.contains(request.channel) else {
-                throw IntakeError.missing("channel", "portal, phone, email or tam")
+                throw ServiceError.missing("channel", "portal, phone, email or tam")
             }
             guard request.kind != .unspecified, Support_Common_V1_IncidentKind.allCases.contains(request.kind) else {
-                throw IntakeError.missing("kind", "product, outbreak, malware, false-positive, service, definitions-release or patch")
+                throw ServiceError.missing("kind", "product, outbreak, malware, false-positive, service, definitions-release or patch")
             }
             guard (1...4).contains(request.severity) else {
-                throw IntakeError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
+                throw ServiceError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
             }
             try Self.actsForItself(context.caller, contactEmail: email)
-            let title = try require(request.title, "title", "a one-line summary")
-            let description = try optional(request.description_p, "description")
-            let actor = try optional(request.actor, "actor", max: Limits.shortText)
+            let title = try Field.required(request.title, "title", "a one-line summary")
+            let description = try Field.optional(request.description_p, "description")
+            let actor = try Field.optional(request.actor, "actor", max: Field.shortText)
 
             // The incident's document is the response: sent as stored.
-            return try await self.writeEncoded(context, idempotent: true) { db, now in
+            return try await self.writes.writeEncoded(context) { db, now in
                 guard let certificate = try self.accounts.certificate(certificateID, in: db) else {
-                    throw IntakeError.notFound("certificate", certificateID)
+                    throw ServiceError.notFound("certificate", certificateID)
                 }
                 let contact = try CertificateRules.authorise(email, on: certificate, at: now)
                 let policy = ChannelPolicy(
@@ -56,7 +56,9 @@ extension IntakeRPCService {
                 incident.phoneAdvised = policy.phoneAdvised(request.channel, severity: request.severity)  // R-SLA-3
                 incident.openedAt = .init(date: now)
                 incident.updatedAt = .init(date: now)
-                incident.enteredBy = actor.isEmpty ? contact.email : actor
+                // As intake.proto says: the staff id that recorded it, empty
+                // when the contact opened it themselves.
+                incident.enteredBy = actor
                 var first = Support_Intake_V1_SeverityChange()
                 first.toSeverity = request.severity
                 first.changedBy = contact.email
@@ -74,11 +76,11 @@ extension IntakeRPCService {
         }
 
         router.register(IntakeRPC.getIncident) { request, context in
-            let id = try require(request.incidentID, "incident_id", "the incident to show")
-            return try await self.read(context) { db in
+            let id = try Field.required(request.incidentID, "incident_id", "the incident to show")
+            return try await self.writes.read(context) { db in
                 guard let incident = try IntakeStore.incident(id, in: db),
                     try Self.visible(incident, to: context.caller, in: db)
-                else { throw IntakeError.notFound("incident", id) }
+                else { throw ServiceError.notFound("incident", id) }
                 return incident
             }
         }
@@ -86,9 +88,9 @@ extension IntakeRPCService {
         router.register(IntakeRPC.listIncidents) { request, context in
             let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
             guard (0...4).contains(request.severity) else {
-                throw IntakeError.invalid("severity", "severity filters by 1 to 4 (0 for all), not \(request.severity)")
+                throw ServiceError.invalid("severity", "severity filters by 1 to 4 (0 for all), not \(request.severity)")
             }
-            return try await self.read(context) { db in
+            return try await self.writes.read(context) { db in
                 let filter = IntakeStore.QueueFilter(
                     certificateID: try Self.certificateFilter(request.certificateID, for: context.caller, in: db),
                     office: request.office, states: request.states, side: request.side, severity: request.severity
@@ -108,37 +110,37 @@ extension IntakeRPCService {
         }
 
         router.register(IntakeRPC.respond) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id answering")
-            let text = try require(request.text, "text", "the answer", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id answering")
+            let text = try Field.required(request.text, "text", "the answer", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.respond(actor: actor, text: text, via: request.via == .unspecified ? .portal : request.via)
             }
         }
         router.register(IntakeRPC.requestInfo) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id asking")
-            let text = try require(request.text, "text", "what the customer must provide or do", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id asking")
+            let text = try Field.required(request.text, "text", "what the customer must provide or do", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.requestInfo(actor: actor, text: text)
             }
         }
         router.register(IntakeRPC.provideInfo) { request, context in
-            let email = try require(request.contactEmail, "contact_email", "the authorised contact answering (R-ORG-3)")
+            let email = try Field.required(request.contactEmail, "contact_email", "the authorised contact answering (R-ORG-3)")
             try Self.actsForItself(context.caller, contactEmail: email)
-            let text = try require(request.text, "text", "the information", max: Limits.longText)
+            let text = try Field.required(request.text, "text", "the information", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 let contact = try CertificateRules.authorise(email, on: certificate, at: now)
                 try lifecycle.provideInfo(contact: contact.email, text: text)
             }
         }
         router.register(IntakeRPC.resolve) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id resolving")
-            let resolution = try require(request.resolution, "resolution", "what resolved it", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id resolving")
+            let resolution = try Field.required(request.resolution, "resolution", "what resolved it", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.resolve(actor: actor, resolution: resolution)
             }
         }
         router.register(IntakeRPC.reopen) { request, context in
-            let reason = try require(request.reason, "reason", "why it is reopened", max: Limits.longText)
+            let reason = try Field.required(request.reason, "reason", "why it is reopened", max: Field.longText)
             let party = try Self.party(contact: request.contactEmail, actor: request.actor)
             try Self.actsForItself(context.caller, party: party)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
@@ -151,7 +153,7 @@ extension IntakeRPCService {
             try Self.actsForItself(context.caller, party: party)
             let reason = try Self.validated(request.reason)
             if case .contact = party, reason.kind != .resolved {
-                throw IntakeError(.permissionDenied, reason: "STAFF_ONLY", field: "reason.kind", "a customer contact may close an incident only by accepting its resolution; out-of-scope and not-reproducible closures are the vendor's")
+                throw ServiceError(.permissionDenied, reason: "STAFF_ONLY", field: "reason.kind", "a customer contact may close an incident only by accepting its resolution; out-of-scope and not-reproducible closures are the vendor's")
             }
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 if case .contact(let email) = party {
@@ -164,30 +166,30 @@ extension IntakeRPCService {
         }
         router.register(IntakeRPC.setSeverity) { request, context in
             guard (1...4).contains(request.severity) else {
-                throw IntakeError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
+                throw ServiceError.invalid("severity", "severity is 1 (critical) to 4 (low), not \(request.severity) (R-SEV-1)")
             }
-            let actor = try require(request.actor, "actor", "the staff id re-classifying")
-            let reason = try require(request.reason, "reason", "why the level changes (R-SEV-1 keeps who, when and why)", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id re-classifying")
+            let reason = try Field.required(request.reason, "reason", "why the level changes (R-SEV-1 keeps who, when and why)", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.setSeverity(request.severity, actor: actor, reason: reason)
             }
         }
         router.register(IntakeRPC.provideWorkaround) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id giving the workaround")
-            let text = try require(request.text, "text", "the workaround", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id giving the workaround")
+            let text = try Field.required(request.text, "text", "the workaround", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.provideWorkaround(actor: actor, text: text)
             }
         }
         router.register(IntakeRPC.addNote) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id writing the note")
-            let text = try require(request.text, "text", "the note", max: Limits.longText)
+            let actor = try Field.required(request.actor, "actor", "the staff id writing the note")
+            let text = try Field.required(request.text, "text", "the note", max: Field.longText)
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.addNote(actor: actor, text: text)
             }
         }
         router.register(IntakeRPC.closeForCustomerTimeout) { request, context in
-            guard request.hasWaitingSince else { throw IntakeError.missing("waiting_since", "when the incident went to the customer's side") }
+            guard request.hasWaitingSince else { throw ServiceError.missing("waiting_since", "when the incident went to the customer's side") }
             return try await self.change(request.incidentID, context) { lifecycle, _, _ in
                 try lifecycle.closeForCustomerTimeout(waitingSince: request.waitingSince.date)
             }
@@ -201,10 +203,10 @@ extension IntakeRPCService {
         _ context: ServerContext,
         _ step: @escaping @Sendable (inout IncidentLifecycle, Certificate, Date) throws -> Void
     ) async throws -> Incident {
-        let id = try require(incidentID, "incident_id", "the incident to act on")
-        return try await self.write(context) { db, now in
+        let id = try Field.required(incidentID, "incident_id", "the incident to act on")
+        return try await self.writes.write(context) { db, now in
             guard let incident = try IntakeStore.incident(id, in: db), try Self.visible(incident, to: context.caller, in: db) else {
-                throw IntakeError.notFound("incident", id)
+                throw ServiceError.notFound("incident", id)
             }
             guard let certificate = try IntakeStore.certificate(incident.certificateID, in: db) else {
                 throw RPCError(.internal, "incident \(id) refers to a missing certificate \(incident.certificateID)")
@@ -236,12 +238,12 @@ extension IntakeRPCService {
         guard case .contact(let email) = caller else { return requested }
         let own = try IntakeStore.certificates(withContact: email, in: db)
         if !requested.isEmpty {
-            guard own.contains(requested) else { throw IntakeError.notFound("certificate", requested) }
+            guard own.contains(requested) else { throw ServiceError.notFound("certificate", requested) }
             return requested
         }
         guard own.count == 1, let only = own.first else {
-            if own.isEmpty { throw IntakeError.notFound("certificate", "for \(email)") }
-            throw IntakeError.missing("certificate_id", "which of your certificates: \(own.sorted().joined(separator: ", "))")
+            if own.isEmpty { throw ServiceError.notFound("certificate", "for \(email)") }
+            throw ServiceError.missing("certificate_id", "which of your certificates: \(own.sorted().joined(separator: ", "))")
         }
         return only
     }
@@ -249,7 +251,7 @@ extension IntakeRPCService {
     /// A call made for a contact acts as that contact, not as another one.
     static func actsForItself(_ caller: Caller, contactEmail: String) throws {
         guard case .contact(let email) = caller, contactEmail.lowercased().trimmingCharacters(in: .whitespaces) != email else { return }
-        throw IntakeError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may act only as that contact")
+        throw ServiceError(.permissionDenied, reason: "NOT_YOURSELF", field: "contact_email", "a call made for \(email) may act only as that contact")
     }
 
     static func actsForItself(_ caller: Caller, party: Party) throws {
@@ -257,7 +259,7 @@ extension IntakeRPCService {
         case .contact(let email): try Self.actsForItself(caller, contactEmail: email)
         case .staff:
             if case .contact(let email) = caller {
-                throw IntakeError(.permissionDenied, reason: "NOT_YOURSELF", field: "actor", "a call made for \(email) may not act as staff")
+                throw ServiceError(.permissionDenied, reason: "NOT_YOURSELF", field: "actor", "a call made for \(email) may not act as staff")
             }
         }
     }
@@ -282,7 +284,7 @@ extension IntakeRPCService {
         case (false, true): return .contact(contact)
         case (true, false): return .staff(actor)
         default:
-            throw IntakeError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
+            throw ServiceError.invalid("contact_email", "give either contact_email (a customer) or actor (staff), not \(contact.isEmpty ? "neither" : "both")")
         }
     }
 
@@ -294,13 +296,13 @@ extension IntakeRPCService {
             guard reason.outOfScopeReason != .unspecified,
                 Support_Common_V1_OutOfScopeReason.allCases.contains(reason.outOfScopeReason)
             else {
-                throw IntakeError.missing("reason.out_of_scope_reason", "which R-SCOPE-3 reason puts it out of scope")
+                throw ServiceError.missing("reason.out_of_scope_reason", "which R-SCOPE-3 reason puts it out of scope")
             }
             return reason
         case .customerTimeout:
-            throw IntakeError.invalid("reason.kind", "customer-timeout closures are sla-timer's alone (R-SLA-6)")
+            throw ServiceError.invalid("reason.kind", "customer-timeout closures are sla-timer's alone (R-SLA-6)")
         default:
-            throw IntakeError.missing("reason.kind", "resolved, out-of-scope or not-reproducible")
+            throw ServiceError.missing("reason.kind", "resolved, out-of-scope or not-reproducible")
         }
     }
 }

@@ -9,10 +9,10 @@ extension IntakeRPCService {
     /// Problems and known errors (section 3, R-SEV-4).
     func registerProblems(into router: inout RPCRouter) {
         router.register(IntakeRPC.createProblem) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id recording the problem")
-            let title = try require(request.title, "title", "what the problem is")
-            let description = try optional(request.description_p, "description")
-            return try await self.write(context, idempotent: true) { db, now in
+            let actor = try Field.required(request.actor, "actor", "the staff id recording the problem")
+            let title = try Field.required(request.title, "title", "what the problem is")
+            let description = try Field.optional(request.description_p, "description")
+            return try await self.writes.write(context) { db, now in
                 let number = try IntakeStore.nextNumber(.problem, in: db)
                 var problem = Problem()
                 problem.id = numberedID("PRB-", number, digits: 5)
@@ -31,11 +31,11 @@ extension IntakeRPCService {
             }
         }
         router.register(IntakeRPC.linkIncident) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id linking")
-            let problemID = try require(request.problemID, "problem_id", "the problem")
-            let incidentID = try require(request.incidentID, "incident_id", "the incident to link")
-            return try await self.write(context) { db, now in
-                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw IntakeError.notFound("problem", problemID) }
+            let actor = try Field.required(request.actor, "actor", "the staff id linking")
+            let problemID = try Field.required(request.problemID, "problem_id", "the problem")
+            let incidentID = try Field.required(request.incidentID, "incident_id", "the incident to link")
+            return try await self.writes.write(context) { db, now in
+                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw ServiceError.notFound("problem", problemID) }
                 let (reclassified, events) = try self.link(incidentID, to: &problem, by: actor, at: now, in: db)
                 try IntakeStore.save(problem, in: db)
                 var response = Support_Intake_V1_LinkIncidentResponse()
@@ -45,16 +45,16 @@ extension IntakeRPCService {
             }
         }
         router.register(IntakeRPC.recordKnownError) { request, context in
-            let actor = try require(request.actor, "actor", "the staff id recording it")
-            let problemID = try require(request.problemID, "problem_id", "the problem")
-            let rootCause = try require(request.rootCause, "root_cause", "the identified root cause", max: Limits.longText)
-            let workaround = try optional(request.workaround, "workaround")
-            let fix = try optional(request.permanentFix, "permanent_fix")
+            let actor = try Field.required(request.actor, "actor", "the staff id recording it")
+            let problemID = try Field.required(request.problemID, "problem_id", "the problem")
+            let rootCause = try Field.required(request.rootCause, "root_cause", "the identified root cause", max: Field.longText)
+            let workaround = try Field.optional(request.workaround, "workaround")
+            let fix = try Field.optional(request.permanentFix, "permanent_fix")
             guard !workaround.isEmpty || !fix.isEmpty else {
-                throw IntakeError.missing("workaround", "a known error has a workaround or a permanent fix")
+                throw ServiceError.missing("workaround", "a known error has a workaround or a permanent fix")
             }
-            return try await self.write(context) { db, now in
-                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw IntakeError.notFound("problem", problemID) }
+            return try await self.writes.write(context) { db, now in
+                guard var problem = try IntakeStore.problem(problemID, in: db) else { throw ServiceError.notFound("problem", problemID) }
                 let hadWorkaround = !problem.workaround.isEmpty
                 problem.rootCause = rootCause
                 problem.workaround = workaround
@@ -83,15 +83,15 @@ extension IntakeRPCService {
             }
         }
         router.register(IntakeRPC.getProblem) { request, context in
-            let id = try require(request.problemID, "problem_id", "the problem to show")
-            return try await self.read(context) { db in
-                guard let problem = try IntakeStore.problem(id, in: db) else { throw IntakeError.notFound("problem", id) }
+            let id = try Field.required(request.problemID, "problem_id", "the problem to show")
+            return try await self.writes.read(context) { db in
+                guard let problem = try IntakeStore.problem(id, in: db) else { throw ServiceError.notFound("problem", id) }
                 return problem
             }
         }
         router.register(IntakeRPC.listProblems) { request, context in
             let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
-            return try await self.read(context) { db in
+            return try await self.writes.read(context) { db in
                 var response = Support_Intake_V1_ListProblemsResponse()
                 (response.problems, response.nextPageToken) = paging.page(
                     try IntakeStore.problems(state: request.state, offset: paging.offset, limit: paging.fetchLimit, in: db)
@@ -106,13 +106,13 @@ extension IntakeRPCService {
     private func link(
         _ incidentID: String, to problem: inout Problem, by actor: String, at now: Date, in db: Database
     ) throws -> (reclassified: Bool, events: [Support_Events_V1_Event]) {
-        guard var incident = try IntakeStore.incident(incidentID, in: db) else { throw IntakeError.notFound("incident", incidentID) }
+        guard var incident = try IntakeStore.incident(incidentID, in: db) else { throw ServiceError.notFound("incident", incidentID) }
         if incident.problemID == problem.id { return (false, []) }
         guard incident.problemID.isEmpty else {
-            throw IntakeError(.failedPrecondition, reason: "ALREADY_LINKED", field: "incident_id", "\(incidentID) is linked to \(incident.problemID) already; an incident belongs to one problem")
+            throw ServiceError(.failedPrecondition, reason: "ALREADY_LINKED", field: "incident_id", "\(incidentID) is linked to \(incident.problemID) already; an incident belongs to one problem")
         }
         guard incident.state != .closed else {
-            throw IntakeError.illegal("linked", state: .closed, incident: incidentID, hint: "Link open incidents only.")
+            throw ServiceError.illegal("linked", state: .closed, incident: incidentID, hint: "Link open incidents only.")
         }
         incident.problemID = problem.id
         problem.incidentIds.append(incidentID)
@@ -132,18 +132,18 @@ extension IntakeRPCService {
     /// Health checks (R-HC-1, R-HC-2), the Company Account (R-CH-3), offices.
     func registerAccount(into router: inout RPCRouter) {
         router.register(IntakeRPC.bookHealthCheck) { request, context in
-            let actor = try require(request.actor, "actor", "the TAM or staff id booking it")
-            let certificateID = try require(request.certificateID, "certificate_id", "the certificate")
-            let dateText = try require(request.date, "date", "the day of the check, YYYY-MM-DD in the office's time zone")
-            guard let date = LocalDate(dateText) else { throw IntakeError.invalid("date", "\(dateText) is not a date like 2027-03-15") }
-            let agreedWith = try optional(request.agreedWith, "agreed_with", max: Limits.shortText)
-            let notes = try optional(request.notes, "notes")
-            return try await self.write(context, idempotent: true) { db, now in
+            let actor = try Field.required(request.actor, "actor", "the TAM or staff id booking it")
+            let certificateID = try Field.required(request.certificateID, "certificate_id", "the certificate")
+            let dateText = try Field.required(request.date, "date", "the day of the check, YYYY-MM-DD in the office's time zone")
+            guard let date = LocalDate(dateText) else { throw ServiceError.invalid("date", "\(dateText) is not a date like 2027-03-15") }
+            let agreedWith = try Field.optional(request.agreedWith, "agreed_with", max: Field.shortText)
+            let notes = try Field.optional(request.notes, "notes")
+            return try await self.writes.write(context) { db, now in
                 guard let certificate = try IntakeStore.certificate(certificateID, in: db) else {
-                    throw IntakeError.notFound("certificate", certificateID)
+                    throw ServiceError.notFound("certificate", certificateID)
                 }
                 guard let calendar = self.offices.calendar(certificate.office) else {
-                    throw RPCError(.failedPrecondition, "office \(certificate.office) is not configured; add it to offices.json")
+                    throw ServiceError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(certificate.office) is not configured; add it to offices.json")
                 }
                 let booking = try HealthCheckRules.book(
                     date: date, certificate: certificate, calendar: calendar, now: now,
@@ -160,17 +160,17 @@ extension IntakeRPCService {
             }
         }
         router.register(IntakeRPC.listHealthChecks) { request, context in
-            let certificateID = try require(request.certificateID, "certificate_id", "the certificate")
-            return try await self.read(context) { db in
+            let certificateID = try Field.required(request.certificateID, "certificate_id", "the certificate")
+            return try await self.writes.read(context) { db in
                 var response = Support_Intake_V1_ListHealthChecksResponse()
                 response.bookings = try IntakeStore.healthChecks(certificateID: certificateID, in: db)
                 return response
             }
         }
         router.register(IntakeRPC.setCompanyAccountAvailability) { request, context in
-            let actor = try require(request.actor, "actor", "the operator changing it")
-            let note = try optional(request.note, "note")
-            return try await self.accounts.changing { change in try await self.write(context) { db, now in
+            let actor = try Field.required(request.actor, "actor", "the operator changing it")
+            let note = try Field.optional(request.note, "note")
+            return try await self.accounts.changing { change in try await self.writes.write(context) { db, now in
                 var account = try IntakeStore.companyAccount(in: db)
                 guard account.available != request.available || !account.hasSince else { return (account, []) }
                 account.available = request.available
@@ -189,7 +189,7 @@ extension IntakeRPCService {
             } }
         }
         router.register(IntakeRPC.getCompanyAccountAvailability) { _, context in
-            try await self.read(context) { db in try IntakeStore.companyAccount(in: db) }
+            try await self.writes.read(context) { db in try IntakeStore.companyAccount(in: db) }
         }
         router.register(IntakeRPC.listOffices) { _, _ in
             let now = self.now

@@ -67,5 +67,12 @@ enum IntakeMigrations {
             // deleted, so the two agree on every database written so far.
             try db.drop(table: "counter")
         }
+        migrator.registerMigration("intake-3-idempotency-in-servicekit") { db in
+            // Idempotency records moved to ServiceKit's table, scoped by
+            // caller and checked against the request (issue 20). The old
+            // rows had neither, so they cannot answer under the new rules;
+            // they answered retries for seven days at most.
+            try db.drop(table: "idempotency")
+        }
     }
 }

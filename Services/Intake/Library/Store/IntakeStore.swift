@@ -203,29 +203,6 @@ enum IntakeStore {
     static func nextNumber(_ table: Numbered, in db: Database) throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM \(table.rawValue)"))!
     }
-
-    // MARK: Idempotency
-
-    /// The bytes of the response recorded for `key`, if any.
-    static func remembered(_ method: String, key: String, in db: Database) throws -> Data? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT response FROM idempotency WHERE method = ? AND key = ?"), arguments: [method, key])
-    }
-
-    /// Whether `key` has an answer recorded.
-    static func isRemembered(_ method: String, key: String, in db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM idempotency WHERE method = ? AND key = ?"), arguments: [method, key]) ?? false
-    }
-
-    /// Records `encoded`, a response's bytes, as the answer to `key`.
-    ///
-    /// - Returns: false, recording nothing, when `key` has an answer already.
-    static func remember(_ method: String, key: String, encoded: Data, at now: Date, in db: Database) throws -> Bool {
-        try db.executeCached(
-            sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            arguments: [method, key, encoded, now.timeIntervalSince1970]
-        )
-        return db.changesCount == 1
-    }
 }
 
 /// The last message decoded from each key's document, given again while the

@@ -1,3 +1,4 @@
+import ServiceKit
 import BusinessCalendar
 import Foundation
 import GRDB
@@ -13,7 +14,10 @@ extension NotifierEngine {
     /// free day when asked.
     func requestStatusReport(_ incident: String, deferIfSuppressed: Bool, now: Date, in db: Database) throws -> StatusReportResponse {
         guard let view = try NotifierStore.incident(incident, in: db) else {
-            throw RPCError(.notFound, "notifier knows no incident \(incident); it learns of incidents from intake's events")
+            throw ServiceError(
+                .notFound, reason: "INCIDENT_NOT_FOUND", field: "incident_id",
+                "notifier knows no incident \(incident); it learns of incidents from intake's events"
+            )
         }
         let snapshot = view.snapshot
         guard ![.resolved, .closed].contains(snapshot.state) else {
@@ -57,11 +61,8 @@ extension NotifierEngine {
         return response
     }
 
-    static func refusal(_ reason: String, _ message: String) -> RPCError {
-        var detail = Support_Rpc_V1_StatusDetail()
-        detail.reason = reason
-        detail.description_p = message
-        return RPCError(.failedPrecondition, message, details: [detail])
+    static func refusal(_ reason: String, _ message: String) -> ServiceError {
+        ServiceError(.failedPrecondition, reason: reason, message)
     }
 
     /// The first instant of `day` in `zone`.

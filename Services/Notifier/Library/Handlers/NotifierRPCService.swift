@@ -26,50 +26,50 @@ struct NotifierRPCService: RPCService {
             }
         }
         router.register(NotifierRPC.getMessage) { request, _ in
-            let id = try Self.required(request.messageID, "message_id")
+            let id = try Field.required(request.messageID, "message_id", "the message to show")
             return try await self.database.writer.read { db in
                 guard let message = try NotifierStore.message(id, in: db) else {
-                    throw RPCError(.notFound, "there is no message \(id); supportctl notifications list shows them")
+                    throw ServiceError.notFound("message", id, field: "message_id", hint: "ListMessages lists them")
                 }
                 return message
             }
         }
-        router.register(NotifierRPC.retry) { request, _ in
-            let id = try Self.required(request.messageID, "message_id")
-            _ = try Self.required(request.actor, "actor")
-            let now = self.environment.clock.now()
-            let message = try await self.database.writer.write { db in
+        router.register(NotifierRPC.retry) { request, context in
+            let id = try Field.required(request.messageID, "message_id", "the failed message to send again")
+            _ = try Field.required(request.actor, "actor", "the staff id asking for the retry")
+            let message = try await self.environment.writes.write(context) { db, now in
                 guard var message = try NotifierStore.message(id, in: db) else {
-                    throw RPCError(.notFound, "there is no message \(id); supportctl notifications list shows them")
+                    throw ServiceError.notFound("message", id, field: "message_id", hint: "ListMessages lists them")
                 }
                 guard message.state == .failed else {
-                    throw RPCError(.failedPrecondition, "message \(id) is \(Self.stateName(message.state)), not failed; only a failed message can be retried")
+                    throw ServiceError(
+                        .failedPrecondition, reason: "MESSAGE_NOT_FAILED",
+                        "message \(id) is \(Self.stateName(message.state)), not failed; only a failed message can be retried"
+                    )
                 }
                 message.state = .pending
                 message.nextAttemptAt = .init(date: now)
                 try NotifierStore.update(message, in: db)
-                return message
+                return Written(message)
             }
             self.worker.wake()
             return message
         }
-        router.register(NotifierRPC.requestStatusReport) { request, _ in
-            let id = try Self.required(request.incidentID, "incident_id")
-            _ = try Self.required(request.actor, "actor")
-            let now = self.environment.clock.now()
-            let response = try await self.database.writer.write { db in
-                try self.engine.requestStatusReport(id, deferIfSuppressed: request.deferIfSuppressed, now: now, in: db)
+        router.register(NotifierRPC.requestStatusReport) { request, context in
+            let id = try Field.required(request.incidentID, "incident_id", "the incident to report on")
+            _ = try Field.required(request.actor, "actor", "the staff id sending the report")
+            let response = try await self.environment.writes.write(context) { db, now in
+                Written(try self.engine.requestStatusReport(id, deferIfSuppressed: request.deferIfSuppressed, now: now, in: db))
             }
             self.worker.wake()
             return response
         }
-        router.register(NotifierRPC.generateReport) { request, _ in
-            let certificate = try Self.required(request.certificateID, "certificate_id")
-            _ = try Self.required(request.actor, "actor")
-            let quarter = try Self.required(request.quarter, "quarter")
-            let now = self.environment.clock.now()
-            let report = try await self.database.writer.write { db in
-                try self.engine.generateReport(certificate: certificate, quarter: quarter, send: request.send, now: now, in: db)
+        router.register(NotifierRPC.generateReport) { request, context in
+            let certificate = try Field.required(request.certificateID, "certificate_id", "the certificate to report on")
+            _ = try Field.required(request.actor, "actor", "the staff id asking for the report")
+            let quarter = try Field.required(request.quarter, "quarter", "the quarter, as 2026Q4")
+            let report = try await self.environment.writes.write(context) { db, now in
+                Written(try self.engine.generateReport(certificate: certificate, quarter: quarter, send: request.send, now: now, in: db))
             }
             self.worker.wake()
             return report
@@ -94,10 +94,5 @@ struct NotifierRPCService: RPCService {
         case .suppressed: "suppressed"
         default: "unspecified"
         }
-    }
-
-    static func required(_ value: String, _ field: String) throws -> String {
-        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "\(field) is required") }
-        return value
     }
 }

@@ -1,3 +1,4 @@
+import ServiceKit
 import BusinessCalendar
 import Foundation
 import GRDB
@@ -36,9 +37,12 @@ struct QuarterlyReport {
         guard let (start, end) = Self.period(quarter, zone: zone) else {
             throw RPCError.invalidArgument(field: "quarter", "quarter must be YYYYQn with n in 1..4, e.g. 2026Q4, not \"\(quarter)\"")
         }
-        guard start <= now else { throw RPCError(.failedPrecondition, "\(quarter) has not started yet; ask for a quarter that has") }
+        guard start <= now else { throw ServiceError(.failedPrecondition, reason: "QUARTER_NOT_STARTED", field: "quarter", "\(quarter) has not started yet; ask for a quarter that has") }
         if certificate.hasValidFrom, certificate.hasValidUntil, end <= certificate.validFrom.date || start >= certificate.validUntil.date {
-            throw RPCError(.failedPrecondition, "\(quarter) lies wholly outside certificate \(certificate.certificateID)'s validity")
+            throw ServiceError(
+                .failedPrecondition, reason: "QUARTER_OUTSIDE_VALIDITY", field: "quarter",
+                "\(quarter) lies wholly outside certificate \(certificate.certificateID)'s validity"
+            )
         }
         // The period is [start, end); the current quarter's report also
         // counts what happened at `now` itself (a response just recorded).
@@ -124,7 +128,10 @@ extension NotifierEngine {
     /// certificate's contacts and its TAM.
     func generateReport(certificate id: String, quarter: String, send: Bool, now: Date, in db: Database) throws -> Report {
         guard let certificate = try NotifierStore.certificate(id, in: db) else {
-            throw RPCError(.notFound, "notifier knows no certificate \(id); it learns of certificates from intake's events")
+            throw ServiceError(
+                .notFound, reason: "CERTIFICATE_NOT_FOUND", field: "certificate_id",
+                "notifier knows no certificate \(id); it learns of certificates from intake's events"
+            )
         }
         let zone = self.offices[certificate.office]?.timeZone ?? TimeZone(identifier: "UTC")!
         var report = try NotifierStore.save(QuarterlyReport.build(certificate: certificate, quarter: quarter, zone: zone, now: now, in: db), in: db)

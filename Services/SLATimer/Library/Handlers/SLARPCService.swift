@@ -15,11 +15,14 @@ struct SLARPCService: RPCService {
 
     func register(into router: inout RPCRouter) {
         router.register(SLATimerRPC.getClock) { request, _ in
-            let id = try Self.required(request.incidentID, "incident_id")
+            let id = try Field.required(request.incidentID, "incident_id", "the incident whose clock to show")
             let now = self.environment.clock.now()
             return try await self.database.writer.read { db in
                 guard let view = try SLAStore.view(id, in: db) else {
-                    throw RPCError(.notFound, "sla-timer has no clock for \(id); it starts when intake's IncidentOpened arrives")
+                    throw ServiceError(
+                        .notFound, reason: "INCIDENT_NOT_FOUND", field: "incident_id",
+                        "sla-timer has no clock for \(id); it starts when intake's IncidentOpened arrives"
+                    )
                 }
                 var response = Support_Sla_V1_GetClockResponse()
                 response.incidentID = id
@@ -75,9 +78,17 @@ struct SLARPCService: RPCService {
         router.register(SLATimerRPC.computeDue) { request, _ in
             let office = try self.office(request.office)
             guard (1...4).contains(request.severity) else {
-                throw RPCError.invalidArgument(field: "severity", "severity is 1 to 4, not \(request.severity)")
+                throw ServiceError.invalid("severity", "severity is 1 to 4, not \(request.severity)")
             }
-            guard request.hasStart else { throw RPCError.invalidArgument(field: "start", "start is required: when the request was received") }
+            guard request.hasStart else { throw ServiceError.missing("start", "when the request was received") }
+            // As sla.proto says: the delayed start depends on the channel
+            // (R-SLA-3) and the target on the tier; neither has a default.
+            guard request.channel != .unspecified, Support_Common_V1_Channel.allCases.contains(request.channel) else {
+                throw ServiceError.missing("channel", "portal, phone, email or tam")
+            }
+            guard request.tier != .unspecified, Support_Common_V1_Tier.allCases.contains(request.tier) else {
+                throw ServiceError.missing("tier", "enterprise or standard")
+            }
             let deferred = SLAMath.startsAtNextOpening(
                 severity: Int(request.severity), channel: request.channel, receivedAt: request.start.date, office: office
             )
@@ -88,7 +99,7 @@ struct SLARPCService: RPCService {
                     receivedAt: request.start.date, startsAtNextOpening: deferred
                 )
             } catch {
-                throw RPCError(.failedPrecondition, "no due time can be computed: \(error)")
+                throw ServiceError(.failedPrecondition, reason: "NO_POLICY", "no due time can be computed: \(error)")
             }
             var response = Support_Sla_V1_ComputeDueResponse()
             response.startedAt = .init(date: plan.startedAt)
@@ -124,7 +135,10 @@ struct SLARPCService: RPCService {
             let office = try self.office(request.office)
             let after = request.hasAfter ? request.after.date : self.environment.clock.now()
             guard let opening = office.nextOpening(atOrAfter: after) else {
-                throw RPCError(.failedPrecondition, "office \(request.office) never opens again under its calendar")
+                throw ServiceError(
+                    .failedPrecondition, reason: "OFFICE_NEVER_OPENS", field: "office",
+                    "office \(request.office) never opens again under its calendar; check its hours in offices.json"
+                )
             }
             var response = Support_Sla_V1_NextOpeningResponse()
             response.opening = .init(date: opening)
@@ -135,16 +149,14 @@ struct SLARPCService: RPCService {
     }
 
     private func office(_ id: String) throws -> OfficeCalendar {
-        guard !id.isEmpty else { throw RPCError.invalidArgument(field: "office", "office is required, e.g. tokyo") }
+        let id = try Field.required(id, "office", "the office, e.g. tokyo")
         guard let office = self.engine.offices[id] else {
-            throw RPCError(.notFound, "there is no office \(id); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
+            throw ServiceError(
+                .notFound, reason: "OFFICE_NOT_FOUND", field: "office",
+                "there is no office \(id); known offices: \(self.engine.offices.ids.joined(separator: ", "))"
+            )
         }
         return office
-    }
-
-    static func required(_ value: String, _ field: String) throws -> String {
-        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "\(field) is required") }
-        return value
     }
 
     /// "2026-12-07 15:00 (Mon) Asia/Tokyo"
