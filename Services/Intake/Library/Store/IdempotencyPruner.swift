@@ -11,8 +11,8 @@ import ServiceLifecycle
 /// intake's database by about 600 bytes per created thing (the first
 /// response), and every OpenIncident paid a random page of their key index
 /// in the WAL, from a tree that only grew. A retry later than the
-/// retention is a new call: it creates again (decision 20; the README says
-/// so beside `--idempotency-key`).
+/// retention is a new call: it creates again (decision 20; docs/operations.md
+/// says so beside `--idempotency-key`).
 final class IdempotencyPruner: Service, Sendable {
     /// How long a key answers its first call's response.
     static let retention: TimeInterval = 7 * 24 * 3600
