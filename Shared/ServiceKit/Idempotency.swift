@@ -101,7 +101,7 @@ extension Caller {
 /// the database by a request and a response per created thing, and every
 /// write pays a random page of their key index in the WAL, from a tree that
 /// only grows. A retry later than the retention is a new call: it creates
-/// again (decision 20).
+/// again (decision 20; docs/operations.md).
 public final class IdempotencyPruner: Service, Sendable {
     /// How long a key answers its first call's response.
     public static let retention: TimeInterval = 7 * 24 * 3600

@@ -39,8 +39,9 @@ public struct ServiceDatabase: Sendable {
         self.writer = try DatabasePool(path: path, configuration: configuration)
         // Only the writer commits, so only its mode matters. Not in
         // `prepareDatabase`: GRDB's pool sets its writer to NORMAL after that
-        // ran (WAL set-up), and until session 7 intake's "FULL" was therefore
-        // NORMAL, so an acknowledged incident could be lost on power loss.
+        // ran (WAL set-up), so a "FULL" set there would silently be NORMAL
+        // and an acknowledged incident could be lost on power loss
+        // (decision 15).
         try self.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragma)") }
         self.walSync = synchronous == .durableAcknowledgements ? WALSync(databasePath: path, reader: self.writer) : nil
         self.batcher = WriteBatcher(writer: self.writer, sync: self.walSync)
