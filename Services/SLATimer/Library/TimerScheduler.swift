@@ -13,14 +13,15 @@ import ServiceLifecycle
 /// polling window) and, once awake, fires every timer that is due, earliest
 /// first, however many came due together. At start it fires what came due
 /// while the service was down. On a fake clock it fires from the clock's
-/// listener, before Clock/Set or Advance returns.
+/// listener, before Clock/Set or Advance returns. When to look is
+/// ``DueWorkLoop``'s (issue 20); what to fire is this type's.
 final class TimerScheduler: Service, Sendable {
     let database: ServiceDatabase
     let engine: SLAEngine
     let clock: any ServiceClock
     let logger: Logger
     let relay: OutboxRelay?
-    private let wakeup = Wakeup()
+    private let loop: DueWorkLoop
     /// How late timers fire (actual − due), on the service's clock.
     private let fireLag: CoreMetrics.Timer
     /// Attempts to fire a timer that failed (it stays armed and is tried
@@ -36,41 +37,22 @@ final class TimerScheduler: Service, Sendable {
         self.relay = environment.relay
         self.fireLag = CoreMetrics.Timer(label: "supportdesk_sla_timer_fire_lag_seconds", dimensions: [], factory: environment.metrics.factory)
         self.fireFailures = CoreMetrics.Counter(label: "supportdesk_sla_timer_fire_failures_total", dimensions: [], factory: environment.metrics.factory)
-        if let manual = environment.clock as? ManualClock {
-            manual.onChange { [weak self] _ in _ = await self?.fireDue() }
-        }
+        self.loop = DueWorkLoop(clock: environment.clock, retryAfterFailure: Self.retryAfterFailure)
+        self.loop.workWhenClockMoves { [weak self] in _ = await self?.fireDue() }
     }
 
     /// Timers may have changed: look again.
-    func wake() { self.wakeup.signal() }
+    func wake() { self.loop.wake() }
 
     /// How long a timer that failed to fire waits before it is tried again
     /// (the timers behind it do not wait).
     static let retryAfterFailure: Duration = .seconds(5)
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            var failing = await self.fireDue().failing
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                // A timer that keeps failing is due in the past: without the
-                // pause the loop would retry it every millisecond.
-                await self.wakeup.wait(timeout: failing ? max(Self.retryAfterFailure, self.sleepTime()) : self.sleepTime())
-                guard !Task.isShuttingDownGracefully else { break }
-                failing = await self.fireDue().failing
-            }
-        } onGracefulShutdown: {
-            self.wakeup.signal()
-        }
-    }
-
-    /// How long until the next timer, on the wall clock; a fake clock only
-    /// moves by RPC, which fires through the listener.
-    private func sleepTime() -> Duration {
-        guard !(self.clock is ManualClock),
-            let next = try? self.database.writer.read({ db in try SLAStore.nextDue(in: db) })
-        else { return .seconds(60) }
-        let seconds = max(0, min(60, next.timeIntervalSince(self.clock.now())))
-        return .milliseconds(Int64(seconds * 1000) + 1)
+        await self.loop.run(
+            nextDue: { try self.database.writer.read { db in try SLAStore.nextDue(in: db) } },
+            work: { await self.fireDue().failing }
+        )
     }
 
     /// Most timers fired in one transaction: enough that 10k due together

@@ -13,7 +13,8 @@ import SupportProto
 /// afterwards; the Maildir transport's stable file names make a send that
 /// is repeated after a crash land on the same file. Like sla-timer's
 /// scheduler it sleeps until the next due message on the wall clock and,
-/// on a fake clock, also delivers from the clock's listener.
+/// on a fake clock, also delivers from the clock's listener: both run the
+/// one ``DueWorkLoop`` (issue 20).
 final class DeliveryWorker: Service, Sendable {
     let database: ServiceDatabase
     let clock: any ServiceClock
@@ -23,7 +24,7 @@ final class DeliveryWorker: Service, Sendable {
     /// Work that creates messages from the passing of time (the periodic
     /// reports), run before each delivery round.
     let beforeDelivery: @Sendable (Database, Date) throws -> Void
-    private let wakeup = Wakeup()
+    private let loop: DueWorkLoop
 
     init(
         environment: ServiceEnvironment, config: NotifierConfig, transport: any MailTransport,
@@ -35,39 +36,39 @@ final class DeliveryWorker: Service, Sendable {
         self.logger = environment.logger
         self.config = config
         self.transport = transport
-        if let manual = environment.clock as? ManualClock {
-            manual.onChange { [weak self] _ in await self?.deliverDue() }
-        }
+        self.loop = DueWorkLoop(clock: environment.clock, retryAfterFailure: Self.retryAfterFailure)
+        self.loop.workWhenClockMoves { [weak self] in await self?.deliverDue() }
     }
 
     /// Messages may have been created: look again.
-    func wake() { self.wakeup.signal() }
+    func wake() { self.loop.wake() }
+
+    /// No pause after a round that could not read or record a delivery: it
+    /// is tried again at the next wake-up, as before issue 20 shared the
+    /// loop. That message is still due, so on a wall clock the next look is
+    /// a millisecond away; a pause like sla-timer's would change what
+    /// notifier does, and is left to a change of its own.
+    static let retryAfterFailure: Duration = .zero
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await self.deliverDue()
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                await self.wakeup.wait(timeout: self.sleepTime())
-                guard !Task.isShuttingDownGracefully else { break }
-                await self.deliverDue()
-            }
-        } onGracefulShutdown: {
-            self.wakeup.signal()
-        }
+        await self.loop.run(
+            nextDue: { try self.database.writer.read { db in try NotifierStore.nextDueTime(in: db) } },
+            work: { await self.deliverRound().failing }
+        )
     }
 
-    private func sleepTime() -> Duration {
-        guard !(self.clock is ManualClock),
-            let next = try? self.database.writer.read({ db in try NotifierStore.nextDueTime(in: db) })
-        else { return .seconds(60) }
-        let seconds = max(0, min(60, next.timeIntervalSince(self.clock.now())))
-        return .milliseconds(Int64(seconds * 1000) + 1)
-    }
-
-    /// Attempts every message due by now, one at a time.
+    /// Attempts every message due by now, one at a time; returns how many.
     @discardableResult
     func deliverDue() async -> Int {
+        await self.deliverRound().attempted
+    }
+
+    /// Attempts every message due by now, one at a time. `failing` is true
+    /// when a delivery could not be read or recorded: the message it stopped
+    /// at is still due.
+    private func deliverRound() async -> (attempted: Int, failing: Bool) {
         var attempted = 0
+        var failing = false
         do {
             let now = self.clock.now()
             try await self.database.writer.write { db in try self.beforeDelivery(db, now) }
@@ -82,10 +83,11 @@ final class DeliveryWorker: Service, Sendable {
                 try await self.attempt(message, now: now)
             } catch {
                 self.logger.error("a delivery could not be recorded; retrying on the next wake-up", metadata: ["error": "\(error)"])
+                failing = true
                 break
             }
         }
-        return attempted
+        return (attempted, failing)
     }
 
     private func attempt(_ message: Message, now: Date) async throws {
