@@ -1,6 +1,5 @@
 import ServiceKit
 import SupportProto
-import SupportRPC
 
 extension ServiceError {
     /// `FAILED_PRECONDITION` (`ILLEGAL_TRANSITION`): the incident's state
