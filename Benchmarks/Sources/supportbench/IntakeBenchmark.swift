@@ -89,6 +89,7 @@ struct IntakeBenchmark {
         }
         let incident = try Self.incidentDocument()
         let event = try Self.eventDocument()
+        let request: Data = try Self.open().serializedBytes()
         // Prepared once per connection, as a plain program would.
         func insert(_ db: Database) throws {
             let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM incident"))!
@@ -102,8 +103,10 @@ struct IntakeBenchmark {
             ) ?? 0
             try db.cachedStatement(sql: "INSERT INTO outbox_event (event_id, stream, stream_sequence, payload, created_at) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [UUID().uuidString.lowercased(), id, last + 1, event, Date().timeIntervalSince1970])
-            try db.cachedStatement(sql: "INSERT INTO idempotency (method, key, response, created_at) VALUES ('/support.intake.v1.Intake/OpenIncident', ?, ?, ?)")
-                .execute(arguments: ["plain-\(number)", incident, Date().timeIntervalSince1970])
+            try db.cachedStatement(sql: """
+                INSERT INTO idempotency_record (caller, method, key, request, response, created_at)
+                VALUES ('', '/support.intake.v1.Intake/OpenIncident', ?, ?, ?, ?)
+                """).execute(arguments: ["plain-\(number)", request, incident, Date().timeIntervalSince1970])
         }
         var perIncident: [Double] = []
         var oneTransaction: [Double] = []
