@@ -2,6 +2,7 @@ import Foundation
 import SupportProto
 import SupportRPC
 import Synchronization
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -99,16 +100,16 @@ public final class ServiceCluster: Sendable {
         return await Self.waitForExit(process)
     }
 
-    /// Polls `probe` until it returns a value, for up to `timeout`.
+    /// Polls `probe` until it returns a value, for up to `timeout`; on
+    /// timeout the test fails and this throws (see TestSupport's
+    /// `eventually`). The optional result keeps the call sites' `#require`.
     public func eventually<T: Sendable>(
-        timeout: Duration = .seconds(60), _ probe: () async throws -> T?
+        _ description: @autoclosure () -> String = "the awaited state of the services",
+        timeout: Duration = .seconds(60),
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ probe: () async throws -> T?
     ) async throws -> T? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try? await probe() { return value }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await probe()
+        try await TestSupport.eventually(description(), timeout: timeout, pollingEvery: .milliseconds(50), sourceLocation: sourceLocation, probe)
     }
 
     /// Stops every running service (SIGTERM: each drains) and keeps the
