@@ -112,6 +112,40 @@ public final class ServiceCluster: Sendable {
         try await TestSupport.eventually(description(), timeout: timeout, pollingEvery: .milliseconds(50), sourceLocation: sourceLocation, probe)
     }
 
+    /// Waits until every outbox of `services` is empty: Health/Status
+    /// reports `outbox_depth` 0 on each, in two sweeps in a row.
+    ///
+    /// Call it before asserting that something did *not* happen ("still one
+    /// escalation", "no second message"): until every event was delivered,
+    /// an absence proves nothing. One sweep is not enough: a delivery to a
+    /// service queried earlier in the sweep can make it write events of its
+    /// own (intake's answer becomes sla-timer's cycle, escalation's
+    /// notice…), which the second sweep sees. An outbox row counts until
+    /// every subscriber accepted it (`OutboxRelay.depth()`), and a
+    /// subscriber accepts only after applying it, so an empty sweep means
+    /// nothing is on its way.
+    public func drained(
+        _ services: [String] = ServiceCluster.services,
+        timeout: Duration = .seconds(120),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var emptySweeps = 0
+        var depths: [String: Int64] = [:]
+        try await TestSupport.eventually(
+            "every outbox drained twice in a row (outbox_depth: \(depths))", timeout: timeout, pollingEvery: .milliseconds(50),
+            sourceLocation: sourceLocation
+        ) {
+            let before = emptySweeps
+            emptySweeps = 0
+            depths = [:]
+            for service in services {
+                depths[service] = try await self.client(service).call(HealthRPC.status, .init(), timeout: .seconds(5)).outboxDepth
+            }
+            emptySweeps = depths.values.allSatisfy { $0 == 0 } ? before + 1 : 0
+            return emptySweeps >= 2
+        }
+    }
+
     /// Stops every running service (SIGTERM: each drains) and keeps the
     /// runtime directory.
     public func stopAll() async {
