@@ -15,7 +15,7 @@ struct EscalationScenarioTests {
     static func escalations(_ cluster: ServiceCluster, _ id: String, count: Int) async throws -> Support_Escalation_V1_GetEscalationsResponse? {
         var request = Support_Escalation_V1_GetEscalationsRequest()
         request.incidentID = id
-        return try await cluster.eventually {
+        return try await cluster.eventually("escalation has \(count) escalation(s) of \(id)") {
             let response = try await cluster.client("escalation").call(EscalationRPC.getEscalations, request)
             return response.records.count >= count ? response : nil
         }

@@ -45,7 +45,7 @@ struct SLAScenarioTests {
     ) async throws -> Support_Sla_V1_GetClockResponse {
         var request = Support_Sla_V1_GetClockRequest()
         request.incidentID = id
-        let clock = try await cluster.eventually {
+        let clock = try await cluster.eventually("sla-timer shows the expected clock for \(id)") {
             let clock = try await cluster.client("sla-timer").call(SLATimerRPC.getClock, request)
             return ready(clock) ? clock : nil
         }
