@@ -172,6 +172,8 @@ let package = Package(
             path: "Services/SupportCtl/Executable",
             swiftSettings: settings
         ),
+        // Shared by every test target (and the chaos command): the harnesses,
+        // and `eventually`, the one way a test waits (issue 20).
         .target(
             name: "TestSupport",
             dependencies: [
@@ -210,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SupportProtoTests",
-            dependencies: ["SupportProto"],
+            dependencies: ["SupportProto", "TestSupport"],
             path: "Tests/SupportProtoTests",
             swiftSettings: settings
         ),
@@ -235,7 +237,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BusinessCalendarTests",
-            dependencies: ["BusinessCalendar"],
+            dependencies: ["BusinessCalendar", "TestSupport"],
             path: "Tests/BusinessCalendarTests",
             swiftSettings: settings
         ),

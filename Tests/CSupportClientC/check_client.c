@@ -435,7 +435,10 @@ static void test_refusals_before_sending(void) {
 static void test_peer_gone_while_sending(void) {
     fake_server server;
     sd_client *client = start(&server, script_close_at_once);
-    usleep(100 * 1000);
+    /* The peer is gone once the fake server's child has exited (it closed
+     * the connection it accepted): wait for that, not for a time. */
+    int status = fake_finish(&server);
+    CHECK(status == 0, "the fake server's script failed with %d", status);
     size_t len = 3u * 1024 * 1024;
     uint8_t *big = calloc(len, 1);
     sd_result result = SD_RESULT_INIT;
@@ -443,7 +446,7 @@ static void test_peer_gone_while_sending(void) {
     CHECK(code == SD_UNAVAILABLE, "%s %s", sd_code_name(code), result.message);
     free(big);
     sd_result_free(&result);
-    finish(&server, client);
+    sd_close(client);
 }
 
 static void test_typed_health(void) {

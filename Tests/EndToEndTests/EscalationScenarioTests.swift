@@ -15,7 +15,7 @@ struct EscalationScenarioTests {
     static func escalations(_ cluster: ServiceCluster, _ id: String, count: Int) async throws -> Support_Escalation_V1_GetEscalationsResponse? {
         var request = Support_Escalation_V1_GetEscalationsRequest()
         request.incidentID = id
-        return try await cluster.eventually {
+        return try await cluster.eventually("escalation has \(count) escalation(s) of \(id)") {
             let response = try await cluster.client("escalation").call(EscalationRPC.getEscalations, request)
             return response.records.count >= count ? response : nil
         }
@@ -34,7 +34,9 @@ struct EscalationScenarioTests {
         _ = try await SLAScenarioTests.clock(cluster, waiting) { $0.side == .customer }
 
         // While it waits for the customer, the customer's escalation is refused with the reason.
-        try await Task.sleep(for: .milliseconds(200))
+        // escalation learns of the request for information from intake's
+        // event: once every outbox drained, it has applied it.
+        try await cluster.drained()
         let refused = try await cluster.supportctl("incident", "escalate", waiting, "--contact", "ann@acme.example", "--reason", "urgent")
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("FAILED_PRECONDITION"))
@@ -52,9 +54,11 @@ struct EscalationScenarioTests {
         #expect(show.stdout.contains("Tanaka Ken") && show.stdout.contains("Ito Daichi"), "escalation show names the level owner and the duty manager")
         #expect(show.stdout.contains("sla-breach"))
 
-        // Moving the clock again escalates nothing more.
+        // Moving the clock again escalates nothing more: the timers that
+        // came due fired before the move returned, and once every outbox
+        // drained escalation has applied whatever they caused.
         #expect(try await cluster.supportctl("clock", "advance", "2h").status == 0)
-        try await Task.sleep(for: .milliseconds(300))
+        try await cluster.drained()
         #expect(try await Self.escalations(cluster, outbreak, count: 1)?.records.count == 1)
 
         // The customer escalates the vendor-side incident to level 3; then the ceiling.
@@ -73,6 +77,12 @@ struct EscalationScenarioTests {
         })
         let to = { (word: String) in mail.filter { $0.headers["Subject"]?.uppercased().contains(word) == true }.compactMap { $0.headers["To"] } }
         #expect(to("BREACHED").contains { $0.contains("duty.ito@vendor.example") }, "R-ORG-4: the duty manager gets the TAM's breach alert")
+        // Drained, notifier has made every message it will make for these
+        // events, sent or not yet: none of them is the TAM's breach alert.
+        try await cluster.drained()
+        let breachAlerts = try await LifecycleScenarioTests.messages(cluster, incident: outbreak).filter { $0.templateName == "sla-breached" }
+        #expect(!breachAlerts.isEmpty)
+        #expect(!breachAlerts.contains { $0.recipients.contains { $0.email == "tam.sato@vendor.example" } }, "not the TAM, out of hours")
         #expect(!to("BREACHED").contains { $0.contains("tam.sato@vendor.example") }, "not the TAM, out of hours")
         #expect(to("ESCALATED").contains { $0.contains("lead.tanaka@vendor.example") })
         #expect(to("ESCALATED").contains { $0.contains("bam.suzuki@vendor.example") })
@@ -121,7 +131,9 @@ struct EscalationScenarioTests {
         })
         #expect(withdrawn.contains { $0.headers["To"]?.contains("duty.ito@vendor.example") == true })
 
-        // R-REP-1: the quarter counts the cycle as met.
+        // R-REP-1: the quarter counts the cycle as met, and not as breached
+        // once notifier has applied every event there is.
+        try await cluster.drained()
         let report = try await cluster.supportctl("--json", "report", "quarterly", "--certificate", "C-1", "--quarter", "2026Q4", "--no-send")
         let document = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
         #expect(document?["cyclesMet"] as? Int == 1)
@@ -136,9 +148,14 @@ struct EscalationScenarioTests {
         var incidents: [String] = []
         for _ in 0..<6 { incidents.append(try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")) }
         for id in incidents { _ = try await SLAScenarioTests.clock(cluster, id) }
-        // Breach them all, and kill escalation while the breaches arrive.
+        // Breach them all, and kill escalation while the breaches arrive:
+        // once sla-timer's clock has moved, its timers fire (before its
+        // Clock/Advance returns) and its relay sends the breaches on.
         let advance = Task { try await cluster.supportctl("clock", "advance", "31m") }
-        try await Task.sleep(for: .milliseconds(30))
+        let breachTime = jst("2026-12-05T03:31:00")
+        try await eventually("sla-timer's clock moved past the due times") {
+            try await cluster.client("sla-timer").call(ClockRPC.get, .init()).now.date >= breachTime
+        }
         await cluster.stop("escalation", signal: SIGKILL)
         _ = try await advance.value
         try await cluster.start("escalation")
@@ -146,7 +163,9 @@ struct EscalationScenarioTests {
             let response = try #require(try await Self.escalations(cluster, id, count: 1), "\(id) was escalated")
             #expect(response.records.count == 1, "\(id) escalated exactly once")
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Every breach delivered (a redelivery after the kill included):
+        // still one escalation each.
+        try await cluster.drained()
         for id in incidents { #expect(try await Self.escalations(cluster, id, count: 1)?.records.count == 1) }
         await cluster.shutdown()
     }

@@ -112,8 +112,9 @@ struct OperateTests {
             return ids.count >= 2 ? ids : nil
         }
         let expectedMessages = try #require(messagesAtBackup, "notifier never wrote the acknowledgement and the warning")
-        // Let the last deliveries settle so the copy holds them.
-        try await Task.sleep(for: .milliseconds(500))
+        // The last deliveries made, the copy holds every message there will
+        // be for what happened so far.
+        try await cluster.drained()
         let allMessagesAtBackup = try await NotifierScenarioTests.messages(cluster).map(\.id).sorted()
 
         let directory = cluster.runtime.file("backup")

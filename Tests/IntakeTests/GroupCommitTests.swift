@@ -2,6 +2,7 @@ import Foundation
 import Intake
 import SupportProto
 import SupportRPC
+import Synchronization
 import Testing
 import TestSupport
 
@@ -105,9 +106,12 @@ struct GroupCommitTests {
             case removed(at: ContinuousClock.Instant)
             case lastOpen(started: ContinuousClock.Instant, opened: Bool)
         }
+        // The removal is sent once the opens are under way (some answered),
+        // so that it races the ones still coming.
+        let answeredOpens = AnsweredOpens()
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
             group.addTask {
-                try await Task.sleep(for: .milliseconds(20))
+                try await eventually("the racing opens are under way") { answeredOpens.count.withLock { $0 } >= 8 }
                 var remove = Support_Intake_V1_RemoveContactRequest()
                 remove.actor = "ops"
                 remove.certificateID = "C-1"
@@ -123,6 +127,7 @@ struct GroupCommitTests {
                         do {
                             _ = try await intake.client.call(IntakeRPC.openIncident, IntakeServiceTests.open(contact: "p2@c-1.example"))
                             outcomes.append((started, true))
+                            answeredOpens.count.withLock { $0 += 1 }
                         } catch let error as RPCError where error.code == .permissionDenied {
                             outcomes.append((started, false))
                             // Refused for good: a few more, then stop.
@@ -171,4 +176,9 @@ struct GroupCommitTests {
         #expect(listed.incidents.count == 20)
         try await intake.finish()
     }
+}
+
+/// How many of the racing opens were answered so far, shared by their tasks.
+private final class AnsweredOpens: Sendable {
+    let count = Mutex(0)
 }

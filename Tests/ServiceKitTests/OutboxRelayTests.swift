@@ -65,17 +65,15 @@ struct OutboxRelayTests {
         try await Self.write(6, to: producer, outbox: outbox)
         relay.wake()
 
-        try await waitUntil { up.applied.withLock { $0.count } == 6 }
-        #expect(up.applied.withLock { $0.count } == 6)
+        try await eventually("up applied the six events") { up.applied.withLock { $0.count } == 6 }
         // The cursor moves once Deliver has answered.
-        try await waitUntil { try relay.depth() == ["up": 0, "late": 6] }
-        #expect(try relay.depth() == ["up": 0, "late": 6])
+        try await eventually("up's cursor is at the head, late's at the start") { try relay.depth() == ["up": 0, "late": 6] }
 
         let late = try await Subscriber(directory: directory, name: "late")
-        try await waitUntil({ late.applied.withLock { $0.count } == 6 }, timeout: .seconds(15))
-        #expect(late.applied.withLock { $0 } == up.applied.withLock { $0 }, "the same events, in the same order")
-        try await waitUntil { try relay.depth() == ["up": 0, "late": 0] }
-        #expect(try relay.depth() == ["up": 0, "late": 0])
+        try await eventually("late caught up with the six events", timeout: .seconds(15)) { late.applied.withLock { $0.count } == 6 }
+        try await eventually("both cursors are at the head") { try relay.depth() == ["up": 0, "late": 0] }
+        // Drained, so nothing more is on its way: each event arrived once.
+        #expect(late.applied.withLock { $0 } == up.applied.withLock { $0 }, "the same events, in the same order, once each")
 
         // Per-incident sequences are gap-free and ordered.
         let events = try await producer.writer.read { db in try outbox.events(stream: "INC-000000", in: db) }
@@ -145,8 +143,9 @@ struct OutboxRelayTests {
         // Not a speed bound: a write held up by the hanging subscriber would
         // last until the relay's 5 s deadline, and that is what must not happen.
         #expect(slowest < .seconds(5), "a producer write took \(slowest) while a subscriber hung")
-        try await waitUntil({ up.applied.withLock { $0.count } == written }, timeout: .seconds(120))
-        #expect(up.applied.withLock { $0.count } == written, "the healthy subscriber got every event while another hung")
+        try await eventually("the healthy subscriber got every event while another hung", timeout: .seconds(120)) {
+            up.applied.withLock { $0.count } == written
+        }
         #expect(hanging.calls.count >= 1 && hanging.calls.count < written / 2, "the hanging subscriber is called, not once per commit: \(hanging.calls.count) calls")
 
         // The failing subscriber is retried with backoff, not once per commit
@@ -155,8 +154,7 @@ struct OutboxRelayTests {
         let attempts = failing.calls
         #expect(attempts.count >= 1 && attempts.count < written / 2, "\(attempts.count) attempts, not one per commit (\(written / 2) commits)")
         // The cursor moves once the answer is back, a moment after the apply.
-        try await waitUntil({ (try? relay.depth()["up"]) == 0 }, timeout: .seconds(120))
-        #expect(try relay.depth()["up"] == 0)
+        try await eventually("up's cursor is at the head", timeout: .seconds(120)) { try relay.depth()["up"] == 0 }
         #expect(try relay.depth()["failing"] == written)
 
         task.cancel()
@@ -181,14 +179,6 @@ struct OutboxRelayTests {
         #expect(first.accepted == ["e-1"] && first.duplicates == 0)
         #expect(again.accepted == ["e-1"] && again.duplicates == 1)
         #expect(applied.withLock { $0 }.count == 1)
-    }
-}
-
-func waitUntil(_ condition: () throws -> Bool, timeout: Duration = .seconds(5)) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        guard ContinuousClock.now < deadline else { return }
-        try await Task.sleep(for: .milliseconds(20))
     }
 }
 

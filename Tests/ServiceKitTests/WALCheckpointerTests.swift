@@ -62,7 +62,7 @@ struct WALCheckpointerTests {
             database: database, interval: .milliseconds(20), logger: Logger(label: "test"), metrics: ServiceMetrics()
         )
         let running = Task { try await checkpointer.run() }
-        try await waitUntil({ Self.size(path) >= Self.written }, timeout: .seconds(30))
+        try await eventually("the running checkpointer copied the pages back", timeout: .seconds(30)) { Self.size(path) >= Self.written }
         // Stopped, it makes one last pass: everything is copied back.
         running.cancel()
         try await running.value

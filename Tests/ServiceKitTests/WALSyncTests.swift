@@ -61,7 +61,7 @@ struct WALSyncTests {
             let name = try await batcher.write(Self.insert("a"))
             answered.withLock { $0.append(name) }
         }
-        try await waitUntil { disk.isWaiting }
+        try await eventually("a's fsync is hanging") { disk.isWaiting }
         // The fsync hangs: "a" is committed (others read it) but not answered,
         // and its event may not leave yet.
         #expect(try Self.visible("a", in: database))
@@ -73,7 +73,7 @@ struct WALSyncTests {
             answered.withLock { $0.append(name) }
         }
         // The writer is not held by the hanging fsync: "b" commits now.
-        try await waitUntil { try Self.visible("b", in: database) }
+        try await eventually("b committed") { try Self.visible("b", in: database) }
         #expect(answered.withLock { $0 }.isEmpty, "no caller answered before an fsync covered its commit")
 
         disk.open()
@@ -166,19 +166,27 @@ struct WALSyncTests {
             database: producer, subscribers: [.init(name: "up", client: RPCClient(socketPath: directory.file("up.sock")))],
             logger: LogRecorder().logger()
         )
+        let looks = try OutboxLooks(producer)
         let task = Task { try await relay.run() }
 
         // Committed with the plain writer, never synced.
         try await producer.writer.write { db in _ = try EventOutbox(producer: "producer").append(Self.event("INC-000001"), in: db) }
-        relay.wake()
-        try await Task.sleep(for: .milliseconds(300))
+        // The relay looks for events to send three times after the commit.
+        // The second look began after the commit (the first may have read
+        // an older snapshot), and the third began only once whatever the
+        // second found had been delivered and answered: had the event left,
+        // the subscriber would have it by now.
+        let committed = looks.count
+        try await eventually("the relay looked at the outbox three times since the commit") {
+            relay.wake()
+            return looks.count >= committed + 3
+        }
         #expect(subscriber.applied.withLock { $0.count } == 0, "not on disk yet: it must not leave")
         #expect(try relay.depth() == ["up": 1])
 
         try await producer.durable()
         relay.wake()
-        try await waitUntil { subscriber.applied.withLock { $0.count } == 1 }
-        #expect(subscriber.applied.withLock { $0.count } == 1)
+        try await eventually("the event left once an fsync covered it") { subscriber.applied.withLock { $0.count } == 1 }
 
         task.cancel()
         _ = await task.result
@@ -218,5 +226,59 @@ final class Locked<Value: Sendable>: Sendable {
 
     func withLock<T>(_ body: (inout Value) -> T) -> T {
         self.value.withLock { body(&$0) }
+    }
+}
+
+/// Counts the relay's looks for events to send: its query of the outbox
+/// (`OutboxRelay.pending`), traced on every reader connection of the
+/// database. A test can so wait until the relay has looked, rather than for
+/// a time after which it probably has.
+final class OutboxLooks: Sendable {
+    private let looks = Mutex(0)
+
+    var count: Int { self.looks.withLock { $0 } }
+
+    struct TracingFailed: Error {
+        let reason: String
+    }
+
+    /// Installs the trace on every reader of `database`'s pool: one read per
+    /// reader, all held at once so that each is a different connection.
+    /// Call it before anything else reads the database concurrently.
+    init(_ database: ServiceDatabase) throws {
+        let readers = database.writer.configuration.maximumReaderCount
+        let arrived = NSCondition()
+        let inside = Mutex(0)
+        let failures = Mutex<[String]>([])
+        let done = DispatchGroup()
+        let arrive: @Sendable () -> Void = {
+            arrived.lock()
+            inside.withLock { $0 += 1 }
+            arrived.broadcast()
+            while inside.withLock({ $0 }) < readers { arrived.wait() }
+            arrived.unlock()
+        }
+        for _ in 0..<readers {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                do {
+                    try database.writer.read { db in
+                        db.trace(options: .statement) { event in
+                            guard case .statement(let statement) = event,
+                                statement.sql.hasPrefix("SELECT position, payload FROM outbox_event")
+                            else { return }
+                            self.looks.withLock { $0 += 1 }
+                        }
+                        arrive()
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                    arrive()
+                }
+            }.start()
+        }
+        done.wait()
+        if let failure = failures.withLock({ $0.first }) { throw TracingFailed(reason: failure) }
     }
 }

@@ -26,7 +26,7 @@ struct GoAwayRetryTests {
         }
         let client = RPCClient(socketPath: path)
         let call = Task { try await client.call(EchoRPC.echo, ping(3), timeout: .seconds(20)) }
-        let firstCallID = try #require(await fake.finished())
+        let firstCallID = try #require(try await fake.finished())
         let running = try await RunningServer.start(router: echoRouter(), socketPath: path)
         #expect(try await call.value.nonce == 3)
         #expect(firstCallID >= 1)
@@ -47,7 +47,7 @@ struct GoAwayRetryTests {
         }
         #expect(failure?.code == .unavailable)
         #expect(failure?.message.contains("shutting down") == true)
-        _ = await fake.finished()
+        _ = try await fake.finished()
     }
 }
 
@@ -170,11 +170,12 @@ final class OneShotServer: Sendable {
         }.start()
     }
 
-    /// The call id of the request it read, once the connection is closed.
-    func finished() async -> UInt64? {
-        while true {
-            if case .finished(let callID) = self.state.withLock({ $0 }) { return callID }
-            try? await Task.sleep(for: .milliseconds(5))
+    /// The call id of the request it read, once the connection is closed;
+    /// the test fails if it never is.
+    func finished(sourceLocation: SourceLocation = #_sourceLocation) async throws -> UInt64? {
+        try await eventually("the one-shot server closed its connection", sourceLocation: sourceLocation) { () -> UInt64?? in
+            if case .finished(let callID) = self.state.withLock({ $0 }) { return .some(callID) }
+            return nil
         }
     }
 }

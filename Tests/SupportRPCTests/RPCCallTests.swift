@@ -71,12 +71,14 @@ func ping(_ nonce: UInt64) -> Support_Rpc_V1_Ping {
     return ping
 }
 
-func waitUntil(_ condition: () -> Bool, timeout: Duration = .seconds(60)) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
+/// Only for ConnectionLimitsTests.swift, which is being rewritten
+/// elsewhere and still calls it: TestSupport's `eventually`, which records a
+/// failure and throws when the condition never holds (issue 20; this used to
+/// return silently). New code calls `eventually`.
+func waitUntil(
+    _ condition: () -> Bool, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    try await eventually(timeout: timeout, sourceLocation: sourceLocation, condition)
 }
 
 @Suite("RPC calls")
@@ -133,8 +135,7 @@ struct RPCCallTests {
         }
         #expect(error?.code == .deadlineExceeded)
         #expect(ContinuousClock.now - started < .seconds(5))
-        try await waitUntil { probe.cancelled.withLock { $0 } == 1 }
-        #expect(probe.cancelled.withLock { $0 } == 1)
+        try await eventually("the handler was cancelled") { probe.cancelled.withLock { $0 } == 1 }
         #expect(probe.finished.withLock { $0 } == 0)
         try await running.stop()
     }
@@ -147,12 +148,11 @@ struct RPCCallTests {
         let running = try await RunningServer.start(router: echoRouter(probe: probe), socketPath: directory.file("s.sock"))
         let client = RPCClient(socketPath: running.socketPath)
         let call = Task { try await client.call(EchoRPC.hang, ping(1), timeout: .seconds(60)) }
-        try await waitUntil { probe.started.withLock { $0 } == 1 }
+        try await eventually("the handler started") { probe.started.withLock { $0 } == 1 }
         call.cancel()
         let result = await call.result
         #expect(throws: RPCError(.cancelled, "the call was cancelled")) { try result.get() }
-        try await waitUntil { probe.cancelled.withLock { $0 } == 1 }
-        #expect(probe.cancelled.withLock { $0 } == 1)
+        try await eventually("the handler was cancelled") { probe.cancelled.withLock { $0 } == 1 }
         // The connection is still good for the next call.
         #expect(try await client.call(EchoRPC.echo, ping(5)).nonce == 5)
         try await running.stop()
@@ -264,9 +264,21 @@ struct RPCCallTests {
         }
         #expect(down?.code == .unavailable)
 
-        // Start the server again while a call is already waiting for it.
-        let waiting = Task { try await client.call(EchoRPC.echo, ping(3), timeout: .seconds(10)) }
-        try await Task.sleep(for: .milliseconds(200))
+        // Start the server again while a call is already waiting for it:
+        // the call has begun, and the service is still unreachable after it
+        // began (a second call, made later, gives up). The client shares one
+        // connection state between its calls, so the waiting call found no
+        // server either and is retrying.
+        let began = Mutex(false)
+        let waiting = Task {
+            began.withLock { $0 = true }
+            return try await client.call(EchoRPC.echo, ping(3), timeout: .seconds(20))
+        }
+        try await eventually("the waiting call began") { began.withLock { $0 } }
+        let stillDown = await #expect(throws: RPCError.self) {
+            try await client.call(EchoRPC.echo, ping(4), timeout: .seconds(5), connectTimeout: .milliseconds(300))
+        }
+        #expect(stillDown?.code == .unavailable)
         let second = try await RunningServer.start(router: echoRouter(), socketPath: path)
         #expect(try await waiting.value.nonce == 3)
         try await second.stop()
@@ -282,7 +294,7 @@ struct RPCCallTests {
         )
         let client = RPCClient(socketPath: running.socketPath)
         let inFlight = Task { try await client.call(EchoRPC.hang, ping(9), timeout: .seconds(10)) }
-        try await waitUntil { probe.started.withLock { $0 } == 1 }
+        try await eventually("the call is in flight") { probe.started.withLock { $0 } == 1 }
 
         running.server.requestShutdown()
         let refused = await #expect(throws: RPCError.self) {

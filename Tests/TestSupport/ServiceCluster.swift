@@ -2,6 +2,7 @@ import Foundation
 import SupportProto
 import SupportRPC
 import Synchronization
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -99,16 +100,50 @@ public final class ServiceCluster: Sendable {
         return await Self.waitForExit(process)
     }
 
-    /// Polls `probe` until it returns a value, for up to `timeout`.
+    /// Polls `probe` until it returns a value, for up to `timeout`; on
+    /// timeout the test fails and this throws (see TestSupport's
+    /// `eventually`). The optional result keeps the call sites' `#require`.
     public func eventually<T: Sendable>(
-        timeout: Duration = .seconds(60), _ probe: () async throws -> T?
+        _ description: @autoclosure () -> String = "the awaited state of the services",
+        timeout: Duration = .seconds(60),
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ probe: () async throws -> T?
     ) async throws -> T? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try? await probe() { return value }
-            try await Task.sleep(for: .milliseconds(50))
+        try await TestSupport.eventually(description(), timeout: timeout, pollingEvery: .milliseconds(50), sourceLocation: sourceLocation, probe)
+    }
+
+    /// Waits until every outbox of `services` is empty: Health/Status
+    /// reports `outbox_depth` 0 on each, in two sweeps in a row.
+    ///
+    /// Call it before asserting that something did *not* happen ("still one
+    /// escalation", "no second message"): until every event was delivered,
+    /// an absence proves nothing. One sweep is not enough: a delivery to a
+    /// service queried earlier in the sweep can make it write events of its
+    /// own (intake's answer becomes sla-timer's cycle, escalation's
+    /// notice…), which the second sweep sees. An outbox row counts until
+    /// every subscriber accepted it (`OutboxRelay.depth()`), and a
+    /// subscriber accepts only after applying it, so an empty sweep means
+    /// nothing is on its way.
+    public func drained(
+        _ services: [String] = ServiceCluster.services,
+        timeout: Duration = .seconds(120),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var emptySweeps = 0
+        var depths: [String: Int64] = [:]
+        try await TestSupport.eventually(
+            "every outbox drained twice in a row (outbox_depth: \(depths))", timeout: timeout, pollingEvery: .milliseconds(50),
+            sourceLocation: sourceLocation
+        ) {
+            let before = emptySweeps
+            emptySweeps = 0
+            depths = [:]
+            for service in services {
+                depths[service] = try await self.client(service).call(HealthRPC.status, .init(), timeout: .seconds(5)).outboxDepth
+            }
+            emptySweeps = depths.values.allSatisfy { $0 == 0 } ? before + 1 : 0
+            return emptySweeps >= 2
         }
-        return try await probe()
     }
 
     /// Stops every running service (SIGTERM: each drains) and keeps the
