@@ -111,7 +111,7 @@ public final class RPCClient: Sendable {
         do {
             return try Response(serializedBytes: answer)
         } catch {
-            throw RPCError(.internal, "\(self.configuration.targetName) answered \(method.fullName) with bytes that are not a \(Response.protoMessageName): \(error)")
+            throw RPCError(.internal, "\(self.configuration.targetName) answered \(method.fullName) with bytes that are not a valid \(Response.protoMessageName): \(DecodingFailure.reason(error))")
         }
     }
 

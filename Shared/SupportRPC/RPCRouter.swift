@@ -46,7 +46,7 @@ public struct RPCRouter: Sendable {
             } catch {
                 throw RPCError(
                     .invalidArgument,
-                    "The request payload is not a valid \(Request.protoMessageName) (\(error)); encode it with the .proto in Proto/."
+                    "the request payload is not a valid \(Request.protoMessageName): \(DecodingFailure.reason(error)); encode it with the .proto in Proto/"
                 )
             }
             try RequestLimits.check(request)

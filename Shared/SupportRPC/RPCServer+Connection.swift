@@ -111,7 +111,7 @@ extension RPCServer {
         do {
             caller = try Caller(metadata)
         } catch {
-            return .failure(error as? RPCError ?? RPCError(.invalidArgument, "\(error)"))
+            return .failure(error as? RPCError ?? RPCError(.invalidArgument, "the caller.identity metadata cannot be read"))
         }
         let policy = self.configuration.accessPolicy ?? AccessPolicy.everyone
         if let denied = policy.refusal(
