@@ -58,7 +58,11 @@ final class ConnectionGuard: ChannelDuplexHandler {
         self.armIdleTimer(context: context)
         switch frame.kind {
         case .request(let request):
-            if self.inFlight.count >= self.limits.maximumCalls && !self.inFlight.contains(request.callID) {
+            // A call id of 0 or one already in flight is no new call: the
+            // connection handler ends the connection with GoAway for it, so
+            // it is neither counted nor refused with a Response here.
+            guard request.callID != 0, !self.inFlight.contains(request.callID) else { break }
+            if self.inFlight.count >= self.limits.maximumCalls {
                 let refusal = RPCError(
                     .resourceExhausted,
                     "this connection already has \(self.limits.maximumCalls) calls in flight, the most a connection may; wait for answers or open another connection"

@@ -131,8 +131,10 @@ public final class RPCClient: Sendable {
         while true {
             let connection = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
             var request = Support_Rpc_V1_Request()
+            // Ids only grow (none is reused while in flight) and skip 0,
+            // which rpc.proto reserves, should the counter ever wrap.
             request.callID = self.state.withLock { state in
-                defer { state.nextCallID &+= 1 }
+                defer { state.nextCallID = state.nextCallID == .max ? 1 : state.nextCallID + 1 }
                 return state.nextCallID
             }
             request.method = method
