@@ -151,6 +151,15 @@ public enum NotifierRPC {
     ]
 }
 
+/// The methods of `support.reflection.v1.Reflection`.
+public enum ReflectionRPC {
+    public static let listMethods = RPCMethod<Support_Reflection_V1_ListMethodsRequest, Support_Reflection_V1_ListMethodsResponse>("/support.reflection.v1.Reflection/ListMethods")
+
+    public static let all: [AnyRPCMethod] = [
+        AnyRPCMethod(listMethods),
+    ]
+}
+
 /// The methods of `support.sla.v1.SLATimer`.
 public enum SLATimerRPC {
     public static let getClock = RPCMethod<Support_Sla_V1_GetClockRequest, Support_Sla_V1_GetClockResponse>("/support.sla.v1.SLATimer/GetClock")
@@ -173,7 +182,7 @@ public enum SLATimerRPC {
 /// Every method of every service, for tools that call by name.
 public enum AllRPCMethods {
     public static let all: [AnyRPCMethod] =
-        AdminRPC.all + ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + SLATimerRPC.all
+        AdminRPC.all + ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + ReflectionRPC.all + SLATimerRPC.all
 }
 
 /// Proto field names by message and number (`support.rpc.v1.Frame` → 1 → `request`).
@@ -288,6 +297,8 @@ public enum ProtoFieldNames {
         "support.notifier.v1.RequestStatusReportRequest": [1: "incident_id", 2: "actor", 3: "defer_if_suppressed"],
         "support.notifier.v1.RequestStatusReportResponse": [1: "outcome", 2: "messages"],
         "support.notifier.v1.RetryRequest": [1: "message_id", 2: "actor"],
+        "support.reflection.v1.ListMethodsResponse": [1: "service", 2: "methods"],
+        "support.reflection.v1.MethodDescriptor": [1: "full_name", 2: "request_type", 3: "response_type"],
         "support.rpc.v1.Cancel": [1: "call_id"],
         "support.rpc.v1.Frame": [1: "request", 2: "response", 3: "cancel", 4: "ping", 5: "pong", 6: "go_away"],
         "support.rpc.v1.GoAway": [1: "status", 2: "last_call_id"],
