@@ -1,10 +1,6 @@
 import NIOCore
 import SupportProto
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// One call on its way out: the request frame, when the caller stops
 /// waiting, and the continuation its answer resumes.
 struct OutboundCall {
@@ -76,7 +72,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in
-            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(Self.sendFailure(error))"))
+            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(SocketFailure.reason(error) ?? "the request could not be written")"))
         }
         context.write(self.wrapOutboundOut(frame), promise: written)
         self.flushSoon(context: context)
@@ -153,19 +149,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var frame = Frame()
         frame.kind = .cancel(cancel)
         context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
-    }
-
-    /// Why a write failed, in words: NIO's errors print their Swift case
-    /// (`ioOnClosedChannel`), which tells a caller nothing it can act on.
-    static func sendFailure(_ error: any Error) -> String {
-        switch error {
-        case let error as IOError:
-            return "\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
-        case ChannelError.ioOnClosedChannel, ChannelError.alreadyClosed, ChannelError.outputClosed, ChannelError.eof:
-            return "the connection is closed"
-        default:
-            return "the request could not be written"
-        }
     }
 
     @discardableResult

@@ -262,7 +262,7 @@ public final class RPCClient: Sendable {
     private func unreachable(_ error: (any Error)?) -> RPCError {
         RPCError(
             .unavailable,
-            "\(self.configuration.targetName) cannot be reached at \(self.configuration.socketPath)\(error.map { " (\($0))" } ?? ""); is it running?"
+            "\(self.configuration.targetName) cannot be reached at \(self.configuration.socketPath)\(error.flatMap(SocketFailure.reason).map { " (\($0))" } ?? ""); is it running?"
         )
     }
 

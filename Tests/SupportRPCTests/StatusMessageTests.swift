@@ -97,4 +97,20 @@ struct StatusMessageTests {
             #expect(error.message.contains("which support."), "\(method) \(field): \(error.message)")
         }
     }
+
+    @Test("A service that cannot be reached is UNAVAILABLE with the system's reason, not NIO's Swift names")
+    func unreachableInWords() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let client = RPCClient(socketPath: directory.file("nobody.sock"), targetName: "intake")
+        let error = await #expect(throws: RPCError.self) {
+            try await client.call(HealthRPC.check, .init(), timeout: .milliseconds(300))
+        }
+        #expect(error?.code == .unavailable)
+        let message = error?.message ?? ""
+        #expect(message.contains("intake cannot be reached"), "\(message)")
+        #expect(message.contains("No such file or directory"), "\(message)")
+        #expect(!message.contains("descriptor:") && !message.contains("IOError"), "\(message)")
+        Self.expectNoSwift(message)
+    }
 }
