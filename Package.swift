@@ -194,7 +194,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SupportRPCTests",
-            dependencies: ["SupportRPC", "SupportProto", "TestSupport"] + nio,
+            // NIOEmbedded: ConnectionGuard's timeouts run in virtual time.
+            dependencies: ["SupportRPC", "SupportProto", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
             path: "Tests/SupportRPCTests",
             swiftSettings: settings
         ),

@@ -51,13 +51,17 @@ out.append("        " + " + ".join(f"{service}RPC.all" for _, service, _ in serv
 out.append("}")
 
 # Field names by number for every message, so that RequestLimits can name
-# the field at fault (swift-protobuf keeps its own name maps internal).
+# the field at fault (swift-protobuf keeps its own name maps internal), and
+# the full name of every enum field's enum, so that a refusal names the enum
+# as the .proto does (support.common.v1.Channel), never its Swift type.
 def message_fields(path):
     text = re.sub(r"//[^\n]*", "", open(path).read())
     package = re.search(r"^\s*package\s+([\w.]+)\s*;", text, re.M).group(1)
     tokens = re.findall(r"\{|\}|;|[^{};]+", text)
     scopes = []  # (kind, name)
     fields = {}
+    types = []  # (message, number, type as written, package, enclosing messages)
+    messages, enums = set(), set()
     for token in tokens:
         token = token.strip()
         if token == "{":
@@ -68,26 +72,63 @@ def message_fields(path):
         header = re.match(r"^(message|enum|oneof|service)\s+(\w+)\s*$", token)
         if header:
             scopes.append((header.group(1), header.group(2)))
+            if header.group(1) in ("message", "enum"):
+                path = [name for kind, name in scopes if kind in ("message", "enum")]
+                (messages if header.group(1) == "message" else enums).add(package + "." + ".".join(path))
             continue
         if token.startswith("rpc ") or token.endswith(")"):
             # "rpc X(Y) returns (Z)" opens no scope when it ends with ';'
             continue
-        field = re.match(r"^(?:repeated\s+|optional\s+)?(?:map\s*<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*(\d+)", token)
-        messages = [name for kind, name in scopes if kind == "message"]
-        if field and scopes and scopes[-1][0] in ("message", "oneof") and messages:
-            full = package + "." + ".".join(messages)
-            fields.setdefault(full, {})[int(field.group(2))] = field.group(1)
-    return fields
+        field = re.match(r"^(?:repeated\s+|optional\s+)?(map\s*<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*(\d+)", token)
+        enclosing = [name for kind, name in scopes if kind == "message"]
+        if field and scopes and scopes[-1][0] in ("message", "oneof") and enclosing:
+            full = package + "." + ".".join(enclosing)
+            fields.setdefault(full, {})[int(field.group(3))] = field.group(2)
+            types.append((full, int(field.group(3)), field.group(1), package, enclosing))
+    return fields, types, messages, enums
 
-all_fields = {}
+def resolve(name, package, enclosing, messages, enums):
+    """The full name `name` refers to, by protobuf's scoping: the innermost
+    enclosing message first, then outwards through the package's parents."""
+    if name.startswith("."):
+        return name[1:]
+    scopes = [package + "." + ".".join(enclosing[:i]) for i in range(len(enclosing), 0, -1)]
+    parts = package.split(".")
+    scopes += [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [""]
+    for scope in scopes:
+        candidate = (scope + "." if scope else "") + name
+        if candidate in messages or candidate in enums:
+            return candidate
+    return None
+
+all_fields, all_types, all_messages, all_enums = {}, [], set(), set()
 for path in sys.argv[1:]:
-    all_fields.update(message_fields(path))
+    fields, types, messages, enums = message_fields(path)
+    all_fields.update(fields)
+    all_types += types
+    all_messages |= messages
+    all_enums |= enums
+enum_fields = {}
+for message, number, written, package, enclosing in all_types:
+    full = resolve(written, package, enclosing, all_messages, all_enums)
+    if full in all_enums:
+        enum_fields.setdefault(message, {})[number] = full
 out.append("")
 out.append("/// Proto field names by message and number (`support.rpc.v1.Frame` → 1 → `request`).")
 out.append("public enum ProtoFieldNames {")
 out.append("    public static let byMessage: [String: [Int: String]] = [")
 for message in sorted(all_fields):
     entries = ", ".join(f'{number}: "{name}"' for number, name in sorted(all_fields[message].items()))
+    out.append(f'        "{message}": [{entries}],')
+out.append("    ]")
+out.append("}")
+out.append("")
+out.append("/// The full proto name of each enum field's enum, by message and field number")
+out.append("/// (`support.intake.v1.OpenIncidentRequest` → 3 → `support.common.v1.Channel`).")
+out.append("public enum ProtoEnumFields {")
+out.append("    public static let byMessage: [String: [Int: String]] = [")
+for message in sorted(enum_fields):
+    entries = ", ".join(f'{number}: "{name}"' for number, name in sorted(enum_fields[message].items()))
     out.append(f'        "{message}": [{entries}],')
 out.append("    ]")
 out.append("}")

@@ -72,7 +72,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in
-            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(error)"))
+            this.value.fail(callID: callID, error: error as? RPCError ?? RPCError(.unavailable, "could not send to \(this.value.target): \(SocketFailure.reason(error) ?? "the request could not be written")"))
         }
         context.write(self.wrapOutboundOut(frame), promise: written)
         self.flushSoon(context: context)

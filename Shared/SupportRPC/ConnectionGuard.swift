@@ -12,6 +12,10 @@ import SupportProto
 /// - a connection with no call in flight that sends nothing for
 ///   `idleTimeout` is closed (GoAway `UNAVAILABLE`); clients reconnect on
 ///   their next call.
+///
+/// Time is the event loop's (`eventLoop.now`), never the wall clock's, so
+/// that the tests drive both limits on an `EmbeddedEventLoop` in virtual
+/// time instead of sleeping through them.
 final class ConnectionGuard: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias InboundOut = Frame
@@ -28,7 +32,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private var inFlight: Set<UInt64> = []
     private var partialFrameTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
-    private var lastActivity = NIODeadline.now()
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     /// The highest call id read: a GoAway tells the client that later ones
     /// were never processed, so it may send them again elsewhere.
     private var highestCallID: UInt64 = 0
@@ -58,7 +62,11 @@ final class ConnectionGuard: ChannelDuplexHandler {
         self.armIdleTimer(context: context)
         switch frame.kind {
         case .request(let request):
-            if self.inFlight.count >= self.limits.maximumCalls && !self.inFlight.contains(request.callID) {
+            // A call id of 0 or one already in flight is no new call: the
+            // connection handler ends the connection with GoAway for it, so
+            // it is neither counted nor refused with a Response here.
+            guard request.callID != 0, !self.inFlight.contains(request.callID) else { break }
+            if self.inFlight.count >= self.limits.maximumCalls {
                 let refusal = RPCError(
                     .resourceExhausted,
                     "this connection already has \(self.limits.maximumCalls) calls in flight, the most a connection may; wait for answers or open another connection"
@@ -109,7 +117,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
     /// waits out the rest (issue 9: a timer scheduled and cancelled per
     /// frame was a heap allocation and two heap operations per call).
     private func armIdleTimer(context: ChannelHandlerContext) {
-        self.lastActivity = .now()
+        self.lastActivity = context.eventLoop.now
         guard self.idleTimer == nil else { return }
         self.scheduleIdleCheck(at: self.lastActivity + .init(self.limits.idleTimeout), context: context)
     }
@@ -119,7 +127,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
         self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [context] in
             self.idleTimer = nil
             let due = self.lastActivity + .init(timeout)
-            if due > .now() {
+            if due > context.eventLoop.now {
                 self.scheduleIdleCheck(at: due, context: context)
                 return
             }

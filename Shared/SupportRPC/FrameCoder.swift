@@ -14,7 +14,8 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(length: UInt32, maximum: Int)
     /// A length prefix of zero: no frame is empty.
     case empty
-    /// The body is not a `support.rpc.v1.Frame`.
+    /// The body is not a `support.rpc.v1.Frame`; `reason` says why in plain
+    /// words (``DecodingFailure``), never as a Swift error.
     case undecodable(reason: String)
     /// The peer closed the connection part-way through a frame.
     case truncated(expected: Int, received: Int)
@@ -26,7 +27,7 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty:
             "a frame of length 0 was sent; every frame carries a message"
         case .undecodable(let reason):
-            "the frame is not a valid support.rpc.v1.Frame (\(reason))"
+            "the frame is not a valid support.rpc.v1.Frame: \(reason)"
         case .truncated(let expected, let received):
             "the connection closed after \(received) of \(expected) bytes of a frame"
         }
@@ -127,7 +128,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
             try frame.merge(serializedBytes: buffer.readableBytesSpan.extracting(FrameLimits.headerSize..<FrameLimits.headerSize + Int(length)))
         } catch {
             buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize + Int(length))
-            throw FrameError.undecodable(reason: "\(error)")
+            throw FrameError.undecodable(reason: DecodingFailure.reason(error))
         }
         buffer.moveReaderIndex(forwardBy: FrameLimits.headerSize + Int(length))
         return frame

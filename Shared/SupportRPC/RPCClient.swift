@@ -111,7 +111,7 @@ public final class RPCClient: Sendable {
         do {
             return try Response(serializedBytes: answer)
         } catch {
-            throw RPCError(.internal, "\(self.configuration.targetName) answered \(method.fullName) with bytes that are not a \(Response.protoMessageName): \(error)")
+            throw RPCError(.internal, "\(self.configuration.targetName) answered \(method.fullName) with bytes that are not a valid \(Response.protoMessageName): \(DecodingFailure.reason(error))")
         }
     }
 
@@ -131,8 +131,10 @@ public final class RPCClient: Sendable {
         while true {
             let connection = try await self.connection(before: min(deadline, ContinuousClock.now + (connectTimeout ?? timeout)))
             var request = Support_Rpc_V1_Request()
+            // Ids only grow (none is reused while in flight) and skip 0,
+            // which rpc.proto reserves, should the counter ever wrap.
             request.callID = self.state.withLock { state in
-                defer { state.nextCallID &+= 1 }
+                defer { state.nextCallID = state.nextCallID == .max ? 1 : state.nextCallID + 1 }
                 return state.nextCallID
             }
             request.method = method
@@ -260,7 +262,7 @@ public final class RPCClient: Sendable {
     private func unreachable(_ error: (any Error)?) -> RPCError {
         RPCError(
             .unavailable,
-            "\(self.configuration.targetName) cannot be reached at \(self.configuration.socketPath)\(error.map { " (\($0))" } ?? ""); is it running?"
+            "\(self.configuration.targetName) cannot be reached at \(self.configuration.socketPath)\(error.flatMap(SocketFailure.reason).map { " (\($0))" } ?? ""); is it running?"
         )
     }
 

@@ -1,10 +1,15 @@
 import Foundation
+import SupportProto
 import SwiftProtobuf
 
 /// The methods a server answers, keyed by their full name.
 public struct RPCRouter: Sendable {
     struct Handler: Sendable {
         let defaultTimeout: Duration
+        /// The full proto names of the messages the method takes and returns
+        /// (`support.intake.v1.OpenIncidentRequest`), for Reflection.
+        let requestType: String
+        let responseType: String
         let run: @Sendable (Data, ServerContext) async throws -> Data
     }
 
@@ -39,14 +44,16 @@ public struct RPCRouter: Sendable {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Encoded<Response>
     ) {
         precondition(self.handlers[method.fullName] == nil, "\(method.fullName) is registered twice")
-        self.handlers[method.fullName] = Handler(defaultTimeout: defaultTimeout) { payload, context in
+        self.handlers[method.fullName] = Handler(
+            defaultTimeout: defaultTimeout, requestType: Request.protoMessageName, responseType: Response.protoMessageName
+        ) { payload, context in
             let request: Request
             do {
                 request = try Request(serializedBytes: payload)
             } catch {
                 throw RPCError(
                     .invalidArgument,
-                    "The request payload is not a valid \(Request.protoMessageName) (\(error)); encode it with the .proto in Proto/."
+                    "the request payload is not a valid \(Request.protoMessageName): \(DecodingFailure.reason(error)); encode it with the .proto in Proto/"
                 )
             }
             try RequestLimits.check(request)
@@ -63,6 +70,18 @@ public struct RPCRouter: Sendable {
 
     /// The registered method names, sorted.
     public var methods: [String] { self.handlers.keys.sorted() }
+
+    /// Every registered method with its message names, sorted by full name:
+    /// what `support.reflection.v1.Reflection/ListMethods` answers.
+    public var methodDescriptors: [Support_Reflection_V1_MethodDescriptor] {
+        self.handlers.sorted { $0.key < $1.key }.map { name, handler in
+            var descriptor = Support_Reflection_V1_MethodDescriptor()
+            descriptor.fullName = name
+            descriptor.requestType = handler.requestType
+            descriptor.responseType = handler.responseType
+            return descriptor
+        }
+    }
 
     func handler(for method: String) -> Handler? { self.handlers[method] }
 }

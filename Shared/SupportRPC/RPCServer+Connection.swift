@@ -95,12 +95,11 @@ extension RPCServer {
 
     /// Whom the call is made for, once the request passed every check (the
     /// call is then counted in); or why it is answered at once with an error.
+    /// Its call id is already known to be fresh: a reused or zero id is a
+    /// protocol error the connection handler answers with GoAway.
     func admission(
-        for request: Support_Rpc_V1_Request, metadata: Metadata, callInFlight: Bool, peer: PeerCredentials?
+        for request: Support_Rpc_V1_Request, metadata: Metadata, peer: PeerCredentials?
     ) -> Result<Caller, RPCError> {
-        guard request.callID != 0 else {
-            return .failure(RPCError(.invalidArgument, "call id 0 is reserved; number calls from 1"))
-        }
         guard self.router.handler(for: request.method) != nil else {
             return .failure(RPCError(
                 .unimplemented,
@@ -111,7 +110,7 @@ extension RPCServer {
         do {
             caller = try Caller(metadata)
         } catch {
-            return .failure(error as? RPCError ?? RPCError(.invalidArgument, "\(error)"))
+            return .failure(error as? RPCError ?? RPCError(.invalidArgument, "the caller.identity metadata cannot be read"))
         }
         let policy = self.configuration.accessPolicy ?? AccessPolicy.everyone
         if let denied = policy.refusal(
@@ -121,9 +120,6 @@ extension RPCServer {
                 "rpc.method": "\(request.method)", "peer.uid": "\(peer?.uid ?? 0)", "peer.pid": "\(peer?.pid ?? 0)",
             ])
             return .failure(denied)
-        }
-        guard !callInFlight else {
-            return .failure(RPCError(.invalidArgument, "call id \(request.callID) is already in flight on this connection; use a new id per call"))
         }
         guard self.admit(method: request.method) else {
             return .failure(RPCError(

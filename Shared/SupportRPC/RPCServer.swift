@@ -17,7 +17,7 @@ import Glibc
 /// answers may overtake each other. A call's task prefers its connection's
 /// event loop as executor, so a handler that does not leave it (Health, a
 /// read answered from memory) costs no thread hop at all (issue 9). Every server also answers
-/// `support.health.v1.Health`.
+/// `support.health.v1.Health` and `support.reflection.v1.Reflection`.
 ///
 /// On graceful shutdown (SIGTERM through a `ServiceGroup`, or
 /// ``requestShutdown()``) the server drains: Health says NOT_SERVING, new
@@ -107,8 +107,10 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        // Health is part of the runtime, not of any one service's domain.
+        // Health and Reflection are part of the runtime, not of any one
+        // service's domain. Reflection last: it lists what is registered.
         router.register(HealthService(configuration: configuration, state: self.state))
+        router.register(ReflectionService(serviceName: configuration.serviceName))
         self.router = router
     }
 

@@ -26,7 +26,7 @@ public enum RequestLimits {
 
     /// Throws the first violation in `message`, if any.
     public static func check(_ message: some SwiftProtobuf.Message) throws {
-        var visitor = LimitVisitor(path: "", names: type(of: message).fieldNames)
+        var visitor = LimitVisitor(path: "", message: type(of: message).protoMessageName)
         do {
             try message.traverse(visitor: &visitor)
         } catch let violation as Violation {
@@ -39,27 +39,36 @@ public enum RequestLimits {
     }
 }
 
-extension SwiftProtobuf.Message {
-    /// Proto field names by number, from the table Proto/generate writes.
-    fileprivate static var fieldNames: (Int) -> String {
-        let names = ProtoFieldNames.byMessage[Self.protoMessageName] ?? [:]
-        return { number in names[number] ?? "field \(number)" }
-    }
-}
-
 /// Walks a message and its nested messages, checking strings and enums.
+///
+/// Fields and enums are named from the tables Proto/generate writes
+/// (``ProtoFieldNames``, ``ProtoEnumFields``), as the `.proto` names them:
+/// a refusal is read by client authors in any language, to whom the Swift
+/// type (`Support_Common_V1_Channel`) means nothing.
 private struct LimitVisitor: SwiftProtobuf.Visitor {
     let path: String
-    let names: (Int) -> String
+    /// The full proto name of the message being walked.
+    let message: String
+    private let names: [Int: String]
+
+    init(path: String, message: String) {
+        self.path = path
+        self.message = message
+        self.names = ProtoFieldNames.byMessage[message] ?? [:]
+    }
+
+    private func name(_ number: Int) -> String {
+        self.names[number] ?? "field \(number)"
+    }
 
     private func field(_ number: Int, index: Int? = nil) -> String {
-        let name = self.names(number)
+        let name = self.name(number)
         let indexed = index.map { "\(name)[\($0)]" } ?? name
         return self.path.isEmpty ? indexed : "\(self.path).\(indexed)"
     }
 
     private func checkString(_ value: String, _ number: Int, index: Int? = nil) throws {
-        let limit = RequestLimits.textFields.contains(self.names(number)) ? RequestLimits.textLimit : RequestLimits.identifierLimit
+        let limit = RequestLimits.textFields.contains(self.name(number)) ? RequestLimits.textLimit : RequestLimits.identifierLimit
         let bytes = value.utf8.count
         guard bytes > limit else { return }
         let field = self.field(number, index: index)
@@ -75,8 +84,9 @@ private struct LimitVisitor: SwiftProtobuf.Visitor {
     private func checkEnum<E: SwiftProtobuf.Enum>(_ value: E, _ number: Int, index: Int? = nil) throws {
         guard !Self.defines(value) else { return }
         let field = self.field(number, index: index)
+        let enumName = ProtoEnumFields.byMessage[self.message]?[number] ?? "its enum"
         throw RequestLimits.Violation(error: .invalidArgument(
-            field: field, "\(field) has the value \(value.rawValue), which \(E.self) does not define; use one of the values in Proto/"
+            field: field, "\(field) has the value \(value.rawValue), which \(enumName) does not define; use one of the values in Proto/"
         ))
     }
 
@@ -98,7 +108,7 @@ private struct LimitVisitor: SwiftProtobuf.Visitor {
     }
 
     private func nested<M: SwiftProtobuf.Message>(_ value: M, _ number: Int, index: Int? = nil) throws {
-        var visitor = LimitVisitor(path: self.field(number, index: index), names: M.fieldNames)
+        var visitor = LimitVisitor(path: self.field(number, index: index), message: M.protoMessageName)
         try value.traverse(visitor: &visitor)
     }
 

@@ -52,7 +52,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Whether a flush is queued behind the answers written this loop tick.
     private var flushQueued = false
 
-    private enum State { case new, serving, refused, closed }
+    /// `goingAway`: a GoAway for a protocol error is written and the close
+    /// requested; frames still arriving are not read.
+    private enum State { case new, serving, goingAway, refused, closed }
 
     init(server: RPCServer) {
         self.server = server
@@ -104,9 +106,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .serving = self.state {
+        switch self.state {
+        case .serving, .goingAway:
             self.server.untrack(context.channel)
             self.server.configuration.metrics?.connectionClosed()
+        case .new, .refused, .closed:
+            break
         }
         self.state = .closed
         // Nobody waits for these answers any more; the tasks still count
@@ -143,6 +148,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let context = self.context, case .serving = self.state else { return }
         switch frame.kind {
         case .request(let request):
+            if let violation = self.callIDViolation(request) {
+                self.goAway(violation, context: context)
+                return
+            }
             self.highestCallID = max(self.highestCallID, request.callID)
             self.start(request, context: context)
         case .cancel(let cancel):
@@ -163,11 +172,42 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Why `request`'s call id breaks the wire's rules (rpc.proto,
+    /// `Request.call_id`), or nil when it is a fresh id.
+    ///
+    /// Neither mistake can be answered with a Response: one carrying an id
+    /// already in flight would be paired by the client with its first call
+    /// (which then looks answered while its handler still runs), and id 0
+    /// names no call at all. So the connection ends with a GoAway that says
+    /// which id was wrong.
+    private func callIDViolation(_ request: Support_Rpc_V1_Request) -> RPCError? {
+        if request.callID == 0 {
+            return RPCError(.invalidArgument, "call_id 0 is reserved for connection-level frames; number calls from 1")
+        }
+        if self.calls[request.callID] != nil {
+            return RPCError(
+                .invalidArgument,
+                "call_id \(request.callID) is already in flight on this connection; a client must not reuse a call_id until its Response arrived"
+            )
+        }
+        return nil
+    }
+
+    /// Ends the connection for a protocol error: the GoAway says why and
+    /// which calls were read, then the close cancels the calls in flight
+    /// (their answers could no longer be trusted to reach the right call).
+    private func goAway(_ error: RPCError, context: ChannelHandlerContext) {
+        self.state = .goingAway
+        self.server.logger.warning("closing a connection that broke the wire protocol", metadata: ["error": "\(error.message)"])
+        context.writeAndFlush(self.wrapOutboundOut(.goAway(error, lastCallID: self.highestCallID)), promise: nil)
+        context.close(promise: nil)
+    }
+
     private func start(_ request: Support_Rpc_V1_Request, context: ChannelHandlerContext) {
         let server = self.server
         let metadata = Metadata(request.metadata)
         let caller: Caller
-        switch server.admission(for: request, metadata: metadata, callInFlight: self.calls[request.callID] != nil, peer: self.peer) {
+        switch server.admission(for: request, metadata: metadata, peer: self.peer) {
         case .success(let admitted):
             caller = admitted
         case .failure(let refusal):
@@ -240,6 +280,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The handler returned: its answer goes out unless the call already ended.
     private func finish(_ callID: UInt64, _ outcome: Result<Data, any Error>, context callContext: ServerContext) {
         guard let call = self.calls.removeValue(forKey: callID), let context = self.context else { return }
+        // After a GoAway no Response may follow: for a reused id the client
+        // could not tell which of its calls it answers.
+        guard case .serving = self.state else { return }
         let answer: Frame
         let code: RPCError.Code
         switch outcome {
@@ -259,6 +302,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func expire(_ callID: UInt64, timeout: Duration, context callContext: ServerContext) {
         guard let call = self.calls.removeValue(forKey: callID), let context = self.context else { return }
         call.task.cancel()
+        guard case .serving = self.state else { return }
         callContext.logger.info("deadline exceeded", metadata: ["timeout": "\(timeout)"])
         let status = RPCError(.deadlineExceeded, "\(call.method) did not finish within its \(timeout) deadline")
         self.write(.response(callID: callID, status: status), context: context)

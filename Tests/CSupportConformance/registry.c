@@ -11,6 +11,7 @@
 #include "support/v1/health.pb-c.h"
 #include "support/v1/intake.pb-c.h"
 #include "support/v1/notifier.pb-c.h"
+#include "support/v1/reflection.pb-c.h"
 #include "support/v1/rpc.pb-c.h"
 #include "support/v1/sla.pb-c.h"
 
@@ -133,6 +134,9 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.notifier.v1.RequestStatusReportRequest", &support__notifier__v1__request_status_report_request__descriptor },
     { "support.notifier.v1.RequestStatusReportResponse", &support__notifier__v1__request_status_report_response__descriptor },
     { "support.notifier.v1.RetryRequest", &support__notifier__v1__retry_request__descriptor },
+    { "support.reflection.v1.ListMethodsRequest", &support__reflection__v1__list_methods_request__descriptor },
+    { "support.reflection.v1.ListMethodsResponse", &support__reflection__v1__list_methods_response__descriptor },
+    { "support.reflection.v1.MethodDescriptor", &support__reflection__v1__method_descriptor__descriptor },
     { "support.rpc.v1.Cancel", &support__rpc__v1__cancel__descriptor },
     { "support.rpc.v1.Frame", &support__rpc__v1__frame__descriptor },
     { "support.rpc.v1.GoAway", &support__rpc__v1__go_away__descriptor },
@@ -160,4 +164,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 143;
+const size_t sd_conformance_entry_count = 146;

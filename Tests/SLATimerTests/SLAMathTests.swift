@@ -83,4 +83,14 @@ struct SLAMathTests {
         let error = #expect(throws: SLAPolicyError.self) { try SLAPolicy.load(configDirectory: URL(fileURLWithPath: directory.path)) }
         #expect(error?.description.contains("targets.enterprise.2") == true)
     }
+
+    @Test("A plan that cannot be made is explained in a sentence naming the policy file or office, not the Swift case")
+    func planFailureWords() {
+        let noTarget = "\(SLAMath.Failure.noTarget(tier: "gold", severity: 3))"
+        #expect(noTarget.contains("sla-policy.json") && noTarget.contains("gold") && noTarget.contains("severity 3"), "\(noTarget)")
+        #expect(!noTarget.contains("noTarget("))
+        let neverOpen = "\(SLAMath.Failure.neverOpen(office: "tokyo"))"
+        #expect(neverOpen.contains("office tokyo"), "\(neverOpen)")
+        #expect(!neverOpen.contains("neverOpen("))
+    }
 }

@@ -66,6 +66,19 @@ public final class RawSocket: @unchecked Sendable {
         }
     }
 
+    /// Reads one whole frame's body (after its 4-byte length); nil if the
+    /// server closes first or 5 s pass. On a thread of its own, as above.
+    public func readFrame() async -> [UInt8]? {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let header = Self.receive(exactly: 4, from: self.fd)
+                let length = header.map { bytes in bytes.reduce(0) { length, byte in length << 8 | Int(byte) } }
+                continuation.resume(returning: length.flatMap { Self.receive(exactly: $0, from: self.fd) })
+            }
+            thread.start()
+        }
+    }
+
     private func blockingReadUntilClosed() -> (bytes: [UInt8], closed: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -10,7 +10,7 @@ public struct SupportCtl: AsyncParsableCommand {
         discussion: "Global options (--runtime-dir, --json, --timeout) may come before or after the subcommand.",
         version: "supportctl \(SupportDeskVersion.current)",
         subcommands: [
-            HealthCommand.self, ClockCommand.self, CallCommand.self, CertificateCommand.self, ContactCommand.self,
+            HealthCommand.self, ClockCommand.self, CallCommand.self, MethodsCommand.self, CertificateCommand.self, ContactCommand.self,
             IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self, SLACommand.self,
             CalendarCommand.self, EscalationCommand.self, ResponsibleCommand.self, RosterCommand.self,
             NotificationsCommand.self, StatusReportCommand.self, ReportCommand.self, CallsCommand.self,

@@ -146,7 +146,11 @@ int sd_call(sd_client *client, const char *method, const uint8_t *request, size_
 
     int timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : SD_DEFAULT_TIMEOUT_MS;
     sd_deadline deadline = sd__deadline_after(timeout_ms);
+    /* rpc.proto (Request.call_id): ids only grow, so none is reused while in
+     * flight (a timed-out call keeps its id; the next call takes a new one),
+     * and 0 is reserved: should the counter ever wrap, it restarts at 1. */
     uint64_t call_id = client->next_call_id++;
+    if (client->next_call_id == 0) client->next_call_id = 1;
 
     Support__Rpc__V1__MetadataEntry *entries = NULL;
     Support__Rpc__V1__MetadataEntry **entry_pointers = NULL;

@@ -151,6 +151,15 @@ public enum NotifierRPC {
     ]
 }
 
+/// The methods of `support.reflection.v1.Reflection`.
+public enum ReflectionRPC {
+    public static let listMethods = RPCMethod<Support_Reflection_V1_ListMethodsRequest, Support_Reflection_V1_ListMethodsResponse>("/support.reflection.v1.Reflection/ListMethods")
+
+    public static let all: [AnyRPCMethod] = [
+        AnyRPCMethod(listMethods),
+    ]
+}
+
 /// The methods of `support.sla.v1.SLATimer`.
 public enum SLATimerRPC {
     public static let getClock = RPCMethod<Support_Sla_V1_GetClockRequest, Support_Sla_V1_GetClockResponse>("/support.sla.v1.SLATimer/GetClock")
@@ -173,7 +182,7 @@ public enum SLATimerRPC {
 /// Every method of every service, for tools that call by name.
 public enum AllRPCMethods {
     public static let all: [AnyRPCMethod] =
-        AdminRPC.all + ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + SLATimerRPC.all
+        AdminRPC.all + ClockRPC.all + EscalationRPC.all + EventSinkRPC.all + HealthRPC.all + IntakeRPC.all + NotifierRPC.all + ReflectionRPC.all + SLATimerRPC.all
 }
 
 /// Proto field names by message and number (`support.rpc.v1.Frame` → 1 → `request`).
@@ -288,6 +297,8 @@ public enum ProtoFieldNames {
         "support.notifier.v1.RequestStatusReportRequest": [1: "incident_id", 2: "actor", 3: "defer_if_suppressed"],
         "support.notifier.v1.RequestStatusReportResponse": [1: "outcome", 2: "messages"],
         "support.notifier.v1.RetryRequest": [1: "message_id", 2: "actor"],
+        "support.reflection.v1.ListMethodsResponse": [1: "service", 2: "methods"],
+        "support.reflection.v1.MethodDescriptor": [1: "full_name", 2: "request_type", 3: "response_type"],
         "support.rpc.v1.Cancel": [1: "call_id"],
         "support.rpc.v1.Frame": [1: "request", 2: "response", 3: "cancel", 4: "ping", 5: "pong", 6: "go_away"],
         "support.rpc.v1.GoAway": [1: "status", 2: "last_call_id"],
@@ -313,5 +324,47 @@ public enum ProtoFieldNames {
         "support.sla.v1.NextOpeningRequest": [1: "office", 2: "after"],
         "support.sla.v1.NextOpeningResponse": [1: "opening", 2: "local_time", 3: "already_open"],
         "support.sla.v1.Timer": [1: "id", 2: "kind", 3: "incident_id", 4: "cycle_id", 5: "due_at", 6: "state", 7: "fired_at", 8: "threshold"],
+    ]
+}
+
+/// The full proto name of each enum field's enum, by message and field number
+/// (`support.intake.v1.OpenIncidentRequest` → 3 → `support.common.v1.Channel`).
+public enum ProtoEnumFields {
+    public static let byMessage: [String: [Int: String]] = [
+        "support.common.v1.ClosureReason": [1: "support.common.v1.ClosureKind", 2: "support.common.v1.OutOfScopeReason"],
+        "support.escalation.v1.EscalateRequest": [4: "support.escalation.v1.Direction"],
+        "support.escalation.v1.EscalationRecord": [3: "support.common.v1.EscalationLevel", 4: "support.common.v1.EscalationLevel", 5: "support.common.v1.EscalationTrigger"],
+        "support.escalation.v1.EscalationStatus": [4: "support.common.v1.Tier", 6: "support.common.v1.IncidentState", 7: "support.common.v1.Side", 8: "support.common.v1.EscalationLevel"],
+        "support.escalation.v1.ListOpenEscalationsRequest": [1: "support.common.v1.EscalationLevel"],
+        "support.escalation.v1.ResponsibleResponse": [2: "support.common.v1.EscalationLevel"],
+        "support.escalation.v1.Shift": [1: "support.escalation.v1.Weekday"],
+        "support.events.v1.CertificateChanged": [3: "support.common.v1.Tier"],
+        "support.events.v1.CycleFacts": [4: "support.common.v1.ClockKind", 9: "support.common.v1.Tier"],
+        "support.events.v1.Escalated": [2: "support.common.v1.EscalationLevel", 3: "support.common.v1.EscalationLevel", 4: "support.common.v1.EscalationTrigger", 14: "support.common.v1.Tier"],
+        "support.events.v1.IncidentSnapshot": [3: "support.common.v1.Tier", 7: "support.common.v1.IncidentState", 8: "support.common.v1.Side", 9: "support.common.v1.IncidentState", 10: "support.common.v1.Side", 11: "support.common.v1.Channel", 12: "support.common.v1.IncidentKind"],
+        "support.events.v1.ResponseGiven": [4: "support.common.v1.Channel"],
+        "support.health.v1.CheckResponse": [1: "support.health.v1.CheckResponse.ServingStatus"],
+        "support.health.v1.StatusResponse": [3: "support.health.v1.CheckResponse.ServingStatus"],
+        "support.intake.v1.Certificate": [3: "support.common.v1.Tier"],
+        "support.intake.v1.ConversationEntry": [1: "support.intake.v1.ConversationEntry.Kind", 5: "support.common.v1.Channel"],
+        "support.intake.v1.Incident": [4: "support.common.v1.Tier", 8: "support.common.v1.Channel", 9: "support.common.v1.IncidentKind", 14: "support.common.v1.IncidentState", 15: "support.common.v1.Side"],
+        "support.intake.v1.ListIncidentsRequest": [3: "support.common.v1.IncidentState", 4: "support.common.v1.Side"],
+        "support.intake.v1.ListProblemsRequest": [1: "support.intake.v1.ProblemState"],
+        "support.intake.v1.OpenIncidentRequest": [3: "support.common.v1.Channel", 4: "support.common.v1.IncidentKind"],
+        "support.intake.v1.Problem": [4: "support.intake.v1.ProblemState"],
+        "support.intake.v1.RegisterCertificateRequest": [4: "support.common.v1.Tier"],
+        "support.intake.v1.RespondRequest": [4: "support.common.v1.Channel"],
+        "support.intake.v1.StateTransition": [1: "support.common.v1.IncidentState", 2: "support.common.v1.IncidentState", 3: "support.common.v1.Side"],
+        "support.notifier.v1.DeliveryAttempt": [3: "support.notifier.v1.Transport"],
+        "support.notifier.v1.ListMessagesRequest": [2: "support.notifier.v1.MessageState"],
+        "support.notifier.v1.Message": [9: "support.notifier.v1.Transport", 10: "support.notifier.v1.MessageState"],
+        "support.notifier.v1.Recipient": [4: "support.notifier.v1.RecipientRole"],
+        "support.notifier.v1.RequestStatusReportResponse": [1: "support.notifier.v1.RequestStatusReportResponse.Outcome"],
+        "support.sla.v1.ComputeDueRequest": [4: "support.common.v1.Channel", 5: "support.common.v1.Tier"],
+        "support.sla.v1.ComputeDueResponse": [4: "support.common.v1.ClockKind"],
+        "support.sla.v1.Cycle": [5: "support.common.v1.ClockKind", 10: "support.sla.v1.CycleState", 14: "support.common.v1.Tier", 15: "support.common.v1.Channel"],
+        "support.sla.v1.CycleEvent": [1: "support.sla.v1.CycleEvent.Kind"],
+        "support.sla.v1.GetClockResponse": [7: "support.common.v1.Side"],
+        "support.sla.v1.Timer": [2: "support.sla.v1.TimerKind", 6: "support.sla.v1.TimerState"],
     ]
 }

@@ -18,9 +18,21 @@ public enum SLAMath {
         public var calendarVersion: String
     }
 
-    public enum Failure: Error, Equatable {
+    /// Why no plan can be made. Its description reaches callers in status
+    /// messages (ComputeDue, event delivery), so it is a sentence, not the
+    /// Swift case (`noTarget(tier: "gold", severity: 3)`).
+    public enum Failure: Error, Equatable, CustomStringConvertible {
         case noTarget(tier: String, severity: Int)
         case neverOpen(office: String)
+
+        public var description: String {
+            switch self {
+            case .noTarget(let tier, let severity):
+                "\(SLAPolicy.fileName) has no response target for tier \(tier), severity \(severity); add one and restart sla-timer"
+            case .neverOpen(let office):
+                "office \(office)'s calendar has no opening hours ahead, so no business-hours deadline can be reached; check its offices.json entry"
+            }
+        }
     }
 
     /// Plans a cycle for `severity` received at `receivedAt`.

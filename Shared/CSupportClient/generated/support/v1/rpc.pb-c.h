@@ -110,7 +110,15 @@ struct  Support__Rpc__V1__Request
   ProtobufCMessage base;
   /*
    * Chosen by the client, unique among its calls in flight on this
-   * connection; 0 is reserved for connection-level frames.
+   * connection. A call is in flight from its Request until its Response
+   * arrives (or the client sends Cancel for it); only then may its id be
+   * used again. 0 is reserved for connection-level frames.
+   * Breaking either rule is a protocol error, never answered as a call: a
+   * Response carrying an id already in flight would be paired with the first
+   * call of that id, and 0 names no call. The server sends GoAway with code
+   * INVALID_ARGUMENT and a message naming the id ("call_id 7 is already in
+   * flight on this connection; ..." or "call_id 0 is reserved ..."), then
+   * closes the connection; the calls still in flight on it are cancelled.
    */
   uint64_t call_id;
   /*
