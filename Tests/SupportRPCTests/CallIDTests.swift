@@ -45,7 +45,7 @@ struct CallIDTests {
         let running = try await RunningServer.start(router: echoRouter(probe: probe, hangFor: nil), socketPath: directory.file("s.sock"))
         let socket = try RawSocket(path: running.socketPath)
         socket.send(try Self.requestBytes(callID: 7, method: EchoRPC.hang.fullName, nonce: 1))
-        try await waitUntil { probe.started.withLock { $0 } == 1 }
+        try await eventually { probe.started.withLock { $0 } == 1 }
         socket.send(try Self.requestBytes(callID: 7, method: EchoRPC.echo.fullName, nonce: 2))
 
         let (bytes, closed) = await socket.readUntilClosed()
@@ -55,7 +55,7 @@ struct CallIDTests {
         #expect(goAway.status.message.contains("call_id 7 is already in flight"), "\(goAway.status.message)")
         #expect(goAway.lastCallID == 7)
         // The first call's answer could no longer be told from the second's.
-        try await waitUntil { probe.cancelled.withLock { $0 } == 1 }
+        try await eventually { probe.cancelled.withLock { $0 } == 1 }
         #expect(probe.cancelled.withLock { $0 } == 1, "the call in flight is cancelled with its connection")
         #expect(try await RPCClient(socketPath: running.socketPath).call(EchoRPC.echo, ping(3)).nonce == 3, "the server keeps serving")
         try await running.stop()

@@ -19,7 +19,7 @@ struct ConnectionLimitsTests {
         let client = RPCClient(socketPath: running.socketPath)
         let first = Task { try await client.call(EchoRPC.hang, ping(1), timeout: .seconds(20)) }
         let second = Task { try await client.call(EchoRPC.hang, ping(2), timeout: .seconds(20)) }
-        try await waitUntil { probe.started.withLock { $0 } == 2 }
+        try await eventually { probe.started.withLock { $0 } == 2 }
         let refused = await #expect(throws: RPCError.self) { try await client.call(EchoRPC.echo, ping(3)) }
         #expect(refused?.code == .resourceExhausted)
         #expect(refused?.message.contains("2 calls in flight") == true)

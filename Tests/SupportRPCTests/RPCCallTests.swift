@@ -71,16 +71,6 @@ func ping(_ nonce: UInt64) -> Support_Rpc_V1_Ping {
     return ping
 }
 
-/// Only for ConnectionLimitsTests.swift, which is being rewritten
-/// elsewhere and still calls it: TestSupport's `eventually`, which records a
-/// failure and throws when the condition never holds (issue 20; this used to
-/// return silently). New code calls `eventually`.
-func waitUntil(
-    _ condition: () -> Bool, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    try await eventually(timeout: timeout, sourceLocation: sourceLocation, condition)
-}
-
 @Suite("RPC calls")
 struct RPCCallTests {
     @Test("An unknown method is UNIMPLEMENTED and names the method")
