@@ -12,6 +12,10 @@ public final class Wakeup: Sendable {
 
     public init() {}
 
+    /// Whether a wait is parked for a signal (for tests, which wait for it
+    /// instead of sleeping).
+    package var hasWaiter: Bool { self.state.withLock { $0.waiter != nil } }
+
     public func signal() {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.waiter = nil }

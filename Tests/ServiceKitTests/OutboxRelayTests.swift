@@ -192,10 +192,12 @@ final class EventLog: Sendable {
 @Suite("Wakeup")
 struct WakeupTests {
     @Test("After a signal is consumed, the next wait sleeps its timeout instead of returning at once")
-    func noBusyLoop() async {
+    func noBusyLoop() async throws {
         let wakeup = Wakeup()
         let waiting = Task { await wakeup.wait(timeout: .seconds(30)) }
-        try? await Task.sleep(for: .milliseconds(50))
+        // The signal must find the wait parked: that is the path that once
+        // left a stale signal behind.
+        try await eventually("the wait parked") { wakeup.hasWaiter }
         wakeup.signal()
         await waiting.value
         let started = ContinuousClock.now
