@@ -18,7 +18,7 @@ struct DueWorkLoopTests {
         probe.queue(due: due)
         let loop = DueWorkLoop(clock: probe.clock, retryAfterFailure: .seconds(5))
         try await Self.running(loop, probe) {
-            try await eventually("the due item done", timeout: .seconds(10)) { !probe.state.withLock { $0.done }.isEmpty }
+            try await eventually("the due item done") { !probe.state.withLock { $0.done }.isEmpty }
         }
         let state = probe.state.withLock { $0 }
         #expect(state.done.count == 1)
@@ -35,10 +35,10 @@ struct DueWorkLoopTests {
         let probe = DueWorkProbe(clock: ManualClock(start: Date(timeIntervalSince1970: 1_796_371_200)))
         let loop = DueWorkLoop(clock: probe.clock, retryAfterFailure: .seconds(5))
         try await Self.running(loop, probe) {
-            try await eventually("the pass at start", timeout: .seconds(10)) { probe.state.withLock { $0.passes }.count == 1 }
+            try await eventually("the pass at start") { probe.state.withLock { $0.passes }.count == 1 }
             probe.queue(due: probe.clock.now())
             loop.wake()
-            try await eventually("the woken pass doing the new item", timeout: .seconds(10)) { probe.state.withLock { $0.done }.count == 1 }
+            try await eventually("the woken pass doing the new item") { probe.state.withLock { $0.done }.count == 1 }
         }
     }
 
@@ -49,7 +49,7 @@ struct DueWorkLoopTests {
         let backOff = Duration.milliseconds(500)
         let loop = DueWorkLoop(clock: probe.clock, retryAfterFailure: backOff)
         try await Self.running(loop, probe) {
-            try await eventually("the retry doing the item", timeout: .seconds(10)) { probe.state.withLock { $0.done }.count == 1 }
+            try await eventually("the retry doing the item") { probe.state.withLock { $0.done }.count == 1 }
         }
         // The item was due in the past throughout: without the back-off the
         // loop would have tried it every millisecond.
@@ -65,10 +65,10 @@ struct DueWorkLoopTests {
         let group = ServiceGroup(services: [DueWorkService(loop: loop, probe: probe)], logger: LogRecorder().logger())
         let running = Task { try await group.run() }
         // Nothing queued: the loop sleeps a minute after its first pass.
-        try await eventually("the pass at start", timeout: .seconds(10)) { probe.state.withLock { $0.passes }.count == 1 }
+        try await eventually("the pass at start") { probe.state.withLock { $0.passes }.count == 1 }
         await group.triggerGracefulShutdown()
         do {
-            try await eventually("the loop ending on graceful shutdown", timeout: .seconds(10)) { probe.state.withLock { $0.finished } }
+            try await eventually("the loop ending on graceful shutdown") { probe.state.withLock { $0.finished } }
         } catch {
             running.cancel()
             throw error
@@ -153,7 +153,7 @@ struct DueWorkLoopTests {
         }
         await group.triggerGracefulShutdown()
         do {
-            try await eventually("the loop ending on graceful shutdown", timeout: .seconds(10)) { probe.state.withLock { $0.finished } }
+            try await eventually("the loop ending on graceful shutdown") { probe.state.withLock { $0.finished } }
         } catch {
             running.cancel()
             throw error
