@@ -18,11 +18,16 @@ struct AdminService: RPCService {
     /// With an idempotency key, a retried Backup answers the snapshot the
     /// first call took instead of taking another.
     let writes: ServiceWriter
+    /// Applies a parked event again (RetryParkedEvent).
+    let inbox: EventInbox
+    /// Runs after a parked event applied: its own events go out now.
+    let afterEvents: @Sendable () -> Void
 
     static let defaultChunk = 1 << 20
     static let maximumChunk = 2 << 20
 
     func register(into router: inout RPCRouter) {
+        self.registerParkedEvents(into: &router)
         router.register(AdminRPC.metrics, defaultTimeout: .seconds(10)) { _, _ in
             var response = Support_Admin_V1_MetricsResponse()
             response.text = await self.metrics.exposition()
@@ -49,6 +54,59 @@ struct AdminService: RPCService {
                 return Support_Admin_V1_ReleaseBackupResponse()
             }
         }
+    }
+
+    /// ListParkedEvents, RetryParkedEvent, DropParkedEvent (see EventInbox).
+    private func registerParkedEvents(into router: inout RPCRouter) {
+        router.register(AdminRPC.listParkedEvents) { request, context in
+            let paging = try Paging(token: request.pageToken, pageSize: request.pageSize)
+            return try await self.writes.read(context) { db in
+                var response = Support_Admin_V1_ListParkedEventsResponse()
+                (response.events, response.nextPageToken) = paging.page(
+                    try EventInbox.parked(offset: paging.offset, limit: paging.fetchLimit, in: db)
+                )
+                return response
+            }
+        }
+        router.register(AdminRPC.retryParkedEvent) { request, context in
+            let id = try Field.required(request.eventID, "event_id", "the parked event to apply again")
+            let actor = try Field.required(request.actor, "actor", "the staff id retrying it")
+            let apply = self.inbox.apply
+            let parked = try await self.writes.write(context) { db, _ -> Written<Support_Admin_V1_ParkedEvent> in
+                guard var parked = try EventInbox.parked(id, in: db) else { throw Self.notParked(id) }
+                let event = try Event(serializedBytes: try EventInbox.payload(ofParked: id, in: db))
+                do {
+                    try apply(db, event)
+                } catch {
+                    guard db.isInsideTransaction else { throw error }
+                    throw ServiceError(
+                        .failedPrecondition, reason: "EVENT_STILL_FAILS", field: "event_id",
+                        "event \(id) still cannot be applied: \(EventInbox.describe(error)). Fix the cause and retry it, or drop it"
+                    )
+                }
+                try EventInbox.unpark(id, in: db)
+                parked.applied = true
+                return Written(parked)
+            }
+            context.logger.notice("parked event applied", metadata: ["event": "\(id)", "actor": "\(actor)", "kind": "\(parked.kind)"])
+            self.afterEvents()
+            return parked
+        }
+        router.register(AdminRPC.dropParkedEvent) { request, context in
+            let id = try Field.required(request.eventID, "event_id", "the parked event to give up on")
+            let actor = try Field.required(request.actor, "actor", "the staff id dropping it")
+            let parked = try await self.writes.write(context) { db, _ -> Written<Support_Admin_V1_ParkedEvent> in
+                guard let parked = try EventInbox.parked(id, in: db) else { throw Self.notParked(id) }
+                try EventInbox.unpark(id, in: db)
+                return Written(parked)
+            }
+            context.logger.notice("parked event dropped", metadata: ["event": "\(id)", "actor": "\(actor)", "kind": "\(parked.kind)"])
+            return parked
+        }
+    }
+
+    private static func notParked(_ id: String) -> ServiceError {
+        ServiceError(.notFound, reason: "EVENT_NOT_PARKED", field: "event_id", "no parked event \(id) on this service; ListParkedEvents lists them")
     }
 
     /// `<database>.backup-<id>`: beside the database, so the same

@@ -170,13 +170,22 @@ public enum ServiceHost {
             throw RuntimeError("\(definition.name) cannot start: \(error)")
         }
         var router = RPCRouter()
-        router.register(EventSinkService(inbox: EventInbox(database: database, apply: parts.applyEvent), clock: clock, writes: environment.writes) {
+        let inbox = EventInbox(database: database, logger: logger, apply: parts.applyEvent)
+        let afterEvents: @Sendable () -> Void = {
             // Applying may have written this service's own events.
             relay?.wake()
             parts.afterEvents()
-        })
+        }
+        router.register(EventSinkService(inbox: inbox, clock: clock, writes: environment.writes, afterCommit: afterEvents))
         router.register(ClockService(serviceName: definition.name, clock: clock, writes: environment.writes))
-        router.register(AdminService(serviceName: definition.name, database: database, clock: clock, metrics: metrics, writes: environment.writes))
+        router.register(AdminService(
+            serviceName: definition.name, database: database, clock: clock, metrics: metrics, writes: environment.writes,
+            inbox: inbox, afterEvents: afterEvents
+        ))
+        metrics.onCollect("events_parked") {
+            let parked = try await Blocking.run { try database.writer.read { try EventInbox.parkedCount(in: $0) } }
+            metrics.gauge("supportdesk_events_parked").record(parked)
+        }
         for service in parts.rpc {
             router.register(service)
         }

@@ -20,12 +20,17 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "google.protobuf.Timestamp", &google__protobuf__timestamp__descriptor },
     { "support.admin.v1.BackupRequest", &support__admin__v1__backup_request__descriptor },
     { "support.admin.v1.BackupResponse", &support__admin__v1__backup_response__descriptor },
+    { "support.admin.v1.DropParkedEventRequest", &support__admin__v1__drop_parked_event_request__descriptor },
+    { "support.admin.v1.ListParkedEventsRequest", &support__admin__v1__list_parked_events_request__descriptor },
+    { "support.admin.v1.ListParkedEventsResponse", &support__admin__v1__list_parked_events_response__descriptor },
     { "support.admin.v1.MetricsRequest", &support__admin__v1__metrics_request__descriptor },
     { "support.admin.v1.MetricsResponse", &support__admin__v1__metrics_response__descriptor },
+    { "support.admin.v1.ParkedEvent", &support__admin__v1__parked_event__descriptor },
     { "support.admin.v1.ReadBackupRequest", &support__admin__v1__read_backup_request__descriptor },
     { "support.admin.v1.ReadBackupResponse", &support__admin__v1__read_backup_response__descriptor },
     { "support.admin.v1.ReleaseBackupRequest", &support__admin__v1__release_backup_request__descriptor },
     { "support.admin.v1.ReleaseBackupResponse", &support__admin__v1__release_backup_response__descriptor },
+    { "support.admin.v1.RetryParkedEventRequest", &support__admin__v1__retry_parked_event_request__descriptor },
     { "support.clock.v1.AdvanceClockRequest", &support__clock__v1__advance_clock_request__descriptor },
     { "support.clock.v1.ClockState", &support__clock__v1__clock_state__descriptor },
     { "support.clock.v1.GetClockRequest", &support__clock__v1__get_clock_request__descriptor },
@@ -164,4 +169,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 146;
+const size_t sd_conformance_entry_count = 151;

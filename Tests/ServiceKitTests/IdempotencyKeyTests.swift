@@ -38,6 +38,7 @@ struct IdempotencyKeyTests {
         "/support.notifier.v1.Notifier/GenerateReport",
         "/support.clock.v1.Clock/Set", "/support.clock.v1.Clock/Advance",
         "/support.admin.v1.Admin/Backup", "/support.admin.v1.Admin/ReleaseBackup", "/support.events.v1.EventSink/Deliver",
+        "/support.admin.v1.Admin/RetryParkedEvent", "/support.admin.v1.Admin/DropParkedEvent",
     ]
 
     static let readOnly: Set<String> = [
@@ -53,7 +54,7 @@ struct IdempotencyKeyTests {
         "/support.sla.v1.SLATimer/GetClock", "/support.sla.v1.SLATimer/ListDue", "/support.sla.v1.SLATimer/ListBreaches",
         "/support.sla.v1.SLATimer/ComputeDue", "/support.sla.v1.SLATimer/IsOpen", "/support.sla.v1.SLATimer/NextOpening",
         "/support.clock.v1.Clock/Get", "/support.health.v1.Health/Check", "/support.health.v1.Health/Status",
-        "/support.admin.v1.Admin/Metrics", "/support.admin.v1.Admin/ReadBackup",
+        "/support.admin.v1.Admin/Metrics", "/support.admin.v1.Admin/ReadBackup", "/support.admin.v1.Admin/ListParkedEvents",
     ]
 
     @Test("every method of Proto/ is classified as mutating or read-only, so a new one cannot escape this suite")
@@ -325,8 +326,73 @@ struct IdempotencyKeyTests {
         let delivered = try await Self.twice(slaTimer, EventSinkRPC.deliver, deliver, calls: calls)
         #expect(delivered.duplicateCount == 0, "the retry answers the first delivery's response")
 
+        // Parked events: a breach for an office without a roster cannot
+        // escalate (parked, the stream goes on); with a roster set, a retry
+        // applies it, once.
+        let (retryID, dropID) = try await Self.parkTwoBreaches(on: escalation)
+        var rosterNY = setRoster.roster
+        rosterNY.office = "new-york"
+        rosterNY.version = 0
+        var setNY = Support_Escalation_V1_SetRosterRequest()
+        setNY.actor = "ops"
+        setNY.roster = rosterNY
+        _ = try await escalation.client.call(EscalationRPC.setRoster, setNY)
+        var retryParked = Support_Admin_V1_RetryParkedEventRequest()
+        retryParked.eventID = retryID
+        retryParked.actor = "ops"
+        let retried = try await Self.twice(escalation, AdminRPC.retryParkedEvent, retryParked, calls: calls)
+        #expect(retried.applied)
+        var escalations = Support_Escalation_V1_GetEscalationsRequest()
+        escalations.incidentID = "INC-NY-1"
+        #expect(try await escalation.client.call(EscalationRPC.getEscalations, escalations).records.count == 1, "escalated once")
+        var dropParked = Support_Admin_V1_DropParkedEventRequest()
+        dropParked.eventID = dropID
+        dropParked.actor = "ops"
+        try await Self.twice(escalation, AdminRPC.dropParkedEvent, dropParked, calls: calls)
+        #expect(try await escalation.client.call(AdminRPC.listParkedEvents, .init()).events.isEmpty)
+
         #expect(calls.methods.withLock { $0 } == Self.mutating, "every mutating method was called twice")
         for service in [intake, escalation, notifier, slaTimer] { try await service.finish() }
+    }
+
+    /// Two new-york incidents breach while new-york has no roster: both
+    /// breaches are parked by escalation. Returns their event ids.
+    static func parkTwoBreaches(on escalation: InProcessService) async throws -> (String, String) {
+        var events: [Event] = []
+        for number in 1...2 {
+            var snapshot = Support_Events_V1_IncidentSnapshot()
+            snapshot.certificateID = "C-NY"
+            snapshot.office = "new-york"
+            snapshot.tam = "tam.sato"
+            snapshot.severity = 1
+            snapshot.tier = .enterprise
+            snapshot.state = .new
+            snapshot.side = .vendor
+            var opened = Event()
+            opened.eventID = "ny-open-\(number)"
+            opened.producer = "intake"
+            opened.incidentID = "INC-NY-\(number)"
+            opened.sequence = 1
+            opened.occurredAt = .init(date: Date(timeIntervalSince1970: 1_796_436_000))
+            opened.payload = .incidentOpened(.with { $0.incident = snapshot })
+            var breached = Event()
+            breached.eventID = "ny-breach-\(number)"
+            breached.producer = "sla-timer"
+            breached.incidentID = "INC-NY-\(number)"
+            breached.sequence = 1
+            breached.occurredAt = .init(date: Date(timeIntervalSince1970: 1_796_437_800))
+            breached.payload = .slaBreached(.with { $0.cycle.cycleID = "INC-NY-\(number)/1"; $0.cycle.dueAt = breached.occurredAt })
+            events += [opened, breached]
+        }
+        var deliver = Support_Events_V1_DeliverRequest()
+        deliver.events = events
+        let delivered = try await escalation.client.call(EventSinkRPC.deliver, deliver)
+        #expect(delivered.appliedEventIds.count == 4, "the stream went on past the first breach")
+        let parked = try await escalation.client.call(AdminRPC.listParkedEvents, .init()).events
+        #expect(parked.map(\.eventID) == ["ny-breach-1", "ny-breach-2"])
+        #expect(parked.first?.kind == "sla_breached")
+        #expect(parked.first?.reason.contains("new-york") == true)
+        return ("ny-breach-1", "ny-breach-2")
     }
 
     @Test("a key is scoped by caller: another organisation's contact with the same key gets its own incident, not the first one's")

@@ -14,7 +14,7 @@ public struct SupportCtl: AsyncParsableCommand {
             IncidentCommand.self, ProblemCommand.self, HealthCheckCommand.self, PortalCommand.self, SLACommand.self,
             CalendarCommand.self, EscalationCommand.self, ResponsibleCommand.self, RosterCommand.self,
             NotificationsCommand.self, StatusReportCommand.self, ReportCommand.self, CallsCommand.self,
-            MetricsCommand.self, BackupCommand.self,
+            MetricsCommand.self, BackupCommand.self, EventsCommand.self,
         ]
     )
 

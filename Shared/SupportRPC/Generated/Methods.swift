@@ -8,12 +8,18 @@ public enum AdminRPC {
     public static let backup = RPCMethod<Support_Admin_V1_BackupRequest, Support_Admin_V1_BackupResponse>("/support.admin.v1.Admin/Backup")
     public static let readBackup = RPCMethod<Support_Admin_V1_ReadBackupRequest, Support_Admin_V1_ReadBackupResponse>("/support.admin.v1.Admin/ReadBackup")
     public static let releaseBackup = RPCMethod<Support_Admin_V1_ReleaseBackupRequest, Support_Admin_V1_ReleaseBackupResponse>("/support.admin.v1.Admin/ReleaseBackup")
+    public static let listParkedEvents = RPCMethod<Support_Admin_V1_ListParkedEventsRequest, Support_Admin_V1_ListParkedEventsResponse>("/support.admin.v1.Admin/ListParkedEvents")
+    public static let retryParkedEvent = RPCMethod<Support_Admin_V1_RetryParkedEventRequest, Support_Admin_V1_ParkedEvent>("/support.admin.v1.Admin/RetryParkedEvent")
+    public static let dropParkedEvent = RPCMethod<Support_Admin_V1_DropParkedEventRequest, Support_Admin_V1_ParkedEvent>("/support.admin.v1.Admin/DropParkedEvent")
 
     public static let all: [AnyRPCMethod] = [
         AnyRPCMethod(metrics),
         AnyRPCMethod(backup),
         AnyRPCMethod(readBackup),
         AnyRPCMethod(releaseBackup),
+        AnyRPCMethod(listParkedEvents),
+        AnyRPCMethod(retryParkedEvent),
+        AnyRPCMethod(dropParkedEvent),
     ]
 }
 
@@ -189,10 +195,15 @@ public enum AllRPCMethods {
 public enum ProtoFieldNames {
     public static let byMessage: [String: [Int: String]] = [
         "support.admin.v1.BackupResponse": [1: "snapshot_id", 2: "service", 3: "size_bytes", 4: "integrity", 5: "schema_version", 6: "schema_migration", 7: "taken_at", 8: "service_time"],
+        "support.admin.v1.DropParkedEventRequest": [1: "event_id", 2: "actor"],
+        "support.admin.v1.ListParkedEventsRequest": [1: "page_size", 2: "page_token"],
+        "support.admin.v1.ListParkedEventsResponse": [1: "events", 2: "next_page_token"],
         "support.admin.v1.MetricsResponse": [1: "text"],
+        "support.admin.v1.ParkedEvent": [1: "event_id", 2: "producer", 3: "incident_id", 4: "kind", 5: "reason", 6: "attempts", 7: "parked_at", 8: "applied"],
         "support.admin.v1.ReadBackupRequest": [1: "snapshot_id", 2: "offset", 3: "max_bytes"],
         "support.admin.v1.ReadBackupResponse": [1: "data", 2: "end"],
         "support.admin.v1.ReleaseBackupRequest": [1: "snapshot_id"],
+        "support.admin.v1.RetryParkedEventRequest": [1: "event_id", 2: "actor"],
         "support.clock.v1.AdvanceClockRequest": [1: "by"],
         "support.clock.v1.ClockState": [1: "service", 2: "now", 3: "controllable"],
         "support.clock.v1.SetClockRequest": [1: "time"],

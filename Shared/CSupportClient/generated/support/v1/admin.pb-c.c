@@ -7,6 +7,231 @@
 #endif
 
 #include "support/v1/admin.pb-c.h"
+void   support__admin__v1__parked_event__init
+                     (Support__Admin__V1__ParkedEvent         *message)
+{
+  static const Support__Admin__V1__ParkedEvent init_value = SUPPORT__ADMIN__V1__PARKED_EVENT__INIT;
+  *message = init_value;
+}
+size_t support__admin__v1__parked_event__get_packed_size
+                     (const Support__Admin__V1__ParkedEvent *message)
+{
+  assert(message->base.descriptor == &support__admin__v1__parked_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__admin__v1__parked_event__pack
+                     (const Support__Admin__V1__ParkedEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__admin__v1__parked_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__admin__v1__parked_event__pack_to_buffer
+                     (const Support__Admin__V1__ParkedEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__admin__v1__parked_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Admin__V1__ParkedEvent *
+       support__admin__v1__parked_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Admin__V1__ParkedEvent *)
+     protobuf_c_message_unpack (&support__admin__v1__parked_event__descriptor,
+                                allocator, len, data);
+}
+void   support__admin__v1__parked_event__free_unpacked
+                     (Support__Admin__V1__ParkedEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__admin__v1__parked_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__admin__v1__list_parked_events_request__init
+                     (Support__Admin__V1__ListParkedEventsRequest         *message)
+{
+  static const Support__Admin__V1__ListParkedEventsRequest init_value = SUPPORT__ADMIN__V1__LIST_PARKED_EVENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__admin__v1__list_parked_events_request__get_packed_size
+                     (const Support__Admin__V1__ListParkedEventsRequest *message)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__admin__v1__list_parked_events_request__pack
+                     (const Support__Admin__V1__ListParkedEventsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__admin__v1__list_parked_events_request__pack_to_buffer
+                     (const Support__Admin__V1__ListParkedEventsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Admin__V1__ListParkedEventsRequest *
+       support__admin__v1__list_parked_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Admin__V1__ListParkedEventsRequest *)
+     protobuf_c_message_unpack (&support__admin__v1__list_parked_events_request__descriptor,
+                                allocator, len, data);
+}
+void   support__admin__v1__list_parked_events_request__free_unpacked
+                     (Support__Admin__V1__ListParkedEventsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__admin__v1__list_parked_events_response__init
+                     (Support__Admin__V1__ListParkedEventsResponse         *message)
+{
+  static const Support__Admin__V1__ListParkedEventsResponse init_value = SUPPORT__ADMIN__V1__LIST_PARKED_EVENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t support__admin__v1__list_parked_events_response__get_packed_size
+                     (const Support__Admin__V1__ListParkedEventsResponse *message)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__admin__v1__list_parked_events_response__pack
+                     (const Support__Admin__V1__ListParkedEventsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__admin__v1__list_parked_events_response__pack_to_buffer
+                     (const Support__Admin__V1__ListParkedEventsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Admin__V1__ListParkedEventsResponse *
+       support__admin__v1__list_parked_events_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Admin__V1__ListParkedEventsResponse *)
+     protobuf_c_message_unpack (&support__admin__v1__list_parked_events_response__descriptor,
+                                allocator, len, data);
+}
+void   support__admin__v1__list_parked_events_response__free_unpacked
+                     (Support__Admin__V1__ListParkedEventsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__admin__v1__list_parked_events_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__admin__v1__retry_parked_event_request__init
+                     (Support__Admin__V1__RetryParkedEventRequest         *message)
+{
+  static const Support__Admin__V1__RetryParkedEventRequest init_value = SUPPORT__ADMIN__V1__RETRY_PARKED_EVENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__admin__v1__retry_parked_event_request__get_packed_size
+                     (const Support__Admin__V1__RetryParkedEventRequest *message)
+{
+  assert(message->base.descriptor == &support__admin__v1__retry_parked_event_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__admin__v1__retry_parked_event_request__pack
+                     (const Support__Admin__V1__RetryParkedEventRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__admin__v1__retry_parked_event_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__admin__v1__retry_parked_event_request__pack_to_buffer
+                     (const Support__Admin__V1__RetryParkedEventRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__admin__v1__retry_parked_event_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Admin__V1__RetryParkedEventRequest *
+       support__admin__v1__retry_parked_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Admin__V1__RetryParkedEventRequest *)
+     protobuf_c_message_unpack (&support__admin__v1__retry_parked_event_request__descriptor,
+                                allocator, len, data);
+}
+void   support__admin__v1__retry_parked_event_request__free_unpacked
+                     (Support__Admin__V1__RetryParkedEventRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__admin__v1__retry_parked_event_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__admin__v1__drop_parked_event_request__init
+                     (Support__Admin__V1__DropParkedEventRequest         *message)
+{
+  static const Support__Admin__V1__DropParkedEventRequest init_value = SUPPORT__ADMIN__V1__DROP_PARKED_EVENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__admin__v1__drop_parked_event_request__get_packed_size
+                     (const Support__Admin__V1__DropParkedEventRequest *message)
+{
+  assert(message->base.descriptor == &support__admin__v1__drop_parked_event_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__admin__v1__drop_parked_event_request__pack
+                     (const Support__Admin__V1__DropParkedEventRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__admin__v1__drop_parked_event_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__admin__v1__drop_parked_event_request__pack_to_buffer
+                     (const Support__Admin__V1__DropParkedEventRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__admin__v1__drop_parked_event_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Admin__V1__DropParkedEventRequest *
+       support__admin__v1__drop_parked_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Admin__V1__DropParkedEventRequest *)
+     protobuf_c_message_unpack (&support__admin__v1__drop_parked_event_request__descriptor,
+                                allocator, len, data);
+}
+void   support__admin__v1__drop_parked_event_request__free_unpacked
+                     (Support__Admin__V1__DropParkedEventRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__admin__v1__drop_parked_event_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__admin__v1__metrics_request__init
                      (Support__Admin__V1__MetricsRequest         *message)
 {
@@ -367,6 +592,339 @@ void   support__admin__v1__release_backup_response__free_unpacked
   assert(message->base.descriptor == &support__admin__v1__release_backup_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+static const ProtobufCFieldDescriptor support__admin__v1__parked_event__field_descriptors[8] =
+{
+  {
+    "event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "producer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, producer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "incident_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempts",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, attempts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parked_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, parked_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "applied",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ParkedEvent, applied),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__admin__v1__parked_event__field_indices_by_name[] = {
+  7,   /* field[7] = applied */
+  5,   /* field[5] = attempts */
+  0,   /* field[0] = event_id */
+  2,   /* field[2] = incident_id */
+  3,   /* field[3] = kind */
+  6,   /* field[6] = parked_at */
+  1,   /* field[1] = producer */
+  4,   /* field[4] = reason */
+};
+static const ProtobufCIntRange support__admin__v1__parked_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor support__admin__v1__parked_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.admin.v1.ParkedEvent",
+  "ParkedEvent",
+  "Support__Admin__V1__ParkedEvent",
+  "support.admin.v1",
+  sizeof(Support__Admin__V1__ParkedEvent),
+  8,
+  support__admin__v1__parked_event__field_descriptors,
+  support__admin__v1__parked_event__field_indices_by_name,
+  1,  support__admin__v1__parked_event__number_ranges,
+  (ProtobufCMessageInit) support__admin__v1__parked_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__admin__v1__list_parked_events_request__field_descriptors[2] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ListParkedEventsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ListParkedEventsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__admin__v1__list_parked_events_request__field_indices_by_name[] = {
+  0,   /* field[0] = page_size */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange support__admin__v1__list_parked_events_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor support__admin__v1__list_parked_events_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.admin.v1.ListParkedEventsRequest",
+  "ListParkedEventsRequest",
+  "Support__Admin__V1__ListParkedEventsRequest",
+  "support.admin.v1",
+  sizeof(Support__Admin__V1__ListParkedEventsRequest),
+  2,
+  support__admin__v1__list_parked_events_request__field_descriptors,
+  support__admin__v1__list_parked_events_request__field_indices_by_name,
+  1,  support__admin__v1__list_parked_events_request__number_ranges,
+  (ProtobufCMessageInit) support__admin__v1__list_parked_events_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__admin__v1__list_parked_events_response__field_descriptors[2] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Admin__V1__ListParkedEventsResponse, n_events),
+    offsetof(Support__Admin__V1__ListParkedEventsResponse, events),
+    &support__admin__v1__parked_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__ListParkedEventsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__admin__v1__list_parked_events_response__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange support__admin__v1__list_parked_events_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor support__admin__v1__list_parked_events_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.admin.v1.ListParkedEventsResponse",
+  "ListParkedEventsResponse",
+  "Support__Admin__V1__ListParkedEventsResponse",
+  "support.admin.v1",
+  sizeof(Support__Admin__V1__ListParkedEventsResponse),
+  2,
+  support__admin__v1__list_parked_events_response__field_descriptors,
+  support__admin__v1__list_parked_events_response__field_indices_by_name,
+  1,  support__admin__v1__list_parked_events_response__number_ranges,
+  (ProtobufCMessageInit) support__admin__v1__list_parked_events_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__admin__v1__retry_parked_event_request__field_descriptors[2] =
+{
+  {
+    "event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__RetryParkedEventRequest, event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__RetryParkedEventRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__admin__v1__retry_parked_event_request__field_indices_by_name[] = {
+  1,   /* field[1] = actor */
+  0,   /* field[0] = event_id */
+};
+static const ProtobufCIntRange support__admin__v1__retry_parked_event_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor support__admin__v1__retry_parked_event_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.admin.v1.RetryParkedEventRequest",
+  "RetryParkedEventRequest",
+  "Support__Admin__V1__RetryParkedEventRequest",
+  "support.admin.v1",
+  sizeof(Support__Admin__V1__RetryParkedEventRequest),
+  2,
+  support__admin__v1__retry_parked_event_request__field_descriptors,
+  support__admin__v1__retry_parked_event_request__field_indices_by_name,
+  1,  support__admin__v1__retry_parked_event_request__number_ranges,
+  (ProtobufCMessageInit) support__admin__v1__retry_parked_event_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__admin__v1__drop_parked_event_request__field_descriptors[2] =
+{
+  {
+    "event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__DropParkedEventRequest, event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Admin__V1__DropParkedEventRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__admin__v1__drop_parked_event_request__field_indices_by_name[] = {
+  1,   /* field[1] = actor */
+  0,   /* field[0] = event_id */
+};
+static const ProtobufCIntRange support__admin__v1__drop_parked_event_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor support__admin__v1__drop_parked_event_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.admin.v1.DropParkedEventRequest",
+  "DropParkedEventRequest",
+  "Support__Admin__V1__DropParkedEventRequest",
+  "support.admin.v1",
+  sizeof(Support__Admin__V1__DropParkedEventRequest),
+  2,
+  support__admin__v1__drop_parked_event_request__field_descriptors,
+  support__admin__v1__drop_parked_event_request__field_indices_by_name,
+  1,  support__admin__v1__drop_parked_event_request__number_ranges,
+  (ProtobufCMessageInit) support__admin__v1__drop_parked_event_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define support__admin__v1__metrics_request__field_descriptors NULL
 #define support__admin__v1__metrics_request__field_indices_by_name NULL
 #define support__admin__v1__metrics_request__number_ranges NULL
@@ -741,18 +1299,24 @@ const ProtobufCMessageDescriptor support__admin__v1__release_backup_response__de
   (ProtobufCMessageInit) support__admin__v1__release_backup_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor support__admin__v1__admin__method_descriptors[4] =
+static const ProtobufCMethodDescriptor support__admin__v1__admin__method_descriptors[7] =
 {
   { "Metrics", &support__admin__v1__metrics_request__descriptor, &support__admin__v1__metrics_response__descriptor },
   { "Backup", &support__admin__v1__backup_request__descriptor, &support__admin__v1__backup_response__descriptor },
   { "ReadBackup", &support__admin__v1__read_backup_request__descriptor, &support__admin__v1__read_backup_response__descriptor },
   { "ReleaseBackup", &support__admin__v1__release_backup_request__descriptor, &support__admin__v1__release_backup_response__descriptor },
+  { "ListParkedEvents", &support__admin__v1__list_parked_events_request__descriptor, &support__admin__v1__list_parked_events_response__descriptor },
+  { "RetryParkedEvent", &support__admin__v1__retry_parked_event_request__descriptor, &support__admin__v1__parked_event__descriptor },
+  { "DropParkedEvent", &support__admin__v1__drop_parked_event_request__descriptor, &support__admin__v1__parked_event__descriptor },
 };
 const unsigned support__admin__v1__admin__method_indices_by_name[] = {
   1,        /* Backup */
+  6,        /* DropParkedEvent */
+  4,        /* ListParkedEvents */
   0,        /* Metrics */
   2,        /* ReadBackup */
-  3         /* ReleaseBackup */
+  3,        /* ReleaseBackup */
+  5         /* RetryParkedEvent */
 };
 const ProtobufCServiceDescriptor support__admin__v1__admin__descriptor =
 {
@@ -761,7 +1325,7 @@ const ProtobufCServiceDescriptor support__admin__v1__admin__descriptor =
   "Admin",
   "Support__Admin__V1__Admin",
   "support.admin.v1",
-  4,
+  7,
   support__admin__v1__admin__method_descriptors,
   support__admin__v1__admin__method_indices_by_name
 };
@@ -796,6 +1360,30 @@ void support__admin__v1__admin__release_backup(ProtobufCService *service,
 {
   assert(service->descriptor == &support__admin__v1__admin__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__admin__v1__admin__list_parked_events(ProtobufCService *service,
+                                                   const Support__Admin__V1__ListParkedEventsRequest *input,
+                                                   Support__Admin__V1__ListParkedEventsResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &support__admin__v1__admin__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__admin__v1__admin__retry_parked_event(ProtobufCService *service,
+                                                   const Support__Admin__V1__RetryParkedEventRequest *input,
+                                                   Support__Admin__V1__ParkedEvent_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &support__admin__v1__admin__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__admin__v1__admin__drop_parked_event(ProtobufCService *service,
+                                                  const Support__Admin__V1__DropParkedEventRequest *input,
+                                                  Support__Admin__V1__ParkedEvent_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &support__admin__v1__admin__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__admin__v1__admin__init (Support__Admin__V1__Admin_Service *service,
                                       Support__Admin__V1__Admin_ServiceDestroy destroy)

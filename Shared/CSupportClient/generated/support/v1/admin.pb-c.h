@@ -16,6 +16,11 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "google/protobuf/timestamp.pb-c.h"
 
+typedef struct Support__Admin__V1__ParkedEvent Support__Admin__V1__ParkedEvent;
+typedef struct Support__Admin__V1__ListParkedEventsRequest Support__Admin__V1__ListParkedEventsRequest;
+typedef struct Support__Admin__V1__ListParkedEventsResponse Support__Admin__V1__ListParkedEventsResponse;
+typedef struct Support__Admin__V1__RetryParkedEventRequest Support__Admin__V1__RetryParkedEventRequest;
+typedef struct Support__Admin__V1__DropParkedEventRequest Support__Admin__V1__DropParkedEventRequest;
 typedef struct Support__Admin__V1__MetricsRequest Support__Admin__V1__MetricsRequest;
 typedef struct Support__Admin__V1__MetricsResponse Support__Admin__V1__MetricsResponse;
 typedef struct Support__Admin__V1__BackupRequest Support__Admin__V1__BackupRequest;
@@ -30,6 +35,101 @@ typedef struct Support__Admin__V1__ReleaseBackupResponse Support__Admin__V1__Rel
 
 
 /* --- messages --- */
+
+/*
+ * An event set aside by this service's inbox.
+ */
+struct  Support__Admin__V1__ParkedEvent
+{
+  ProtobufCMessage base;
+  char *event_id;
+  /*
+   * The service that published it.
+   */
+  char *producer;
+  /*
+   * The incident (the event's stream); empty for events without one.
+   */
+  char *incident_id;
+  /*
+   * The payload's field name in support.events.v1.Event, e.g. sla_breached.
+   */
+  char *kind;
+  /*
+   * Why it could not be applied, as the failure said.
+   */
+  char *reason;
+  /*
+   * Deliveries that tried to apply it.
+   */
+  uint32_t attempts;
+  Google__Protobuf__Timestamp *parked_at;
+  /*
+   * In RetryParkedEvent's answer: it applied and is no longer parked.
+   */
+  protobuf_c_boolean applied;
+};
+#define SUPPORT__ADMIN__V1__PARKED_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__admin__v1__parked_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0 }
+
+
+struct  Support__Admin__V1__ListParkedEventsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * At most this many (0 means 100, at most 1000).
+   */
+  uint32_t page_size;
+  /*
+   * From the previous response's next_page_token; empty for the first page.
+   */
+  char *page_token;
+};
+#define SUPPORT__ADMIN__V1__LIST_PARKED_EVENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__admin__v1__list_parked_events_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Admin__V1__ListParkedEventsResponse
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Support__Admin__V1__ParkedEvent **events;
+  char *next_page_token;
+};
+#define SUPPORT__ADMIN__V1__LIST_PARKED_EVENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__admin__v1__list_parked_events_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Admin__V1__RetryParkedEventRequest
+{
+  ProtobufCMessage base;
+  char *event_id;
+  /*
+   * The staff id retrying it, for the log.
+   */
+  char *actor;
+};
+#define SUPPORT__ADMIN__V1__RETRY_PARKED_EVENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__admin__v1__retry_parked_event_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Admin__V1__DropParkedEventRequest
+{
+  ProtobufCMessage base;
+  char *event_id;
+  /*
+   * The staff id dropping it, for the log.
+   */
+  char *actor;
+};
+#define SUPPORT__ADMIN__V1__DROP_PARKED_EVENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__admin__v1__drop_parked_event_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
 
 struct  Support__Admin__V1__MetricsRequest
 {
@@ -142,6 +242,101 @@ struct  Support__Admin__V1__ReleaseBackupResponse
      }
 
 
+/* Support__Admin__V1__ParkedEvent methods */
+void   support__admin__v1__parked_event__init
+                     (Support__Admin__V1__ParkedEvent         *message);
+size_t support__admin__v1__parked_event__get_packed_size
+                     (const Support__Admin__V1__ParkedEvent   *message);
+size_t support__admin__v1__parked_event__pack
+                     (const Support__Admin__V1__ParkedEvent   *message,
+                      uint8_t             *out);
+size_t support__admin__v1__parked_event__pack_to_buffer
+                     (const Support__Admin__V1__ParkedEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Admin__V1__ParkedEvent *
+       support__admin__v1__parked_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__admin__v1__parked_event__free_unpacked
+                     (Support__Admin__V1__ParkedEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Admin__V1__ListParkedEventsRequest methods */
+void   support__admin__v1__list_parked_events_request__init
+                     (Support__Admin__V1__ListParkedEventsRequest         *message);
+size_t support__admin__v1__list_parked_events_request__get_packed_size
+                     (const Support__Admin__V1__ListParkedEventsRequest   *message);
+size_t support__admin__v1__list_parked_events_request__pack
+                     (const Support__Admin__V1__ListParkedEventsRequest   *message,
+                      uint8_t             *out);
+size_t support__admin__v1__list_parked_events_request__pack_to_buffer
+                     (const Support__Admin__V1__ListParkedEventsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Admin__V1__ListParkedEventsRequest *
+       support__admin__v1__list_parked_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__admin__v1__list_parked_events_request__free_unpacked
+                     (Support__Admin__V1__ListParkedEventsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Admin__V1__ListParkedEventsResponse methods */
+void   support__admin__v1__list_parked_events_response__init
+                     (Support__Admin__V1__ListParkedEventsResponse         *message);
+size_t support__admin__v1__list_parked_events_response__get_packed_size
+                     (const Support__Admin__V1__ListParkedEventsResponse   *message);
+size_t support__admin__v1__list_parked_events_response__pack
+                     (const Support__Admin__V1__ListParkedEventsResponse   *message,
+                      uint8_t             *out);
+size_t support__admin__v1__list_parked_events_response__pack_to_buffer
+                     (const Support__Admin__V1__ListParkedEventsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Admin__V1__ListParkedEventsResponse *
+       support__admin__v1__list_parked_events_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__admin__v1__list_parked_events_response__free_unpacked
+                     (Support__Admin__V1__ListParkedEventsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Admin__V1__RetryParkedEventRequest methods */
+void   support__admin__v1__retry_parked_event_request__init
+                     (Support__Admin__V1__RetryParkedEventRequest         *message);
+size_t support__admin__v1__retry_parked_event_request__get_packed_size
+                     (const Support__Admin__V1__RetryParkedEventRequest   *message);
+size_t support__admin__v1__retry_parked_event_request__pack
+                     (const Support__Admin__V1__RetryParkedEventRequest   *message,
+                      uint8_t             *out);
+size_t support__admin__v1__retry_parked_event_request__pack_to_buffer
+                     (const Support__Admin__V1__RetryParkedEventRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Admin__V1__RetryParkedEventRequest *
+       support__admin__v1__retry_parked_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__admin__v1__retry_parked_event_request__free_unpacked
+                     (Support__Admin__V1__RetryParkedEventRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Admin__V1__DropParkedEventRequest methods */
+void   support__admin__v1__drop_parked_event_request__init
+                     (Support__Admin__V1__DropParkedEventRequest         *message);
+size_t support__admin__v1__drop_parked_event_request__get_packed_size
+                     (const Support__Admin__V1__DropParkedEventRequest   *message);
+size_t support__admin__v1__drop_parked_event_request__pack
+                     (const Support__Admin__V1__DropParkedEventRequest   *message,
+                      uint8_t             *out);
+size_t support__admin__v1__drop_parked_event_request__pack_to_buffer
+                     (const Support__Admin__V1__DropParkedEventRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Admin__V1__DropParkedEventRequest *
+       support__admin__v1__drop_parked_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__admin__v1__drop_parked_event_request__free_unpacked
+                     (Support__Admin__V1__DropParkedEventRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Support__Admin__V1__MetricsRequest methods */
 void   support__admin__v1__metrics_request__init
                      (Support__Admin__V1__MetricsRequest         *message);
@@ -296,6 +491,21 @@ void   support__admin__v1__release_backup_response__free_unpacked
                       ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
+typedef void (*Support__Admin__V1__ParkedEvent_Closure)
+                 (const Support__Admin__V1__ParkedEvent *message,
+                  void *closure_data);
+typedef void (*Support__Admin__V1__ListParkedEventsRequest_Closure)
+                 (const Support__Admin__V1__ListParkedEventsRequest *message,
+                  void *closure_data);
+typedef void (*Support__Admin__V1__ListParkedEventsResponse_Closure)
+                 (const Support__Admin__V1__ListParkedEventsResponse *message,
+                  void *closure_data);
+typedef void (*Support__Admin__V1__RetryParkedEventRequest_Closure)
+                 (const Support__Admin__V1__RetryParkedEventRequest *message,
+                  void *closure_data);
+typedef void (*Support__Admin__V1__DropParkedEventRequest_Closure)
+                 (const Support__Admin__V1__DropParkedEventRequest *message,
+                  void *closure_data);
 typedef void (*Support__Admin__V1__MetricsRequest_Closure)
                  (const Support__Admin__V1__MetricsRequest *message,
                   void *closure_data);
@@ -343,6 +553,18 @@ struct Support__Admin__V1__Admin_Service
                          const Support__Admin__V1__ReleaseBackupRequest *input,
                          Support__Admin__V1__ReleaseBackupResponse_Closure closure,
                          void *closure_data);
+  void (*list_parked_events)(Support__Admin__V1__Admin_Service *service,
+                             const Support__Admin__V1__ListParkedEventsRequest *input,
+                             Support__Admin__V1__ListParkedEventsResponse_Closure closure,
+                             void *closure_data);
+  void (*retry_parked_event)(Support__Admin__V1__Admin_Service *service,
+                             const Support__Admin__V1__RetryParkedEventRequest *input,
+                             Support__Admin__V1__ParkedEvent_Closure closure,
+                             void *closure_data);
+  void (*drop_parked_event)(Support__Admin__V1__Admin_Service *service,
+                            const Support__Admin__V1__DropParkedEventRequest *input,
+                            Support__Admin__V1__ParkedEvent_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Support__Admin__V1__Admin_ServiceDestroy)(Support__Admin__V1__Admin_Service *);
 void support__admin__v1__admin__init (Support__Admin__V1__Admin_Service *service,
@@ -354,7 +576,10 @@ void support__admin__v1__admin__init (Support__Admin__V1__Admin_Service *service
       function_prefix__ ## metrics,\
       function_prefix__ ## backup,\
       function_prefix__ ## read_backup,\
-      function_prefix__ ## release_backup  }
+      function_prefix__ ## release_backup,\
+      function_prefix__ ## list_parked_events,\
+      function_prefix__ ## retry_parked_event,\
+      function_prefix__ ## drop_parked_event  }
 void support__admin__v1__admin__metrics(ProtobufCService *service,
                                         const Support__Admin__V1__MetricsRequest *input,
                                         Support__Admin__V1__MetricsResponse_Closure closure,
@@ -371,9 +596,26 @@ void support__admin__v1__admin__release_backup(ProtobufCService *service,
                                                const Support__Admin__V1__ReleaseBackupRequest *input,
                                                Support__Admin__V1__ReleaseBackupResponse_Closure closure,
                                                void *closure_data);
+void support__admin__v1__admin__list_parked_events(ProtobufCService *service,
+                                                   const Support__Admin__V1__ListParkedEventsRequest *input,
+                                                   Support__Admin__V1__ListParkedEventsResponse_Closure closure,
+                                                   void *closure_data);
+void support__admin__v1__admin__retry_parked_event(ProtobufCService *service,
+                                                   const Support__Admin__V1__RetryParkedEventRequest *input,
+                                                   Support__Admin__V1__ParkedEvent_Closure closure,
+                                                   void *closure_data);
+void support__admin__v1__admin__drop_parked_event(ProtobufCService *service,
+                                                  const Support__Admin__V1__DropParkedEventRequest *input,
+                                                  Support__Admin__V1__ParkedEvent_Closure closure,
+                                                  void *closure_data);
 
 /* --- descriptors --- */
 
+extern const ProtobufCMessageDescriptor support__admin__v1__parked_event__descriptor;
+extern const ProtobufCMessageDescriptor support__admin__v1__list_parked_events_request__descriptor;
+extern const ProtobufCMessageDescriptor support__admin__v1__list_parked_events_response__descriptor;
+extern const ProtobufCMessageDescriptor support__admin__v1__retry_parked_event_request__descriptor;
+extern const ProtobufCMessageDescriptor support__admin__v1__drop_parked_event_request__descriptor;
 extern const ProtobufCMessageDescriptor support__admin__v1__metrics_request__descriptor;
 extern const ProtobufCMessageDescriptor support__admin__v1__metrics_response__descriptor;
 extern const ProtobufCMessageDescriptor support__admin__v1__backup_request__descriptor;
