@@ -15,8 +15,11 @@ import Foundation
 ///    than `customer` must say which contact it acts for. Services then
 ///    limit a contact to its own organisation's incidents.
 ///
+/// A peer may assert a `staff:` identity only when it is allowed staff
+/// methods; a customer-class peer acts for contacts only.
+///
 /// Without a policy file every peer that can open the socket (mode 0660,
-/// the service group) may call everything, as before.
+/// the service group) is trusted as staff and may call everything.
 public struct AccessPolicy: Sendable, Equatable {
     /// The allow-list of one class: user ids and group ids.
     public struct AllowList: Sendable, Equatable {
@@ -85,11 +88,23 @@ public struct AccessPolicy: Sendable, Equatable {
         if level == .customer, case .unspecified = caller {
             return RPCError(.permissionDenied, "a customer-facing caller must name the contact it acts for in caller.identity (contact:<email>) to call \(method)")
         }
+        // Identity is bound to the peer: only a peer allowed staff methods
+        // may act as staff. A customer-class peer (a portal) asserting
+        // staff:<id> would otherwise read every organisation's incidents.
+        if level < .staff, case .staff(let id) = caller {
+            return RPCError(
+                .permissionDenied,
+                "caller.identity staff:\(id) may be asserted only by a staff peer; this peer is allowed customer methods and acts for contacts (contact:<email>)"
+            )
+        }
         return nil
     }
 }
 
 extension AccessPolicy {
+    /// The policy without access.json, for tests.
+    public static var everyoneForTesting: AccessPolicy { .everyone }
+
     /// ``refusal(method:peer:caller:serviceUID:serviceName:)`` for tests.
     public func refusalForTesting(method: String, peer: PeerCredentials?, caller: Caller, serviceUID: UInt32) -> RPCError? {
         self.refusal(method: method, peer: peer, caller: caller, serviceUID: serviceUID, serviceName: "test")

@@ -10,7 +10,34 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
     public static let callerRole = "caller.role"
     public static let idempotencyKey = "idempotency.key"
 
+    /// Bounds on what a caller may send (checked before anything reads
+    /// the metadata): entries, and UTF-8 bytes per key and per value.
+    public static let maximumEntries = 64
+    public static let maximumKeyBytes = 128
+    public static let maximumValueBytes = 1024
+
     public init() { self.entries = [] }
+
+    /// `INVALID_ARGUMENT` naming the first bound the metadata breaks, or nil.
+    func violation() -> RPCError? {
+        if self.entries.count > Self.maximumEntries {
+            return .invalidArgument(field: "metadata", "the request has \(self.entries.count) metadata entries; at most \(Self.maximumEntries) are accepted")
+        }
+        for (index, entry) in self.entries.enumerated() {
+            if entry.key.utf8.count > Self.maximumKeyBytes {
+                return .invalidArgument(
+                    field: "metadata[\(index)].key", "metadata key \(index) is \(entry.key.utf8.count) bytes; at most \(Self.maximumKeyBytes) are accepted"
+                )
+            }
+            if entry.value.utf8.count > Self.maximumValueBytes {
+                return .invalidArgument(
+                    field: "metadata[\(index)].value",
+                    "the value of metadata \(entry.key.prefix(Self.maximumKeyBytes)) is \(entry.value.utf8.count) bytes; at most \(Self.maximumValueBytes) are accepted"
+                )
+            }
+        }
+        return nil
+    }
 
     public init(dictionaryLiteral elements: (String, String)...) {
         self.entries = elements.map { (key: $0.0, value: $0.1) }

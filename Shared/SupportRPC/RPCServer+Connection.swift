@@ -103,9 +103,11 @@ extension RPCServer {
         guard self.router.handler(for: request.method) != nil else {
             return .failure(RPCError(
                 .unimplemented,
-                "\(self.configuration.serviceName) has no method \(request.method.isEmpty ? "(empty)" : request.method); see `supportctl call --list`"
+                "\(self.configuration.serviceName) has no method \(request.method.isEmpty ? "(empty)" : request.method); "
+                    + "/support.reflection.v1.Reflection/ListMethods lists the methods it answers"
             ))
         }
+        if let oversized = metadata.violation() { return .failure(oversized) }
         let caller: Caller
         do {
             caller = try Caller(metadata)

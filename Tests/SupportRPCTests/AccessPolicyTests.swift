@@ -45,6 +45,47 @@ struct AccessPolicyTests {
                 "even an admin's call made for a contact is a contact's call")
     }
 
+    @Test("Identity is bound to the peer: a customer-class peer asserting staff:<id> is refused; a staff peer may; without access.json every peer is trusted as staff")
+    func staffOnlyFromStaffPeers() {
+        // Issue 21, finding 3: the portal claiming staff read and closed
+        // every organisation's incidents.
+        #expect(Self.decide("/support.intake.v1.Intake/GetIncident", Self.portal, .staff(id: "x")) == .permissionDenied)
+        #expect(Self.decide("/support.intake.v1.Intake/ListIncidents", Self.portal, .staff(id: "x")) == .permissionDenied)
+        #expect(Self.decide("/support.intake.v1.Intake/Close", Self.portal, .staff(id: "x")) == .permissionDenied)
+        #expect(Self.decide("/support.escalation.v1.Escalation/Escalate", Self.portal, .staff(id: "x")) == .permissionDenied)
+        let message = Self.policy.refusalForTesting(
+            method: "/support.intake.v1.Intake/GetIncident", peer: Self.portal, caller: .staff(id: "x"), serviceUID: 999
+        )?.message ?? ""
+        #expect(message.contains("staff:x") && message.contains("contact:<email>"))
+        #expect(Self.decide("/support.intake.v1.Intake/GetIncident", Self.agent, .staff(id: "eng.kato")) == .ok)
+        #expect(AccessPolicy.everyoneForTesting.refusalForTesting(
+            method: "/support.intake.v1.Intake/GetIncident", peer: Self.portal, caller: .staff(id: "x"), serviceUID: 999
+        ) == nil)
+    }
+
+    @Test("Metadata is bounded: more than 64 entries, a key over 128 bytes or a value over 1 KiB is INVALID_ARGUMENT naming it; the connection goes on")
+    func metadataBounds() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock"))
+        let client = RPCClient(socketPath: running.socketPath)
+        var many = Metadata()
+        for index in 0..<65 { many["k\(index)"] = "v" }
+        let cases: [(Metadata, String)] = [
+            (many, "metadata"),
+            ([String(repeating: "k", count: 129): "v"], "metadata[0].key"),
+            (["request.note": String(repeating: "v", count: 1025)], "metadata[0].value"),
+            ([Metadata.idempotencyKey: String(repeating: "k", count: 1025)], "metadata[0].value"),
+        ]
+        for (metadata, field) in cases {
+            let error = await #expect(throws: RPCError.self) { try await client.call(EchoRPC.echo, ping(1), metadata: metadata) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.details.first?.field == field)
+        }
+        #expect(try await client.call(EchoRPC.echo, ping(2), metadata: ["request.note": String(repeating: "v", count: 1024)]).nonce == 2)
+        try await running.stop()
+    }
+
     @Test("Caller identities parse as contact:<email> or staff:<id>; anything else is INVALID_ARGUMENT")
     func identities() throws {
         #expect(try Caller([Caller.metadataKey: "contact:Ann@Acme.example"]) == .contact(email: "ann@acme.example"))
