@@ -123,6 +123,7 @@ enum ServiceKitMigrations {
         }
         Self.registerEvents(in: &migrator)
         IdempotencyRecords.registerMigrations(in: &migrator)
+        IntakeProjection.registerMigrations(in: &migrator)
     }
 }
 

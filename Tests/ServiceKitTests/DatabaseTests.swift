@@ -17,7 +17,7 @@ struct DatabaseTests {
             }
         }
         let schema = try database.schemaVersion()
-        #expect(schema.version == 4)
+        #expect(schema.version == 5)
         #expect(schema.latest == "x-1-things")
         let (journal, foreignKeys, synchronous) = try database.writer.read { db in
             (
@@ -35,7 +35,7 @@ struct DatabaseTests {
                 try db.create(table: "thing") { $0.autoIncrementedPrimaryKey("id") }
             }
         }
-        #expect(try again.schemaVersion().version == 4)
+        #expect(try again.schemaVersion().version == 5)
     }
 }
 
