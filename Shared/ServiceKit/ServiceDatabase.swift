@@ -124,6 +124,7 @@ enum ServiceKitMigrations {
         Self.registerEvents(in: &migrator)
         IdempotencyRecords.registerMigrations(in: &migrator)
         EventInbox.registerMigrations(in: &migrator)
+        IntakeProjection.registerMigrations(in: &migrator)
     }
 }
 

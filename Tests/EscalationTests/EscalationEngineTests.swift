@@ -53,6 +53,8 @@ final class EscalationHarness {
         event.eventID = id ?? "e-\(self.sequence)"
         event.producer = "intake"
         event.incidentID = incident ?? self.incident
+        // As intake numbers its events: a snapshot replaces only an older one.
+        event.sequence = UInt64(self.sequence)
         event.occurredAt = .init(date: jst(at))
         event.payload = payload
         try self.database.writer.write { db in try self.engine.apply(event, in: db) }
@@ -274,5 +276,34 @@ struct EscalationContactScopeTests {
         #expect(own)
         #expect(!stranger)
         #expect(!missing)
+    }
+
+    @Test("R-ORG-2: a late CertificateChanged of an older revision leaves the newer revision's contacts")
+    func staleCertificateRevision() throws {
+        let harness = try EscalationHarness()
+        try harness.incident(state: .inProgress, at: "2026-12-07T11:00:00")
+        func certificate(revision: UInt32, contact: String) -> Support_Events_V1_CertificateChanged {
+            var certificate = Support_Events_V1_CertificateChanged()
+            certificate.certificateID = "C-1"
+            certificate.office = "tokyo"
+            certificate.tam = "tam.sato"
+            certificate.revision = revision
+            certificate.contacts = [.with { $0.email = contact }]
+            return certificate
+        }
+        try harness.send(.certificateChanged(certificate(revision: 2, contact: "bob@acme.example")), at: "2026-12-07T11:01:00", incident: "")
+        try harness.send(.certificateChanged(certificate(revision: 1, contact: "old@acme.example")), at: "2026-12-07T11:02:00", incident: "")
+        let (bob, old, ann) = try harness.database.writer.read { db in
+            (
+                try EscalationStore.isContact("bob@acme.example", ofIncident: harness.incident, in: db),
+                try EscalationStore.isContact("old@acme.example", ofIncident: harness.incident, in: db),
+                try EscalationStore.isContact("ann@acme.example", ofIncident: harness.incident, in: db)
+            )
+        }
+        #expect(bob, "revision 2's contact stays")
+        #expect(!old, "revision 1 arrived late and is ignored")
+        #expect(!ann, "revision 0's contact was replaced by revision 2's")
+        let record = try harness.escalate(.customer("bob@acme.example"), at: "2026-12-07T11:05:00")
+        #expect(record.requestedBy == "bob@acme.example")
     }
 }

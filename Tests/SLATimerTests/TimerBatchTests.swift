@@ -94,8 +94,12 @@ struct TimerBatchTests {
             snapshot.side = .customer
             snapshot.state = .waitingCustomer
             try db.execute(
-                sql: "INSERT INTO incident_view (incident_id, document, side_since, cycles) VALUES (?, ?, ?, 0)",
-                arguments: ["INC-BAD", try snapshot.serializedBytes() as Data, start.timeIntervalSince1970]
+                sql: "INSERT INTO incident_projection (incident_id, sequence, document) VALUES (?, 1, ?)",
+                arguments: ["INC-BAD", try snapshot.serializedBytes() as Data]
+            )
+            try db.execute(
+                sql: "INSERT INTO incident_view (incident_id, side_since, cycles) VALUES (?, ?, 0)",
+                arguments: ["INC-BAD", start.timeIntervalSince1970]
             )
             var timer = Support_Sla_V1_Timer()
             timer.id = "T-BAD"

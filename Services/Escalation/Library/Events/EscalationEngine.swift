@@ -25,13 +25,9 @@ struct EscalationEngine: Sendable {
 
     func apply(_ event: Event, in db: Database) throws {
         switch event.payload {
-        case .certificateChanged(let certificate):
-            try EscalationStore.save(certificate, in: db)
-        case .contactsChanged(let change):
-            guard var certificate = try EscalationStore.certificate(change.certificateID, in: db) else { return }
-            certificate.contacts = change.contacts
-            certificate.revision = change.revision
-            try EscalationStore.save(certificate, in: db)
+        case .certificateChanged, .contactsChanged:
+            // A late revision leaves the newer one (R-ORG-2).
+            try IntakeProjection.apply(event, in: db)
         case .slaBreached(let breach):
             guard try !EscalationStore.escalated(cycle: breach.cycle.cycleID, in: db) else { return }
             // sla-timer's breach can arrive before intake's IncidentOpened
@@ -63,7 +59,8 @@ struct EscalationEngine: Sendable {
             guard let snapshot = event.incidentSnapshot else { return }
             var view = try EscalationStore.incident(event.incidentID, in: db)
                 ?? EscalationStore.IncidentView(snapshot: snapshot, level: .tam, levelSince: event.occurredAt.date, escalations: 0)
-            view.snapshot = snapshot
+            // An older snapshot than the one kept (a late event) moves nothing.
+            if try IntakeProjection.apply(event, in: db) { view.snapshot = snapshot }
             try EscalationStore.save(view, id: event.incidentID, in: db)
         }
     }
@@ -110,7 +107,7 @@ struct EscalationEngine: Sendable {
             throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(incidentID); check the id (it arrives from intake within moments of opening)")
         }
         if case .customer(let email) = requester {
-            guard let certificate = try EscalationStore.certificate(view.snapshot.certificateID, in: db),
+            guard let certificate = try IntakeProjection.certificate(view.snapshot.certificateID, in: db),
                 certificate.contacts.contains(where: { $0.email == email.lowercased() })
             else {
                 throw ServiceError(.permissionDenied, reason: "CONTACT_NOT_AUTHORISED", field: "contact_email", "\(email) is not an authorised contact of certificate \(view.snapshot.certificateID) (R-ORG-3)")

@@ -7,8 +7,9 @@ import SwiftProtobuf
 typealias Record = Support_Escalation_V1_EscalationRecord
 typealias Snapshot = Support_Events_V1_IncidentSnapshot
 
-/// escalation's schema and rows: rosters, its view of certificates and
-/// incidents (from intake's events), and escalation records.
+/// escalation's schema and rows: rosters, its own columns of each incident
+/// (beside ``IntakeProjection``'s snapshot, from intake's events), and
+/// escalation records.
 enum EscalationStore {
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("escalation-1-roster-records") { db in
@@ -50,6 +51,7 @@ enum EscalationStore {
             try db.alter(table: "escalation") { table in table.add(column: "withdrawn_cycle_id", .text) }
             try db.execute(sql: "CREATE UNIQUE INDEX escalation_withdrawal ON escalation(withdrawn_cycle_id) WHERE withdrawn_cycle_id IS NOT NULL")
         }
+        Self.registerIntakeProjection(in: &migrator)
     }
 
     // MARK: Rosters
@@ -73,24 +75,11 @@ enum EscalationStore {
 
     /// Whether `email` is a contact of the certificate `incidentID` is under.
     static func isContact(_ email: String, ofIncident incidentID: String, in db: Database) throws -> Bool {
-        guard let view = try Self.incident(incidentID, in: db),
-            let certificate = try Self.certificate(view.snapshot.certificateID, in: db)
-        else { return false }
-        return certificate.contacts.contains { $0.email.lowercased() == email }
+        try IntakeProjection.isContact(email, ofIncident: incidentID, in: db)
     }
 
-    static func certificate(_ id: String, in db: Database) throws -> Support_Events_V1_CertificateChanged? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM certificate_view WHERE id = ?"), arguments: [id])
-            .map { try Support_Events_V1_CertificateChanged(serializedBytes: $0) }
-    }
-
-    static func save(_ certificate: Support_Events_V1_CertificateChanged, in db: Database) throws {
-        try db.executeCached(
-            sql: "INSERT INTO certificate_view (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
-            arguments: [certificate.certificateID, try certificate.serializedBytes() as Data]
-        )
-    }
-
+    /// An incident as escalation sees it: intake's latest snapshot
+    /// (``IntakeProjection``) with escalation's own columns.
     struct IncidentView {
         var snapshot: Snapshot
         var level: Level
@@ -98,9 +87,11 @@ enum EscalationStore {
         var escalations: Int
     }
 
-    static func incident(_ id: String, in db: Database) throws -> IncidentView? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incident_view WHERE incident_id = ?"), arguments: [id]) else { return nil }
-        return IncidentView(
+    /// The columns ``view(_:)`` reads.
+    private static let viewColumns = "p.document, v.level, v.level_since, v.escalations"
+
+    private static func view(_ row: Row) throws -> IncidentView {
+        IncidentView(
             snapshot: try Snapshot(serializedBytes: row["document"] as Data),
             level: Level(rawValue: row["level"]) ?? .tam,
             levelSince: Date(timeIntervalSince1970: row["level_since"]),
@@ -108,15 +99,27 @@ enum EscalationStore {
         )
     }
 
+    static func incident(_ id: String, in db: Database) throws -> IncidentView? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT \(Self.viewColumns) FROM incident_view v JOIN incident_projection p USING (incident_id) WHERE v.incident_id = ?
+                """),
+            arguments: [id]
+        ).map(Self.view)
+    }
+
+    /// Saves escalation's own columns; the snapshot is ``IntakeProjection``'s
+    /// to keep. Whether the incident is open and its office are copies of
+    /// the snapshot's, for ``openEscalated(level:office:offset:limit:in:)``.
     static func save(_ view: IncidentView, id: String, in db: Database) throws {
         try db.executeCached(
             sql: """
-                INSERT INTO incident_view (incident_id, document, level, level_since, escalations, open, office) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, level = excluded.level,
+                INSERT INTO incident_view (incident_id, level, level_since, escalations, open, office) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET level = excluded.level,
                     level_since = excluded.level_since, escalations = excluded.escalations, open = excluded.open, office = excluded.office
                 """,
             arguments: [
-                id, try view.snapshot.serializedBytes() as Data, view.level.rawValue, view.levelSince.timeIntervalSince1970,
+                id, view.level.rawValue, view.levelSince.timeIntervalSince1970,
                 view.escalations, ![.resolved, .closed].contains(view.snapshot.state), view.snapshot.office,
             ]
         )
@@ -127,20 +130,12 @@ enum EscalationStore {
     static func openEscalated(level: Int, office: String, offset: Int, limit: Int, in db: Database) throws -> [(String, IncidentView)] {
         try Row.fetchAll(
             db.cachedStatement(sql: """
-                SELECT * FROM incident_view WHERE escalations > 0 AND open = 1 AND (? = 0 OR level = ?) AND (? = '' OR office = ?)
-                ORDER BY level DESC, level_since, incident_id LIMIT ? OFFSET ?
+                SELECT v.incident_id, \(Self.viewColumns) FROM incident_view v JOIN incident_projection p USING (incident_id)
+                WHERE v.escalations > 0 AND v.open = 1 AND (? = 0 OR v.level = ?) AND (? = '' OR v.office = ?)
+                ORDER BY v.level DESC, v.level_since, v.incident_id LIMIT ? OFFSET ?
                 """),
             arguments: [level, level, office, office, limit, offset]
-        ).map { row in
-            (
-                row["incident_id"],
-                IncidentView(
-                    snapshot: try Snapshot(serializedBytes: row["document"] as Data),
-                    level: Level(rawValue: row["level"]) ?? .tam,
-                    levelSince: Date(timeIntervalSince1970: row["level_since"]), escalations: row["escalations"]
-                )
-            )
-        }
+        ).map { row in (row["incident_id"], try Self.view(row)) }
     }
 
     // MARK: Records

@@ -44,20 +44,13 @@ struct NotifierEngine: Sendable {
 
     func apply(_ event: Event, in db: Database) throws {
         if !event.incidentID.isEmpty { try NotifierStore.record(event, in: db) }
-        if let snapshot = event.incidentSnapshot { try NotifierStore.save(snapshot, incidentID: event.incidentID, in: db) }
+        // Incident snapshots and certificates, never going back to an older one.
+        if try IntakeProjection.apply(event, in: db), let snapshot = event.incidentSnapshot {
+            try NotifierStore.save(snapshot, incidentID: event.incidentID, in: db)
+        }
         let at = event.occurredAt.date
         var drafts: [Draft] = []
         switch event.payload {
-        case .certificateChanged(let certificate):
-            if (try NotifierStore.certificate(certificate.certificateID, in: db)?.revision ?? 0) <= certificate.revision {
-                try NotifierStore.save(certificate, in: db)
-            }
-        case .contactsChanged(let change):
-            if var certificate = try NotifierStore.certificate(change.certificateID, in: db), certificate.revision <= change.revision {
-                certificate.contacts = change.contacts
-                certificate.revision = change.revision
-                try NotifierStore.save(certificate, in: db)
-            }
         case .incidentOpened(let opened):
             drafts = try self.acknowledgement(opened.incident, incident: event.incidentID, in: db)
         case .closed(let closed) where closed.reason.kind == .customerTimeout:

@@ -1,7 +1,9 @@
 import GRDB
+import ServiceKit
 
-/// notifier's schema: its views of incidents and certificates (from the
-/// events' snapshots), the events a quarterly report needs, the messages
+/// notifier's schema: its own columns of each incident (beside
+/// ``IntakeProjection``'s snapshot and certificates, from intake's events),
+/// the events a quarterly report needs, the messages
 /// with their delivery state, call tasks and generated reports.
 enum NotifierMigrations {
     static func register(in migrator: inout DatabaseMigrator) {
@@ -63,6 +65,21 @@ enum NotifierMigrations {
             try db.create(table: "report_schedule") { table in
                 table.primaryKey("certificate_id", .text)
                 table.column("periods_done", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("notifier-3-intake-projection") { db in
+            // Issue 20: snapshots and certificates move to ServiceKit's
+            // projection, shared with the other subscribers; notifier keeps
+            // its own columns, and what its queries select incidents by.
+            try IntakeProjectionMigration.moveSnapshots(from: "incident_view", in: db)
+            try IntakeProjectionMigration.moveCertificates(from: "certificate_view", idColumn: "certificate_id", in: db)
+            try db.drop(table: "certificate_view")
+            try IntakeProjectionMigration.rebuild("incident_view", in: db) { table in
+                table.primaryKey("incident_id", .text)
+                table.column("certificate_id", .text).notNull()
+                table.column("opened_at", .double).notNull()
+                table.column("level", .integer).notNull().defaults(to: 1)  // R-ESC-1, from Escalated events
+                table.column("due_at", .double)  // the running cycle's due time, as last heard
             }
         }
     }

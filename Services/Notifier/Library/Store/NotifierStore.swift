@@ -19,8 +19,16 @@ enum NotifierStore {
 
     // MARK: Views
 
+    /// An incident as notifier sees it: intake's latest snapshot
+    /// (``IntakeProjection``) with notifier's own columns.
     static func incident(_ id: String, in db: Database) throws -> IncidentView? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT document, level, due_at FROM incident_view WHERE incident_id = ?"), arguments: [id]) else {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT p.document, v.level, v.due_at FROM incident_view v JOIN incident_projection p USING (incident_id)
+                WHERE v.incident_id = ?
+                """),
+            arguments: [id]
+        ) else {
             return nil
         }
         return IncidentView(
@@ -29,13 +37,16 @@ enum NotifierStore {
         )
     }
 
+    /// Keeps the incident's own row in step with the snapshot
+    /// ``IntakeProjection`` now holds: the certificate and opening time
+    /// ``incidents(certificate:openedBefore:in:)`` selects by.
     static func save(_ snapshot: Snapshot, incidentID: String, in db: Database) throws {
         try db.executeCached(
             sql: """
-                INSERT INTO incident_view (incident_id, certificate_id, opened_at, document) VALUES (?, ?, ?, ?)
-                ON CONFLICT(incident_id) DO UPDATE SET certificate_id = excluded.certificate_id, document = excluded.document
+                INSERT INTO incident_view (incident_id, certificate_id, opened_at) VALUES (?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET certificate_id = excluded.certificate_id
                 """,
-            arguments: [incidentID, snapshot.certificateID, snapshot.openedAt.date.timeIntervalSince1970, try snapshot.serializedBytes() as Data]
+            arguments: [incidentID, snapshot.certificateID, snapshot.openedAt.date.timeIntervalSince1970]
         )
     }
 
@@ -49,27 +60,20 @@ enum NotifierStore {
 
     static func incidents(certificate: String, openedBefore: Date, in db: Database) throws -> [(String, Snapshot)] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT incident_id, document FROM incident_view WHERE certificate_id = ? AND opened_at < ? ORDER BY opened_at, incident_id"),
+            db.cachedStatement(sql: """
+                SELECT v.incident_id, p.document FROM incident_view v JOIN incident_projection p USING (incident_id)
+                WHERE v.certificate_id = ? AND v.opened_at < ? ORDER BY v.opened_at, v.incident_id
+                """),
             arguments: [certificate, openedBefore.timeIntervalSince1970]
         ).map { ($0["incident_id"], try Snapshot(serializedBytes: $0["document"] as Data)) }
     }
 
     static func certificates(in db: Database) throws -> [Certificate] {
-        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM certificate_view ORDER BY certificate_id")).map { try Certificate(serializedBytes: $0) }
+        try IntakeProjection.certificates(in: db)
     }
 
     static func certificate(_ id: String, in db: Database) throws -> Certificate? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM certificate_view WHERE certificate_id = ?"), arguments: [id]).map { try Certificate(serializedBytes: $0) }
-    }
-
-    static func save(_ certificate: Certificate, in db: Database) throws {
-        try db.executeCached(
-            sql: """
-                INSERT INTO certificate_view (certificate_id, revision, document) VALUES (?, ?, ?)
-                ON CONFLICT(certificate_id) DO UPDATE SET revision = excluded.revision, document = excluded.document
-                """,
-            arguments: [certificate.certificateID, certificate.revision, try certificate.serializedBytes() as Data]
-        )
+        try IntakeProjection.certificate(id, in: db)
     }
 
     static func record(_ event: Support_Events_V1_Event, in db: Database) throws {

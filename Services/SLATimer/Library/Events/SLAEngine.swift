@@ -33,8 +33,11 @@ struct SLAEngine: Sendable {
         let id = event.incidentID
         let at = event.occurredAt.date
         var view = try SLAStore.view(id, in: db) ?? SLAStore.View(snapshot: snapshot, sideSince: at, cycles: 0)
-        if snapshot.side != view.snapshot.side || snapshot.previousSide == .unspecified { view.sideSince = at }
-        view.snapshot = snapshot
+        // An older snapshot than the one kept (a late event) moves nothing.
+        if try IntakeProjection.apply(event, in: db) {
+            if snapshot.side != view.snapshot.side || snapshot.previousSide == .unspecified { view.sideSince = at }
+            view.snapshot = snapshot
+        }
         try SLAStore.save(view, incidentID: id, in: db)
 
         switch event.payload {

@@ -1,7 +1,9 @@
 import GRDB
+import ServiceKit
 
-/// sla-timer's schema: its view of each incident (from intake's events), the
-/// response cycles, and the durable timers.
+/// sla-timer's schema: its own columns of each incident (beside
+/// ``IntakeProjection``'s snapshot, from intake's events), the response
+/// cycles, and the durable timers.
 enum SLAMigrations {
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("sla-1-cycles-timers") { db in
@@ -56,6 +58,16 @@ enum SLAMigrations {
             try db.execute(sql: "CREATE INDEX timer_armed_due ON timer(due_at, sequence) WHERE state = \(SLAStore.armed)")
             try db.drop(index: "timer_incident")
             try db.create(index: "timer_incident", on: "timer", columns: ["incident_id"])
+        }
+        migrator.registerMigration("sla-4-intake-projection") { db in
+            // Issue 20: the snapshot moves to ServiceKit's projection, which
+            // the other subscribers share; sla-timer keeps its own columns.
+            try IntakeProjectionMigration.moveSnapshots(from: "incident_view", in: db)
+            try IntakeProjectionMigration.rebuild("incident_view", in: db) { table in
+                table.primaryKey("incident_id", .text)
+                table.column("side_since", .double).notNull()
+                table.column("cycles", .integer).notNull().defaults(to: 0)
+            }
         }
     }
 }

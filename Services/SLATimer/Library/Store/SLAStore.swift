@@ -16,8 +16,16 @@ enum SLAStore {
         var cycles: Int
     }
 
+    /// The incident's view: intake's latest snapshot (``IntakeProjection``)
+    /// with sla-timer's own columns.
     static func view(_ incidentID: String, in db: Database) throws -> View? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incident_view WHERE incident_id = ?"), arguments: [incidentID]) else {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT p.document, v.side_since, v.cycles FROM incident_view v JOIN incident_projection p USING (incident_id)
+                WHERE v.incident_id = ?
+                """),
+            arguments: [incidentID]
+        ) else {
             return nil
         }
         return View(
@@ -27,13 +35,15 @@ enum SLAStore {
         )
     }
 
+    /// Saves sla-timer's own columns; the snapshot is
+    /// ``IntakeProjection``'s to keep.
     static func save(_ view: View, incidentID: String, in db: Database) throws {
         try db.executeCached(
             sql: """
-                INSERT INTO incident_view (incident_id, document, side_since, cycles) VALUES (?, ?, ?, ?)
-                ON CONFLICT(incident_id) DO UPDATE SET document = excluded.document, side_since = excluded.side_since, cycles = excluded.cycles
+                INSERT INTO incident_view (incident_id, side_since, cycles) VALUES (?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET side_since = excluded.side_since, cycles = excluded.cycles
                 """,
-            arguments: [incidentID, try view.snapshot.serializedBytes() as Data, view.sideSince.timeIntervalSince1970, view.cycles]
+            arguments: [incidentID, view.sideSince.timeIntervalSince1970, view.cycles]
         )
     }
 
