@@ -127,7 +127,8 @@ struct EscalationScenarioTests {
             let mail = NotifierScenarioTests.maildir(cluster).filter {
                 $0.headers["Subject"]?.contains(id) == true && $0.headers["Subject"]?.contains("withdrawn") == true
             }
-            return mail.isEmpty ? nil : mail
+            // Wait for the duty manager's own: the support lead's may land first.
+            return mail.contains { $0.headers["To"]?.contains("duty.ito@vendor.example") == true } ? mail : nil
         })
         #expect(withdrawn.contains { $0.headers["To"]?.contains("duty.ito@vendor.example") == true })
 
