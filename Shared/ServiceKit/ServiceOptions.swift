@@ -13,7 +13,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("SQLite database file (default: <runtime-dir>/<service>.sqlite).", valueName: "path"))
     public var database: String?
 
-    @Option(help: ArgumentHelp("Directory of the shared configuration: offices.json, holidays (default: $SUPPORTDESK_CONFIG_DIR, else ./deploy/config).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Directory of the shared configuration: offices.json, holidays, access.json (default: $SUPPORTDESK_CONFIG_DIR, else ./deploy/config). Without access.json every local process that can open the socket is trusted as staff.", valueName: "dir"))
     public var configDir: String?
 
     @Option(help: ArgumentHelp("Run on a controllable clock starting at this ISO 8601 time (e.g. 2026-12-04T08:00:00Z); supportctl clock moves it.", valueName: "time"))
