@@ -198,6 +198,7 @@ public enum ServiceHost {
         }
         configuration.maximumFrameSize = options.maxFrameBytes
         configuration.maximumConnections = options.maxConnections
+        configuration.maximumConnectionsPerPeer = options.maxConnectionsPerPeer
         configuration.maximumCallsPerConnection = options.maxCallsPerConnection
         configuration.idleTimeout = .seconds(options.idleTimeout)
         configuration.listeningSocket = listeningSocket

@@ -25,8 +25,11 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Largest frame accepted, in bytes.", valueName: "bytes"))
     public var maxFrameBytes: Int = 4 * 1024 * 1024
 
-    @Option(help: ArgumentHelp("Connections open at once; one more is refused with RESOURCE_EXHAUSTED.", valueName: "n"))
+    @Option(help: ArgumentHelp("Connections open at once; one more is refused with RESOURCE_EXHAUSTED. The last sixteenth are kept for the services' own user.", valueName: "n"))
     public var maxConnections: Int = 512
+
+    @Option(help: ArgumentHelp("Connections one user (other than the services' own) may hold at once.", valueName: "n"))
+    public var maxConnectionsPerPeer: Int = 64
 
     @Option(help: ArgumentHelp("Calls in flight on one connection; one more is refused with RESOURCE_EXHAUSTED.", valueName: "n"))
     public var maxCallsPerConnection: Int = 1024
@@ -49,8 +52,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let fakeClock, Self.parseTime(fakeClock) == nil {
             throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
         }
-        guard self.maxConnections >= 1, self.maxCallsPerConnection >= 1 else {
-            throw ValidationError("--max-connections and --max-calls-per-connection must be at least 1")
+        guard self.maxConnections >= 1, self.maxCallsPerConnection >= 1, self.maxConnectionsPerPeer >= 1 else {
+            throw ValidationError("--max-connections, --max-connections-per-peer and --max-calls-per-connection must be at least 1")
         }
         guard self.idleTimeout >= 1 else {
             throw ValidationError("--idle-timeout must be at least 1 second")

@@ -33,7 +33,11 @@ public final class RPCServer: Service, Sendable {
         /// The socket file's mode, set through the umask at bind time.
         public var socketMode: mode_t = 0o660
         /// Connections open at once; one more gets GoAway RESOURCE_EXHAUSTED.
+        /// The last sixteenth are kept for the service's own user (the other
+        /// services' relays), see ``ConnectionQuota``.
         public var maximumConnections = 512
+        /// Connections one uid (other than the service's own) may hold.
+        public var maximumConnectionsPerPeer = 64
         /// Calls in flight on one connection; one more is RESOURCE_EXHAUSTED.
         public var maximumCallsPerConnection = 1024
         /// A connection with nothing in flight and nothing sent this long is closed.
@@ -76,6 +80,8 @@ public final class RPCServer: Service, Sendable {
     let state = LockedState()
     /// The user this process runs as; the access policy trusts it.
     let serviceUID = getuid()
+    /// Connections counted by peer, once the kernel said who it is.
+    let quota: Mutex<ConnectionQuota>
 
     struct State {
         var draining = false
@@ -107,6 +113,9 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        self.quota = Mutex(ConnectionQuota(
+            maximum: configuration.maximumConnections, maximumPerPeer: configuration.maximumConnectionsPerPeer, serviceUID: getuid()
+        ))
         // Health and Reflection are part of the runtime, not of any one
         // service's domain. Reflection last: it lists what is registered.
         router.register(HealthService(configuration: configuration, state: self.state))
@@ -237,24 +246,26 @@ public final class RPCServer: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Counts a connection in; false when the server is at its maximum
-    /// (the caller refuses it). One that arrives after the drain closed
-    /// the others is closed at once.
-    func track(_ channel: any Channel) -> Bool {
-        enum Admission { case tracked, full, closed }
-        let admission = self.state.withLock { state -> Admission in
-            if state.connectionsClosed { return .closed }
-            if state.connections.count >= self.configuration.maximumConnections { return .full }
+    /// Registers a connection, so a drain can close it. One that arrives
+    /// after the drain closed the others is closed at once. (Whether it may
+    /// stay is decided once its peer is known: ``admit(peer:)``.)
+    func track(_ channel: any Channel) {
+        let closed = self.state.withLock { state -> Bool in
+            if state.connectionsClosed { return true }
             state.connections[ObjectIdentifier(channel)] = channel
-            return .tracked
+            return false
         }
-        switch admission {
-        case .tracked: return true
-        case .full: return false
-        case .closed:
-            channel.close(promise: nil)
-            return true
-        }
+        if closed { channel.close(promise: nil) }
+    }
+
+    /// Counts a connection from `peer` in (``ConnectionQuota``), or says why
+    /// it is refused.
+    func admit(peer: PeerCredentials?) -> String? {
+        self.quota.withLock { $0.admit(uid: peer?.uid) }
+    }
+
+    func release(peer: PeerCredentials?) {
+        self.quota.withLock { $0.release(uid: peer?.uid) }
     }
 
     func untrack(_ channel: any Channel) {

@@ -44,6 +44,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var executor: EventLoopTaskExecutor?
     private var peer: PeerCredentials?
+    /// Counted in by the server's connection quota (released when it closes).
+    private var admitted = false
     /// Frames read before the peer's credentials are known; nil once they are.
     private var waiting: [Frame]? = []
     private var state = State.new
@@ -77,25 +79,32 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func activate(context: ChannelHandlerContext) {
         guard case .new = self.state else { return }
-        guard self.server.track(context.channel) else {
-            self.state = .refused
-            let refusal = RPCError(
-                .resourceExhausted,
-                "\(self.server.configuration.serviceName) has \(self.server.configuration.maximumConnections) connections open, its maximum; reuse a connection (calls multiplex) or retry later"
-            )
-            self.server.logger.warning("refused a connection: too many open", metadata: ["maximum": "\(self.server.configuration.maximumConnections)"])
-            context.writeAndFlush(self.wrapOutboundOut(.goAway(refusal)), promise: nil)
-            context.close(promise: nil)
-            return
-        }
+        self.server.track(context.channel)
         self.state = .serving
         self.server.configuration.metrics?.connectionOpened()
         // On the loop the kernel answers at once; frames that arrive before
-        // (none should) wait, because the access check needs the peer.
+        // (none should) wait, because the access check and the connection
+        // quota need the peer.
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
         PeerCredentials.of(context.channel).whenComplete { result in
             let handler = this.value
             handler.peer = (try? result.get()) ?? nil
+            guard case .serving = handler.state, let context = handler.context else { return }
+            if let full = handler.server.admit(peer: handler.peer) {
+                let refusal = RPCError(
+                    .resourceExhausted,
+                    "\(handler.server.configuration.serviceName) \(full); reuse a connection (calls multiplex) or retry later"
+                )
+                handler.server.logger.warning("refused a connection", metadata: [
+                    "reason": "\(full)", "peer.uid": "\(handler.peer?.uid ?? 0)", "peer.pid": "\(handler.peer?.pid ?? 0)",
+                ])
+                handler.state = .goingAway
+                handler.waiting = nil
+                context.writeAndFlush(handler.wrapOutboundOut(.goAway(refusal)), promise: nil)
+                context.close(promise: nil)
+                return
+            }
+            handler.admitted = true
             handler.server.logger.debug("connection accepted", metadata: [
                 "peer.pid": "\(handler.peer?.pid ?? 0)", "peer.uid": "\(handler.peer?.uid ?? 0)", "peer.gid": "\(handler.peer?.gid ?? 0)",
             ])
@@ -109,6 +118,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         switch self.state {
         case .serving, .goingAway:
             self.server.untrack(context.channel)
+            if self.admitted { self.server.release(peer: self.peer) }
             self.server.configuration.metrics?.connectionClosed()
         case .new, .refused, .closed:
             break
