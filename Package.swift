@@ -146,6 +146,8 @@ let package = Package(
             dependencies: [
                 "SupportRPC", "SupportProto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_db_readonly: whether the database was opened read-only.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,7 +8,8 @@ struct EventSinkService: RPCService {
     let inbox: EventInbox
     let clock: any ServiceClock
     /// With an idempotency key, a retried delivery answers as the first
-    /// did (the inbox applies each event once either way).
+    /// did; without one too, events are not applied to a database that
+    /// cannot be trusted (UNAVAILABLE: the producer keeps them and retries).
     let writes: ServiceWriter
     let afterCommit: @Sendable () -> Void
 

@@ -79,11 +79,15 @@ public struct ServiceEnvironment: Sendable {
     public let relay: OutboxRelay?
     /// Where the domain records its metrics and registers its gauges.
     public let metrics: ServiceMetrics
+    /// Whether the database is still the file opened and writable.
+    public let storage: StorageWatch
 
     public init(
         name: String, database: ServiceDatabase, clock: any ServiceClock, logger: Logger, layout: RuntimeLayout,
-        configDirectory: URL, outbox: EventOutbox, relay: OutboxRelay?, metrics: ServiceMetrics = ServiceMetrics()
+        configDirectory: URL, outbox: EventOutbox, relay: OutboxRelay?, metrics: ServiceMetrics = ServiceMetrics(),
+        storage: StorageWatch? = nil
     ) {
+        self.storage = storage ?? StorageWatch(database: database)
         self.name = name
         self.database = database
         self.clock = clock
@@ -161,6 +165,7 @@ public enum ServiceHost {
             configDirectory: options.configDirectory, outbox: EventOutbox(producer: definition.name), relay: relay,
             metrics: metrics
         )
+        let storage = environment.storage
         let parts: ServiceParts
         do {
             parts = try definition.make(environment)
@@ -206,6 +211,7 @@ public enum ServiceHost {
         configuration.errorStatus = { [name = definition.name, path = database.path] error in
             StorageFailure.status(for: error, service: name, path: path)
         }
+        configuration.notServingReason = { storage.current }
         configuration.onListening = { Systemd.notify("READY=1\nSTATUS=serving") }
         configuration.onDraining = { Systemd.notify("STOPPING=1\nSTATUS=draining") }
         configuration.status = {
@@ -225,6 +231,7 @@ public enum ServiceHost {
         var workers = parts.workers
         workers.append(WALCheckpointer(database: database, logger: logger, metrics: metrics))
         workers.append(IdempotencyPruner(database: database, clock: clock, logger: logger))
+        workers.append(StorageWatchWorker(watch: storage, logger: logger))
         if let path = options.metricsTextfile {
             workers.append(MetricsTextfileWriter(path: path, interval: .seconds(options.metricsInterval), metrics: metrics, logger: logger))
         }

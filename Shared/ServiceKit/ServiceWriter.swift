@@ -51,12 +51,22 @@ public struct ServiceWriter: Sendable {
     let outbox: EventOutbox
     let relay: OutboxRelay?
     let clock: any ServiceClock
+    let storage: StorageWatch
 
     public init(environment: ServiceEnvironment) {
         self.database = environment.database
         self.outbox = environment.outbox
         self.relay = environment.relay
         self.clock = environment.clock
+        self.storage = environment.storage
+    }
+
+    /// `UNAVAILABLE` while the database cannot be trusted (``StorageWatch``):
+    /// a write to a deleted or replaced file would be acknowledged and lost.
+    public func checkStorage() throws {
+        if let problem = self.storage.check() {
+            throw ServiceError(.unavailable, reason: "STORAGE_UNAVAILABLE", "nothing was changed: \(problem)")
+        }
     }
 
     /// Runs `body` through the write path (see the type's discussion) and
@@ -118,6 +128,7 @@ public struct ServiceWriter: Sendable {
         if let scope, let earlier = try await self.database.writer.read({ try IdempotencyRecords.record(scope, in: $0) }) {
             return try Response(serializedBytes: try Self.replay(earlier, for: context))
         }
+        try self.checkStorage()
         let response = try await perform()
         // Without a key and nothing to store, no transaction at all (event
         // deliveries between services carry no key).
@@ -188,6 +199,7 @@ public struct ServiceWriter: Sendable {
         _ context: ServerContext,
         _ body: @escaping @Sendable (Database, Date) throws -> Written<Response>
     ) async throws -> Answer<Response> {
+        try self.checkStorage()
         let now = self.clock.now()
         let scope = try Self.idempotencyScope(of: context)
         let request = context.payload

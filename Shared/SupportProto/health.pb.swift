@@ -145,6 +145,11 @@ public nonisolated struct Support_Health_V1_StatusResponse: Sendable {
   /// Events written but not yet delivered to every subscriber.
   public var outboxDepth: Int64 = 0
 
+  /// Why the status is NOT_SERVING, and what to do: "draining", or what is
+  /// wrong with the database (writes are refused UNAVAILABLE meanwhile).
+  /// Empty while SERVING.
+  public var notServingReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -242,7 +247,7 @@ nonisolated extension Support_Health_V1_StatusRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Support_Health_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}status\0\u{3}started_at\0\u{1}uptime\0\u{3}socket_path\0\u{3}database_path\0\u{3}schema_version\0\u{3}schema_migration\0\u{1}pid\0\u{3}fake_clock\0\u{3}outbox_depth\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}status\0\u{3}started_at\0\u{1}uptime\0\u{3}socket_path\0\u{3}database_path\0\u{3}schema_version\0\u{3}schema_migration\0\u{1}pid\0\u{3}fake_clock\0\u{3}outbox_depth\0\u{3}not_serving_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -262,6 +267,7 @@ nonisolated extension Support_Health_V1_StatusResponse: SwiftProtobuf.Message, S
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
       case 11: try { try decoder.decodeSingularBoolField(value: &self.fakeClock) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.outboxDepth) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.notServingReason) }()
       default: break
       }
     }
@@ -308,6 +314,9 @@ nonisolated extension Support_Health_V1_StatusResponse: SwiftProtobuf.Message, S
     if self.outboxDepth != 0 {
       try visitor.visitSingularInt64Field(value: self.outboxDepth, fieldNumber: 12)
     }
+    if !self.notServingReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.notServingReason, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -324,6 +333,7 @@ nonisolated extension Support_Health_V1_StatusResponse: SwiftProtobuf.Message, S
     if lhs.pid != rhs.pid {return false}
     if lhs.fakeClock != rhs.fakeClock {return false}
     if lhs.outboxDepth != rhs.outboxDepth {return false}
+    if lhs.notServingReason != rhs.notServingReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

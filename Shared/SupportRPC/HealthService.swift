@@ -29,7 +29,12 @@ struct HealthService: RPCService {
     }
 
     private var servingStatus: Support_Health_V1_CheckResponse.ServingStatus {
-        self.state.withLock { $0.draining } ? .notServing : .serving
+        self.notServingReason == nil ? .serving : .notServing
+    }
+
+    private var notServingReason: String? {
+        if self.state.withLock({ $0.draining }) { return "draining" }
+        return self.configuration.notServingReason()
     }
 
     private func status() async -> Support_Health_V1_StatusResponse {
@@ -37,6 +42,7 @@ struct HealthService: RPCService {
         status.service = self.configuration.serviceName
         status.version = SupportDeskVersion.current
         status.status = self.servingStatus
+        status.notServingReason = self.notServingReason ?? ""
         status.startedAt = .init(date: self.startedAt)
         let uptime = ContinuousClock.now - self.startedInstant
         status.uptime = .init(

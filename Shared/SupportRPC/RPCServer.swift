@@ -46,6 +46,9 @@ public final class RPCServer: Service, Sendable {
         public var partialFrameTimeout: Duration = .seconds(30)
         /// How long a drain waits for calls in flight before closing anyway.
         public var drainTimeout: Duration = .seconds(30)
+        /// Why the service cannot serve although it is not draining (its
+        /// storage), or nil: Health says NOT_SERVING with it meanwhile.
+        public var notServingReason: @Sendable () -> String? = { nil }
         /// What Health/Status reports beyond what the server knows itself.
         public var status: @Sendable () async -> Support_Health_V1_StatusResponse = { .init() }
         /// Called once the socket accepts connections.

@@ -81,32 +81,20 @@ struct CallIDTests {
     func reuseAfterAnswer() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock")) {
-            $0.idleTimeout = .milliseconds(500)
-        }
+        let running = try await RunningServer.start(router: echoRouter(), socketPath: directory.file("s.sock"))
         let socket = try RawSocket(path: running.socketPath)
-        socket.send(try Self.requestBytes(callID: 4, method: EchoRPC.echo.fullName, nonce: 1))
-        let first = try Support_Rpc_V1_Frame(serializedBytes: try #require(await socket.readFrame()))
-        guard case .response(let answer) = first.kind else {
-            Issue.record("expected the Response to call 4, got \(first)")
-            return
+        for nonce in UInt64(1)...2 {
+            socket.send(try Self.requestBytes(callID: 4, method: EchoRPC.echo.fullName, nonce: nonce))
+            // The next frame is the answer to this use of the id, not a GoAway.
+            let frame = try Support_Rpc_V1_Frame(serializedBytes: try #require(await socket.readFrame()))
+            guard case .response(let answer) = frame.kind else {
+                Issue.record("expected the Response to call 4 (use \(nonce)), got \(frame)")
+                return
+            }
+            #expect(answer.callID == 4)
+            #expect(answer.status.code == 0)
+            #expect(try Support_Rpc_V1_Pong(serializedBytes: answer.payload).nonce == nonce)
         }
-        #expect(answer.callID == 4)
-        #expect(try Support_Rpc_V1_Pong(serializedBytes: answer.payload).nonce == 1)
-        socket.send(try Self.requestBytes(callID: 4, method: EchoRPC.echo.fullName, nonce: 2))
-        // The connection then ends only because it is idle.
-        let (bytes, _) = await socket.readUntilClosed()
-        let frames = try ConnectionLimitsTests.frames(in: bytes)
-        let nonces = try frames.compactMap { frame -> UInt64? in
-            guard case .response(let response) = frame.kind, response.callID == 4, response.status.code == 0 else { return nil }
-            return try Support_Rpc_V1_Pong(serializedBytes: response.payload).nonce
-        }
-        #expect(nonces == [2], "\(frames)")
-        guard case .goAway(let goAway) = frames.last?.kind else {
-            Issue.record("expected the idle GoAway last, got \(frames)")
-            return
-        }
-        #expect(goAway.status.code == RPCError.Code.unavailable.rawValue, "closed as idle, not for the reused id")
         try await running.stop()
     }
 }

@@ -250,7 +250,7 @@ public enum ProtoFieldNames {
         "support.events.v1.WorkaroundProvided": [1: "incident", 2: "author", 3: "text", 4: "problem_id"],
         "support.health.v1.CheckRequest": [1: "service"],
         "support.health.v1.CheckResponse": [1: "status"],
-        "support.health.v1.StatusResponse": [1: "service", 2: "version", 3: "status", 4: "started_at", 5: "uptime", 6: "socket_path", 7: "database_path", 8: "schema_version", 9: "schema_migration", 10: "pid", 11: "fake_clock", 12: "outbox_depth"],
+        "support.health.v1.StatusResponse": [1: "service", 2: "version", 3: "status", 4: "started_at", 5: "uptime", 6: "socket_path", 7: "database_path", 8: "schema_version", 9: "schema_migration", 10: "pid", 11: "fake_clock", 12: "outbox_depth", 13: "not_serving_reason"],
         "support.intake.v1.AddContactRequest": [1: "actor", 2: "certificate_id", 3: "contact", 4: "expected_revision"],
         "support.intake.v1.AddNoteRequest": [1: "incident_id", 2: "actor", 3: "text"],
         "support.intake.v1.BookHealthCheckRequest": [1: "actor", 2: "certificate_id", 3: "date", 4: "agreed_with", 5: "notes"],

@@ -313,7 +313,7 @@ const ProtobufCMessageDescriptor support__health__v1__status_request__descriptor
   (ProtobufCMessageInit) support__health__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__health__v1__status_response__field_descriptors[12] =
+static const ProtobufCFieldDescriptor support__health__v1__status_response__field_descriptors[13] =
 {
   {
     "service",
@@ -459,10 +459,23 @@ static const ProtobufCFieldDescriptor support__health__v1__status_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "not_serving_reason",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Health__V1__StatusResponse, not_serving_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__health__v1__status_response__field_indices_by_name[] = {
   6,   /* field[6] = database_path */
   10,   /* field[10] = fake_clock */
+  12,   /* field[12] = not_serving_reason */
   11,   /* field[11] = outbox_depth */
   9,   /* field[9] = pid */
   8,   /* field[8] = schema_migration */
@@ -477,7 +490,7 @@ static const unsigned support__health__v1__status_response__field_indices_by_nam
 static const ProtobufCIntRange support__health__v1__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor support__health__v1__status_response__descriptor =
 {
@@ -487,7 +500,7 @@ const ProtobufCMessageDescriptor support__health__v1__status_response__descripto
   "Support__Health__V1__StatusResponse",
   "support.health.v1",
   sizeof(Support__Health__V1__StatusResponse),
-  12,
+  13,
   support__health__v1__status_response__field_descriptors,
   support__health__v1__status_response__field_indices_by_name,
   1,  support__health__v1__status_response__number_ranges,

@@ -91,10 +91,16 @@ struct  Support__Health__V1__StatusResponse
    * Events written but not yet delivered to every subscriber.
    */
   int64_t outbox_depth;
+  /*
+   * Why the status is NOT_SERVING, and what to do: "draining", or what is
+   * wrong with the database (writes are refused UNAVAILABLE meanwhile).
+   * Empty while SERVING.
+   */
+  char *not_serving_reason;
 };
 #define SUPPORT__HEALTH__V1__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__health__v1__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__HEALTH__V1__CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__HEALTH__V1__CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Support__Health__V1__CheckRequest methods */
