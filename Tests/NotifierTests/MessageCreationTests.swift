@@ -1,4 +1,6 @@
 import Foundation
+import ServiceKit
+import SupportRPC
 import SupportProto
 import Testing
 
@@ -6,6 +8,18 @@ import Testing
 
 @Suite("Who is told what")
 struct MessageCreationTests {
+    @Test("a breach that arrives before intake's events about its incident is early, not bad: UNAVAILABLE, so it is delivered again, never parked")
+    func earlyEventIsRetried() throws {
+        let harness = try NotifierHarness()
+        var breached = Support_Events_V1_SLABreached()
+        breached.cycle = harness.cycle(due: "2026-12-05T03:30:00")
+        let error = try #require(throws: ServiceError.self) {
+            try harness.send(.slaBreached(breached), at: "2026-12-05T03:31:00", producer: "sla-timer")
+        }
+        #expect(error.code == .unavailable)
+        #expect(error.reason == "INCIDENT_NOT_YET_KNOWN")
+    }
+
     @Test("R-SLA-3: severity 1 by portal on Saturday 03:00 JST is acknowledged with Monday's due time and told to call")
     func acknowledgementAdvisesPhone() throws {
         let harness = try NotifierHarness(phoneAdvised: true)

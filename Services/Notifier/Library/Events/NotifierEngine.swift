@@ -16,19 +16,27 @@ struct NotifierEngine: Sendable {
 
     var recipients: Recipients { Recipients(config: self.config, offices: self.offices) }
 
-    enum EngineError: Error, CustomStringConvertible {
-        case unknownIncident(String, event: String)
-        case unknownOffice(String, incident: String)
-        case render(String)
+    /// Why an event cannot be applied (yet). An incident notifier has not
+    /// heard of is early, not bad: `UNAVAILABLE`, so the producer delivers
+    /// it again. An office or template problem needs an operator: the event
+    /// is parked until they fix it and retry it (`supportctl events retry`).
+    enum EngineError {
+        static func unknownIncident(_ id: String, event: String) -> ServiceError {
+            ServiceError(
+                .unavailable, reason: "INCIDENT_NOT_YET_KNOWN",
+                "notifier has not seen intake's events for \(id) yet (\(event) arrived first); deliver it again once they have arrived"
+            )
+        }
 
-        var description: String {
-            switch self {
-            case .unknownIncident(let id, let event):
-                "notifier has not seen intake's events for \(id) yet (\(event) arrived first); the event is retried"
-            case .unknownOffice(let office, let incident):
-                "incident \(incident) belongs to office \(office), which offices.json does not have; add it and restart notifier (the event is retried)"
-            case .render(let message): message
-            }
+        static func unknownOffice(_ office: String, incident: String) -> ServiceError {
+            ServiceError(
+                .failedPrecondition, reason: "UNKNOWN_OFFICE",
+                "incident \(incident) belongs to office \(office), which notifier's offices.json does not have; add it, restart notifier and retry the parked event"
+            )
+        }
+
+        static func render(_ message: String) -> ServiceError {
+            ServiceError(.failedPrecondition, reason: "TEMPLATE_FAILED", "\(message); fix the template, restart notifier and retry the parked event")
         }
     }
 

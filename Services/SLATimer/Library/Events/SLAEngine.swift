@@ -12,17 +12,18 @@ struct SLAEngine: Sendable {
     let offices: OfficeDirectory
     let outbox: EventOutbox
 
-    enum EngineError: Error, CustomStringConvertible {
-        case unknownOffice(String, incident: String)
-        case plan(SLAMath.Failure, incident: String)
+    /// Why an intake event cannot be applied: both need an operator, so
+    /// the event is parked until they fix the configuration and retry it.
+    enum EngineError {
+        static func unknownOffice(_ office: String, incident: String) -> ServiceError {
+            ServiceError(
+                .failedPrecondition, reason: "UNKNOWN_OFFICE",
+                "incident \(incident) belongs to office \(office), which sla-timer's offices.json does not have; add it, restart sla-timer and retry the parked event"
+            )
+        }
 
-        var description: String {
-            switch self {
-            case .unknownOffice(let office, let incident):
-                "incident \(incident) belongs to office \(office), which sla-timer's offices.json does not have; add it and restart sla-timer (the event is retried)"
-            case .plan(let failure, let incident):
-                "no response time can be planned for \(incident): \(failure)"
-            }
+        static func plan(_ failure: SLAMath.Failure, incident: String) -> ServiceError {
+            ServiceError(.failedPrecondition, reason: "NO_POLICY", "no response time can be planned for \(incident): \(failure)")
         }
     }
 
