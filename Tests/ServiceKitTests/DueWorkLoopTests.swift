@@ -62,18 +62,11 @@ struct DueWorkLoopTests {
     func gracefulShutdown() async throws {
         let probe = DueWorkProbe(clock: WallClock())
         let loop = DueWorkLoop(clock: probe.clock, retryAfterFailure: .seconds(5))
-        let group = ServiceGroup(services: [DueWorkService(loop: loop, probe: probe)], logger: LogRecorder().logger())
-        let running = Task { try await group.run() }
-        // Nothing queued: the loop sleeps a minute after its first pass.
-        try await eventually("the pass at start") { probe.state.withLock { $0.passes }.count == 1 }
-        await group.triggerGracefulShutdown()
-        do {
-            try await eventually("the loop ending on graceful shutdown") { probe.state.withLock { $0.finished } }
-        } catch {
-            running.cancel()
-            throw error
+        // Nothing queued: the loop sleeps a minute after its first pass;
+        // `running` shuts it down and waits for it to end.
+        try await Self.running(loop, probe) {
+            try await eventually("the pass at start") { probe.state.withLock { $0.passes }.count == 1 }
         }
-        try await running.value
         #expect(probe.state.withLock { $0.passes }.count == 1, "no pass after the shutdown")
     }
 
