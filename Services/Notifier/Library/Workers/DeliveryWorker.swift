@@ -92,15 +92,21 @@ final class DeliveryWorker: Service, Sendable {
 
     private func attempt(_ message: Message, now: Date) async throws {
         var outcome: String?
+        // A mail whose headers cannot be written safely (a malformed
+        // address, issue 21) fails at once: trying again cannot fix it.
+        var permanent = false
         if message.transport != .phone {
             do {
-                try await self.transport.deliver(MailFormat.render(message, from: self.config.from), message: message)
+                let bytes = try MailFormat.render(message, from: self.config.from)
+                do { try await self.transport.deliver(bytes, message: message) } catch { outcome = "\(error)" }
             } catch {
-                outcome = "\(error)"
+                outcome = "the mail cannot be written: \(error)"
+                permanent = true
             }
         }
         let config = self.config
         let failure = outcome
+        let givesUp = permanent
         let recorded = try await self.database.writer.write { db -> Message? in
             guard var message = try NotifierStore.message(message.id, in: db), message.state == .pending else { return nil }
             var attempt = Support_Notifier_V1_DeliveryAttempt()
@@ -115,7 +121,7 @@ final class DeliveryWorker: Service, Sendable {
                 message.state = .sent
                 message.sentAt = .init(date: now)
                 message.clearNextAttemptAt()
-            } else if message.attempts.count >= config.maxAttempts {
+            } else if givesUp || message.attempts.count >= config.maxAttempts {
                 message.state = .failed
                 message.clearNextAttemptAt()
             } else {
