@@ -51,6 +51,37 @@ struct TransportTests {
         #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == Set(messages.map(\.messageIDHeader)))
     }
 
+    @Test("Two notifiers over copies of one database on the same fake clock never share a message id or a Maildir file (issue 21, finding 8)")
+    func copiesNeverCollide() async throws {
+        let first = try NotifierHarness()
+        try first.open()
+        let second = try NotifierHarness(copying: first.database)
+        for harness in [first, second] {
+            var warning = Support_Events_V1_SLAWarning()
+            warning.cycle = harness.cycle(due: "2026-12-05T10:30:00")
+            try harness.send(.slaWarning(warning), at: "2026-12-05T10:00:00", producer: "sla-timer")
+        }
+        let (one, two) = (try first.messages(), try second.messages())
+        #expect(one.count == 2 && two.count == 2)
+        #expect(one[0].id == two[0].id, "the acknowledgement was copied with the database")
+        #expect(one[1].id != two[1].id, "the next number is the same in both copies; the ids are not")
+        #expect(one[1].messageIDHeader != two[1].messageIDHeader)
+
+        let directory = URL(fileURLWithPath: first.directory.file("maildir"))
+        let transport = try MaildirTransport(directory: directory)
+        for message in one + two {
+            try await transport.deliver(try MailFormat.render(message, from: "s@x.example"), message: message)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("new").path)
+        let delivered = try files.map { parseMail(try Data(contentsOf: directory.appendingPathComponent("new/\($0)"))).headers["X-SupportDesk-Message"] }
+        #expect(files.count == 3, "the copied acknowledgement once, each copy's warning once")
+        #expect(Set(delivered) == Set((one + two).map(\.id)))
+        for name in files {
+            // Maildir: time.unique.host, the unique part M…P…R…Q…
+            #expect(name.wholeMatch(of: /[0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+Q[0-9]+_MSG-[0-9A-Z-]+\.[^\/:]+/) != nil, "\(name)")
+        }
+    }
+
     @Test("sendmail: the command receives the well-formed message on stdin; a non-zero exit is a failed attempt")
     func sendmail() async throws {
         let harness = try NotifierHarness()

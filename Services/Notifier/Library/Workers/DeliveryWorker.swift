@@ -10,8 +10,9 @@ import SupportProto
 /// which a message is `failed` until an operator retries it.
 ///
 /// Sending happens outside any transaction and the outcome is recorded
-/// afterwards; the Maildir transport's stable file names make a send that
-/// is repeated after a crash land on the same file. Like sla-timer's
+/// afterwards; the Maildir transport recognises a file it already
+/// delivered by the message id in its name, so a send that is repeated
+/// after a crash adds no second copy. Like sla-timer's
 /// scheduler it sleeps until the next due message on the wall clock and,
 /// on a fake clock, also delivers from the clock's listener: both run the
 /// one ``DueWorkLoop`` (issue 20).
