@@ -58,3 +58,22 @@ public func timeOrderedUUIDString() -> String {
         }
     }
 }
+
+/// ``numberedID(_:_:digits:)`` with a random part: `"MSG-000042-K7M2Q9XD"`.
+///
+/// The number keeps an id short, readable and in creation order; the 40
+/// random bits (Crockford base32) keep it unique when the counter starts
+/// again from the same value: after a restore, or in a copy of the
+/// database, where the next number is one an earlier id already had
+/// (issue 21, finding 8). A fake clock cannot help: it repeats its time.
+public func numberedUniqueID(_ prefix: String, _ number: Int64, digits: Int) -> String {
+    let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    var generator = SystemRandomNumberGenerator()
+    var bits = generator.next() as UInt64
+    var random = ""
+    for _ in 0..<8 {
+        random.append(alphabet[Int(bits & 0x1F)])
+        bits >>= 5
+    }
+    return numberedID(prefix, number, digits: digits) + "-" + random
+}

@@ -18,10 +18,11 @@ struct NotifierScenarioTests {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
-            let text = String(decoding: data, as: UTF8.self)
+            // RFC 5322: CRLF line ends, folded header lines.
+            let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
             let parts = text.components(separatedBy: "\n\n")
             var headers: [String: String] = [:]
-            for line in parts[0].split(separator: "\n") {
+            for line in parts[0].replacingOccurrences(of: "\n ", with: " ").split(separator: "\n") {
                 let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 if pair.count == 2 { headers[pair[0]] = pair[1] }
             }

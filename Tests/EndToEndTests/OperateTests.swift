@@ -98,6 +98,10 @@ struct OperateTests {
         #expect(valid.stdout.contains("access.json"))
     }
 
+    static func mode(_ path: String) throws -> Int {
+        try ((FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1) & 0o777
+    }
+
     @Test("supportctl backup while serving, then deploy/local/restore on stopped services brings back every incident, clock and message as of the backup")
     func backupAndRestore() async throws {
         let cluster = try ServiceCluster(fakeClock: "2026-12-04T01:00:00Z")
@@ -124,6 +128,11 @@ struct OperateTests {
         for service in ServiceCluster.services {
             #expect(FileManager.default.fileExists(atPath: "\(directory)/\(service).sqlite"))
         }
+        // Issue 21: no other local user reads the customers' data.
+        #expect(try Self.mode(directory) == 0o700)
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            #expect(try Self.mode("\(directory)/\(file)") == 0o600, "\(file)")
+        }
         let again = try await cluster.supportctl("backup", "--to", directory)
         #expect(again.status != 0, "a second backup must not overwrite the first")
 
@@ -140,6 +149,9 @@ struct OperateTests {
             Self.root.appendingPathComponent("deploy/local/restore").path, [directory, "--runtime-dir", cluster.runtime.path]
         )
         #expect(restore.status == 0, "\(restore.stdout)\(restore.stderr)")
+        for service in ServiceCluster.services {
+            #expect(try Self.mode(cluster.runtime.file("\(service).sqlite")) == 0o600, "the restored \(service).sqlite")
+        }
         try await cluster.startAll()
 
         let list = try await cluster.supportctl("incident", "list")

@@ -20,9 +20,14 @@ final class NotifierHarness {
     var sequence = 0
     let incident = "INC-000001"
 
-    init(severity: Int32 = 1, channel: Support_Common_V1_Channel = .portal, phoneAdvised: Bool = false, openedAt: String = "2026-12-05T03:00:00") throws {
+    /// `copying`: a database to start from, copied as a backup and restore would.
+    init(
+        severity: Int32 = 1, channel: Support_Common_V1_Channel = .portal, phoneAdvised: Bool = false, openedAt: String = "2026-12-05T03:00:00",
+        copying original: ServiceDatabase? = nil
+    ) throws {
         self.directory = try TemporaryDirectory()
         self.database = try ServiceDatabase(path: self.directory.file("notifier.sqlite")) { NotifierMigrations.register(in: &$0) }
+        if let original { try original.writer.backup(to: self.database.writer) }
         let config = URL(fileURLWithPath: InProcessService.configDirectory)
         self.clock = ManualClock(start: jst(openedAt))
         self.engine = NotifierEngine(

@@ -5,12 +5,13 @@ import TestSupport
 
 @testable import Notifier
 
-/// Splits an RFC 5322 file into its headers and body.
+/// Splits an RFC 5322 file (CRLF line ends) into its unfolded headers and
+/// its body with LF line ends.
 func parseMail(_ data: Data) -> (headers: [String: String], body: String) {
-    let text = String(decoding: data, as: UTF8.self)
+    let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
     let parts = text.components(separatedBy: "\n\n")
     var headers: [String: String] = [:]
-    for line in parts[0].split(separator: "\n") {
+    for line in parts[0].replacingOccurrences(of: "\n ", with: " ").split(separator: "\n") {
         let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         headers[pair[0]] = pair[1]
     }
@@ -33,8 +34,8 @@ struct TransportTests {
         let messages = try Self.sample(harness)
         let directory = URL(fileURLWithPath: harness.directory.file("maildir"))
         let transport = try MaildirTransport(directory: directory)
-        for message in messages { try await transport.deliver(MailFormat.render(message, from: "SupportDesk <support@x.example>"), message: message) }
-        try await transport.deliver(MailFormat.render(messages[0], from: "SupportDesk <support@x.example>"), message: messages[0])
+        for message in messages { try await transport.deliver(try MailFormat.render(message, from: "SupportDesk <support@x.example>"), message: message) }
+        try await transport.deliver(try MailFormat.render(messages[0], from: "SupportDesk <support@x.example>"), message: messages[0])
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("new").path).sorted()
         #expect(files.count == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tmp").path).isEmpty)
@@ -43,11 +44,42 @@ struct TransportTests {
         #expect(ack.headers["Subject"]?.hasPrefix("[INC-000001]") == true)
         #expect(ack.headers["Content-Type"] == "text/plain; charset=utf-8")
         #expect(ack.headers["Date"] == "Fri, 04 Dec 2026 18:00:00 +0000")
-        #expect(ack.headers["From"] == "SupportDesk <support@x.example>")
+        #expect(ack.headers["From"] == "\"SupportDesk\" <support@x.example>")
         #expect(ack.body.contains("call our priority line"))
         #expect(Set(mails.compactMap { $0.headers["References"] }) == ["<inc-000001.thread@notifier.supportdesk>"])
         #expect(Set(mails.compactMap { $0.headers["In-Reply-To"] }).count == 1)
         #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == Set(messages.map(\.messageIDHeader)))
+    }
+
+    @Test("Two notifiers over copies of one database on the same fake clock never share a message id or a Maildir file (issue 21, finding 8)")
+    func copiesNeverCollide() async throws {
+        let first = try NotifierHarness()
+        try first.open()
+        let second = try NotifierHarness(copying: first.database)
+        for harness in [first, second] {
+            var warning = Support_Events_V1_SLAWarning()
+            warning.cycle = harness.cycle(due: "2026-12-05T10:30:00")
+            try harness.send(.slaWarning(warning), at: "2026-12-05T10:00:00", producer: "sla-timer")
+        }
+        let (one, two) = (try first.messages(), try second.messages())
+        #expect(one.count == 2 && two.count == 2)
+        #expect(one[0].id == two[0].id, "the acknowledgement was copied with the database")
+        #expect(one[1].id != two[1].id, "the next number is the same in both copies; the ids are not")
+        #expect(one[1].messageIDHeader != two[1].messageIDHeader)
+
+        let directory = URL(fileURLWithPath: first.directory.file("maildir"))
+        let transport = try MaildirTransport(directory: directory)
+        for message in one + two {
+            try await transport.deliver(try MailFormat.render(message, from: "s@x.example"), message: message)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("new").path)
+        let delivered = try files.map { parseMail(try Data(contentsOf: directory.appendingPathComponent("new/\($0)"))).headers["X-SupportDesk-Message"] }
+        #expect(files.count == 3, "the copied acknowledgement once, each copy's warning once")
+        #expect(Set(delivered) == Set((one + two).map(\.id)))
+        for name in files {
+            // Maildir: time.unique.host, the unique part M…P…R…Q…
+            #expect(name.wholeMatch(of: /[0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+Q[0-9]+_MSG-[0-9A-Z-]+\.[^\/:]+/) != nil, "\(name)")
+        }
     }
 
     @Test("sendmail: the command receives the well-formed message on stdin; a non-zero exit is a failed attempt")
@@ -58,7 +90,7 @@ struct TransportTests {
         let output = harness.directory.file("received.eml")
         try "#!/bin/sh\n[ \"$1\" = \"-t\" ] || exit 3\ncat > \(output)\n".write(toFile: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
-        try await SendmailTransport(command: [script, "-t", "-i"]).deliver(MailFormat.render(message, from: "s@x.example"), message: message)
+        try await SendmailTransport(command: [script, "-t", "-i"]).deliver(try MailFormat.render(message, from: "s@x.example"), message: message)
         let mail = parseMail(try Data(contentsOf: URL(fileURLWithPath: output)))
         #expect(mail.headers["To"] == "\"Ann\" <ann@acme.example>")
         #expect(mail.headers["Message-ID"] == message.messageIDHeader)
@@ -68,7 +100,7 @@ struct TransportTests {
         try "#!/bin/sh\necho 'mail queue full' >&2\nexit 75\n".write(toFile: failing, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: failing)
         let error = await #expect(throws: TransportError.self) {
-            try await SendmailTransport(command: [failing]).deliver(MailFormat.render(message, from: "s@x.example"), message: message)
+            try await SendmailTransport(command: [failing]).deliver(try MailFormat.render(message, from: "s@x.example"), message: message)
         }
         #expect(error?.description.contains("exited with 75: mail queue full") == true)
     }

@@ -217,6 +217,17 @@ struct StorageDetailTests {
         #expect(numberedID("PRB-", 1, digits: 5) == "PRB-00001")
         #expect(numberedID("INC-", 1_234_567, digits: 6) == "INC-1234567")
     }
+
+    @Test("Numbered unique ids keep the number and differ when the number repeats, as after a restore (issue 21)")
+    func numberedUnique() {
+        let ids = (0..<1000).map { _ in numberedUniqueID("MSG-", 42, digits: 6) }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(20) {
+            #expect(id.hasPrefix("MSG-000042-"))
+            #expect(id.count == "MSG-000042-".count + 8)
+            #expect(id.dropFirst("MSG-000042-".count).allSatisfy { "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains($0) })
+        }
+    }
 }
 
 /// A one-shot gate a blocking database closure waits on.

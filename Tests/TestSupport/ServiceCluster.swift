@@ -16,6 +16,9 @@ public final class ServiceCluster: Sendable {
     public let runtime: TemporaryDirectory
     public let fakeClock: String?
     private let processes = Mutex<[String: Process]>([:])
+    /// How each process ended, and the signal ``stop(_:signal:)`` sent it
+    /// (by pid), for ``terminations()``.
+    let exits = Mutex<(ended: [Termination], requested: [Int32: Int32])>(([], [:]))
 
     public init(fakeClock: String? = nil) throws {
         self.runtime = try TemporaryDirectory(prefix: "sdc")
@@ -79,6 +82,9 @@ public final class ServiceCluster: Sendable {
         log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
+        // Recorded by the kernel's account of the exit, not by log text
+        // (issue 21): a precondition failure or a signal shows here.
+        process.terminationHandler = { [weak self] ended in self?.recordExit(of: ended, service: service) }
         try process.run()
         self.processes.withLock { $0[service] = process }
         return process
@@ -96,6 +102,7 @@ public final class ServiceCluster: Sendable {
     @discardableResult
     public func stop(_ service: String, signal: Int32 = SIGTERM) async -> Int32 {
         guard let process = self.processes.withLock({ $0.removeValue(forKey: service) }) else { return -1 }
+        self.exits.withLock { $0.requested[process.processIdentifier] = signal }
         kill(process.processIdentifier, signal)
         return await Self.waitForExit(process)
     }

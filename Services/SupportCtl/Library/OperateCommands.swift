@@ -65,7 +65,8 @@ struct BackupCommand: AsyncParsableCommand {
             Each service copies its database with SQLite's online backup API (one
             consistent state, writers go on) and sends the copy over its socket; the
             copy is checked with PRAGMA integrity_check here too. DIR gets <service>.sqlite
-            per service and manifest.json. Restore with deploy/local/restore DIR on
+            per service and manifest.json, readable by the owner only (DIR 0700, files
+            0600). Restore with deploy/local/restore DIR on
             stopped services. The copies are taken one service after another, so events
             in flight between services at that moment are redelivered after a restore
             (each service's outbox and inbox are part of its copy).
@@ -92,8 +93,11 @@ struct BackupCommand: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: manifestURL.path) else {
             throw CommandFailure(message: "\(directory.path) already holds a backup (manifest.json); choose a new directory")
         }
+        // Every customer's data is in the copies: only the owner may enter
+        // the directory or read a file (issue 21, finding 9).
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
         } catch {
             throw CommandFailure(message: "cannot create \(directory.path): \(error.localizedDescription)")
         }
@@ -118,7 +122,9 @@ struct BackupCommand: AsyncParsableCommand {
             "formatVersion": 1, "runtimeDir": self.global.layout.directory, "services": entries,
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: manifestURL)
+        guard FileManager.default.createFile(atPath: manifestURL.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw CommandFailure(message: "cannot write \(manifestURL.path); check the directory's permissions and free space")
+        }
         if self.global.json {
             try Output.printJSON(["directory": directory.path, "manifest": manifest])
         } else {
@@ -137,7 +143,7 @@ struct BackupCommand: AsyncParsableCommand {
         }
         let partial = directory.appendingPathComponent("\(name).sqlite.partial")
         let final = directory.appendingPathComponent("\(name).sqlite")
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw CommandFailure(message: "cannot create \(partial.path); check the directory's permissions and free space")
         }
         let handle = try FileHandle(forWritingTo: partial)

@@ -132,7 +132,12 @@ private struct Reader {
             config.sendmailCommand = try self.strings(command, "sendmailCommand")
             guard !config.sendmailCommand.isEmpty else { throw LoadError(key: "sendmailCommand", message: "needs at least the program's path") }
         }
-        if let from = root["from"] { config.from = try self.string(from, "from") }
+        if let from = root["from"] {
+            config.from = try self.string(from, "from")
+            do { _ = try MailAddress.parse(config.from) } catch let error as MailHeaderError {
+                throw LoadError(key: "from", message: error.description)
+            }
+        }
         if let line = root["priorityLine"] { config.priorityLine = try self.string(line, "priorityLine") }
         if let retry = root["retry"] {
             let retry = try self.object(retry, "retry", allowed: ["maxAttempts", "initialBackoffSeconds", "maxBackoffSeconds"])

@@ -98,7 +98,9 @@ enum NotifierStore {
         }
         let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM message"))!
         var message = message
-        message.id = numberedID("MSG-", number, digits: 6)
+        // Unique even when `number` repeats (a restored or copied database,
+        // issue 21): the id names the Maildir file and the Message-ID.
+        message.id = numberedUniqueID("MSG-", number, digits: 6)
         // Stable per message: a re-sent copy is recognisably the same mail.
         message.messageIDHeader = "<\(message.id.lowercased()).\(message.incidentID.isEmpty ? "report" : message.incidentID.lowercased())@notifier.supportdesk>"
         if !message.incidentID.isEmpty {

@@ -10,8 +10,9 @@ import SupportProto
 /// which a message is `failed` until an operator retries it.
 ///
 /// Sending happens outside any transaction and the outcome is recorded
-/// afterwards; the Maildir transport's stable file names make a send that
-/// is repeated after a crash land on the same file. Like sla-timer's
+/// afterwards; the Maildir transport recognises a file it already
+/// delivered by the message id in its name, so a send that is repeated
+/// after a crash adds no second copy. Like sla-timer's
 /// scheduler it sleeps until the next due message on the wall clock and,
 /// on a fake clock, also delivers from the clock's listener: both run the
 /// one ``DueWorkLoop`` (issue 20).
@@ -92,15 +93,21 @@ final class DeliveryWorker: Service, Sendable {
 
     private func attempt(_ message: Message, now: Date) async throws {
         var outcome: String?
+        // A mail whose headers cannot be written safely (a malformed
+        // address, issue 21) fails at once: trying again cannot fix it.
+        var permanent = false
         if message.transport != .phone {
             do {
-                try await self.transport.deliver(MailFormat.render(message, from: self.config.from), message: message)
+                let bytes = try MailFormat.render(message, from: self.config.from)
+                do { try await self.transport.deliver(bytes, message: message) } catch { outcome = "\(error)" }
             } catch {
-                outcome = "\(error)"
+                outcome = "the mail cannot be written: \(error)"
+                permanent = true
             }
         }
         let config = self.config
         let failure = outcome
+        let givesUp = permanent
         let recorded = try await self.database.writer.write { db -> Message? in
             guard var message = try NotifierStore.message(message.id, in: db), message.state == .pending else { return nil }
             var attempt = Support_Notifier_V1_DeliveryAttempt()
@@ -115,7 +122,7 @@ final class DeliveryWorker: Service, Sendable {
                 message.state = .sent
                 message.sentAt = .init(date: now)
                 message.clearNextAttemptAt()
-            } else if message.attempts.count >= config.maxAttempts {
+            } else if givesUp || message.attempts.count >= config.maxAttempts {
                 message.state = .failed
                 message.clearNextAttemptAt()
             } else {
