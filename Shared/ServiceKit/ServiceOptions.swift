@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SupportRPC
 
 /// The flags every service takes.
 public struct ServiceOptions: ParsableArguments, Sendable {
@@ -48,6 +49,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public mutating func validate() throws {
         if let fakeClock, Self.parseTime(fakeClock) == nil {
             throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
+        }
+        if let start = self.fakeClockStart, !RequestLimits.supportedTimes.contains(start) {
+            throw ValidationError("--fake-clock must lie in the years 1970 to 9999 (UTC), not '\(self.fakeClock ?? "")'")
         }
         guard self.maxConnections >= 1, self.maxCallsPerConnection >= 1 else {
             throw ValidationError("--max-connections and --max-calls-per-connection must be at least 1")
