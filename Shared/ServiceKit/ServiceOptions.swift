@@ -47,11 +47,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
-        if let fakeClock, Self.parseTime(fakeClock) == nil {
-            throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
-        }
+        // A clock outside 1970-9999 would date events no service accepts (issue 21).
         if let start = self.fakeClockStart, !RequestLimits.supportedTimes.contains(start) {
             throw ValidationError("--fake-clock must lie in the years 1970 to 9999 (UTC), not '\(self.fakeClock ?? "")'")
+        }
+        if let fakeClock, Self.parseTime(fakeClock) == nil {
+            throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
         }
         guard self.maxConnections >= 1, self.maxCallsPerConnection >= 1 else {
             throw ValidationError("--max-connections and --max-calls-per-connection must be at least 1")
