@@ -33,6 +33,7 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         harness("FrameDecoderFuzzer", [
@@ -42,10 +43,18 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        // Decodes every message, then drives the four services' handlers
+        // in process on temporary databases (issue 21).
         harness("PayloadFuzzer", [
             .product(name: "SupportRPC", package: supportDesk),
             .product(name: "SupportProto", package: supportDesk),
+            .product(name: "ServiceKit", package: supportDesk),
+            .product(name: "Intake", package: supportDesk),
+            .product(name: "SLATimer", package: supportDesk),
+            .product(name: "Escalation", package: supportDesk),
+            .product(name: "Notifier", package: supportDesk),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         harness("CalendarFuzzer", [
             .product(name: "BusinessCalendar", package: supportDesk),

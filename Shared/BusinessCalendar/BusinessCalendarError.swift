@@ -2,7 +2,9 @@
 /// and a sentence saying what is wrong, e.g.
 /// `offices.json: offices[0].hours.monday[1]: end 25:00 is after 24:00`.
 ///
-/// The arithmetic itself never throws; only loading does.
+/// The arithmetic itself never throws and never traps: what it cannot
+/// answer (an instant tens of thousands of years away, a negative duration)
+/// is `nil`. Only loading throws.
 public struct BusinessCalendarError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of problem it is. A struct over a private enum so codes
     /// can be added without breaking callers that switch over them.

@@ -109,7 +109,8 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 public enum Weekday: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case monday, tuesday, wednesday, thursday, friday, saturday, sunday
 
-    /// 0 for Monday … 6 for Sunday.
+    /// 0 for Monday … 6 for Sunday. (Every case is in `allCases`, so the
+    /// unwrap holds whatever the input.)
     var index: Int { Weekday.allCases.firstIndex(of: self)! }
 
     init(dayNumber: Int) {

@@ -54,14 +54,14 @@ extension OfficeCalendar {
     /// zero returns `start` unchanged, open or not.
     ///
     /// - Parameters:
-    ///   - seconds: Business time to add; must be zero or more.
+    ///   - seconds: Business time to add: zero or more.
     ///   - start: When the clock starts.
     /// - Returns: The deadline, or `nil` when the office never opens enough
-    ///   again.
+    ///   again, or `seconds` is negative or not finite (configuration and
+    ///   requests can carry such a number; it must not trap, issue 21).
     public func add(businessDuration seconds: TimeInterval, to start: Date) -> Date? {
-        precondition(seconds >= 0, "a business duration cannot be negative: \(seconds)")
         let time = start.timeIntervalSince1970
-        guard Self.isSupported(time), seconds.isFinite else { return nil }
+        guard Self.isSupported(time), seconds.isFinite, seconds >= 0 else { return nil }
         if seconds == 0 { return start }
         var remaining = seconds
         var spans = OpenSpanIterator(calendar: self, from: time)

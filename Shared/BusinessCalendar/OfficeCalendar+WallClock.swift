@@ -89,6 +89,9 @@ struct OpenSpanIterator: IteratorProtocol {
     /// Everything before this instant has been yielded or skipped.
     private var cursor: TimeInterval
 
+    /// `instant` must pass ``OfficeCalendar/isSupported(_:)``: every caller
+    /// checks it first and answers `nil` otherwise, so no input reaches the
+    /// `Int` conversion with a value it cannot hold.
     init(calendar: OfficeCalendar, from instant: TimeInterval) {
         self.calendar = calendar
         self.cursor = instant

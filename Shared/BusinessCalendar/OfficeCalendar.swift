@@ -101,12 +101,13 @@ public struct OfficeCalendar: Sendable, Equatable, CustomStringConvertible {
     /// Short enough for a log line or a test failure: `tokyo (Asia/Tokyo, fnv1a64:…)`.
     public var description: String { "\(self.id) (\(self.timeZone.identifier), \(self.version))" }
 
-    /// The office's local date at an instant.
-    ///
-    /// - Precondition: `instant` is within ±30 000 years of 1970, as
-    ///   `Date.distantPast` and `Date.distantFuture` are.
-    public func localDate(at instant: Date) -> LocalDate {
-        precondition(Self.isSupported(instant.timeIntervalSince1970), "instant out of range: \(instant)")
+    /// The office's local date at an instant; `nil` for an instant the
+    /// arithmetic does not handle (not finite, or more than about 30 000
+    /// years from 1970; see ``isSupported(_:)``). Requests and events never
+    /// carry one (they are checked to years 1970-9999 where they enter), so
+    /// a caller turns `nil` into a refusal rather than trapping (issue 21).
+    public func localDate(at instant: Date) -> LocalDate? {
+        guard Self.isSupported(instant.timeIntervalSince1970) else { return nil }
         return self.localDate(atSecond: Int(instant.timeIntervalSince1970.rounded(.down)))
     }
 
@@ -116,6 +117,8 @@ public struct OfficeCalendar: Sendable, Equatable, CustomStringConvertible {
     /// at which the office never opens.
     static func isSupported(_ time: TimeInterval) -> Bool { time.isFinite && abs(time) < 1e12 }
 
+    /// Only for seconds that passed ``isSupported(_:)``, so that neither the
+    /// sum nor the day number can overflow.
     func localDate(atSecond second: Int) -> LocalDate {
         let local = second + self.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(second)))
         return LocalDate(dayNumber: local.floorDivided(by: 86_400))

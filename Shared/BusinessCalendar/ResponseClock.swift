@@ -14,7 +14,8 @@ public protocol ResponseClock: Sendable {
     func isOpen(at instant: Date) -> Bool
     /// `instant` when open, else when time next counts; `nil` if never.
     func nextOpening(atOrAfter instant: Date) -> Date?
-    /// The earliest instant by which `seconds` of counted time have passed.
+    /// The earliest instant by which `seconds` of counted time have passed;
+    /// `nil` if never, or when `seconds` is negative or not finite.
     func add(businessDuration seconds: TimeInterval, to start: Date) -> Date?
     /// Counted seconds in `[from, to)`; zero when `to` is not after `from`.
     func businessDuration(from: Date, to: Date) -> TimeInterval
@@ -33,7 +34,7 @@ public struct WallClock24x7: ResponseClock, Hashable {
     public func nextOpening(atOrAfter instant: Date) -> Date? { instant }
 
     public func add(businessDuration seconds: TimeInterval, to start: Date) -> Date? {
-        precondition(seconds >= 0, "a duration cannot be negative: \(seconds)")
+        guard seconds.isFinite, seconds >= 0, start.timeIntervalSince1970.isFinite else { return nil }
         return start.addingTimeInterval(seconds)
     }
 
@@ -80,8 +81,9 @@ public struct ResponseTimeTarget: Sendable, Hashable {
         }
     }
 
-    /// When the response is due for a clock started at `start`; `nil` only
-    /// for a business-hours office that never opens again.
+    /// When the response is due for a clock started at `start`; `nil` for a
+    /// business-hours office that never opens again, or a `start` the
+    /// arithmetic does not handle.
     public func due(from start: Date, office: OfficeCalendar) -> Date? {
         self.clock(for: office).add(businessDuration: self.duration, to: start)
     }

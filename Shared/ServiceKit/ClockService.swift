@@ -34,6 +34,10 @@ public struct ClockService: RPCService {
                 return try await self.writes.recorded(context, persist: Self.persist) {
                     self.state(try await clock.set(to: request.time.date))
                 }
+            } catch ClockError.outOfRange {
+                // RequestLimits refuses such a `time` already; this is the
+                // clock's own guard, named the same way.
+                throw RequestLimits.outOfRange(field: "time", "time is outside 1970-01-01T00:00:00Z...9999-12-31T23:59:59Z; the clock is unchanged")
             } catch let ClockError.backwards(now, requested) {
                 throw RPCError(
                     .failedPrecondition,
@@ -44,14 +48,27 @@ public struct ClockService: RPCService {
         router.register(ClockRPC.advance) { request, context in
             let seconds = Double(request.by.seconds) + Double(request.by.nanos) / 1e9
             guard seconds >= 0 else { throw RPCError.invalidArgument(field: "by", "the clock only moves forward; give a positive duration") }
+            guard seconds <= Self.longestAdvance else {
+                throw RequestLimits.outOfRange(field: "by", "by is \(request.by.seconds) seconds; Advance moves the clock at most 100 years (\(Int64(Self.longestAdvance)) seconds) at a time")
+            }
             let clock = try self.controllable()
             // With a key, a retried advance answers the first one's time and
             // moves the clock no further.
-            return try await self.writes.recorded(context, persist: Self.persist) {
-                self.state(try await clock.advance(by: seconds))
+            do {
+                return try await self.writes.recorded(context, persist: Self.persist) {
+                    self.state(try await clock.advance(by: seconds))
+                }
+            } catch ClockError.outOfRange(let requested) {
+                throw RequestLimits.outOfRange(
+                    field: "by",
+                    "advancing \(self.serviceName)'s clock by \(request.by.seconds) seconds would take it to \(requested.timeIntervalSince1970) seconds since 1970, past 9999-12-31T23:59:59Z, the last time SupportDesk handles; the clock is unchanged"
+                )
             }
         }
     }
+
+    /// Advance's bound on `by` (clock.proto): 100 Julian years.
+    static let longestAdvance: TimeInterval = 100 * 365.25 * 86_400
 
     private func controllable() throws -> ManualClock {
         guard let clock = self.clock as? ManualClock else {

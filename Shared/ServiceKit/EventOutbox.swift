@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SupportProto
+import SupportRPC
 import SwiftProtobuf
 
 public typealias Event = Support_Events_V1_Event
@@ -24,6 +25,11 @@ public struct EventOutbox: Sendable {
     /// injected clock); the outbox fills `event_id`, `sequence` and
     /// `producer`.
     ///
+    /// An event that its subscribers' EventSink would refuse (a time
+    /// outside the years 1970-9999, an over-long field) is refused here
+    /// instead, failing the caller's transaction with `FAILED_PRECONDITION`:
+    /// the outbox never holds an event no consumer can take (issue 21).
+    ///
     /// - Parameter startingStream: The caller knows `event` is its stream's
     ///   first (the incident it reports was created in this transaction): it
     ///   gets sequence 1 without looking up the stream's last event. The
@@ -31,6 +37,14 @@ public struct EventOutbox: Sendable {
     ///   after all, the insert fails with a constraint error.
     @discardableResult
     public func append(_ event: Event, in db: Database, startingStream: Bool = false) throws -> Event {
+        do {
+            try RequestLimits.check(event)
+        } catch let error as RPCError {
+            throw ServiceError(
+                .failedPrecondition, reason: "EVENT_OUT_OF_RANGE", field: error.details.first?.field ?? "",
+                "\(self.producer) would publish an event its subscribers refuse: \(error.message)"
+            )
+        }
         var event = event
         if event.eventID.isEmpty { event.eventID = timeOrderedUUIDString() }
         event.producer = self.producer

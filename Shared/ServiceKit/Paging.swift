@@ -14,7 +14,9 @@ public struct Paging: Sendable, Equatable {
             self.offset = 0
             return
         }
-        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()), offset >= 0 else {
+        // Bounded so that `offset + size` in page(_:) cannot overflow, whatever
+        // the token says (issue 21); no listing is a trillion rows long.
+        guard token.hasPrefix("o"), let offset = Int(token.dropFirst()), (0...1_000_000_000_000).contains(offset) else {
             throw RPCError.invalidArgument(field: "page_token", "page_token is not one this service gave out; start again without it")
         }
         self.offset = offset

@@ -1,4 +1,5 @@
 import Foundation
+import SupportRPC
 import Synchronization
 
 /// The one way domain code learns the time.
@@ -17,7 +18,9 @@ public struct WallClock: ServiceClock {
 }
 
 /// A clock that stands still until ``set(to:)`` or ``advance(by:)`` moves
-/// it, forward only.
+/// it, forward only, and never out of ``RequestLimits/supportedTimes``
+/// (years 1970-9999): a service dates its events by this clock, and an
+/// event dated in the year 33658 crashed every consumer (issue 21).
 ///
 /// Services that keep timers register a listener with ``onChange(_:)``; a
 /// move returns only after every listener has handled the new time, so a
@@ -46,10 +49,12 @@ public final class ManualClock: ServiceClock {
     }
 
     /// Moves the clock to `time`.
-    /// - Throws: ``ClockError/backwards`` when `time` is before now.
+    /// - Throws: ``ClockError/backwards`` when `time` is before now,
+    ///   ``ClockError/outOfRange`` when it is outside the supported times.
     @discardableResult
     public func set(to time: Date) async throws -> Date {
-        try await self.moves.run {
+        guard RequestLimits.supportedTimes.contains(time) else { throw ClockError.outOfRange(requested: time) }
+        return try await self.moves.run {
             let listeners = try self.state.withLock { state -> [Listener] in
                 guard time >= state.now else { throw ClockError.backwards(now: state.now, requested: time) }
                 state.now = time
@@ -61,12 +66,17 @@ public final class ManualClock: ServiceClock {
     }
 
     /// Moves the clock forward by `interval` seconds.
+    /// - Throws: ``ClockError/negative`` for a negative or non-finite
+    ///   interval, ``ClockError/outOfRange`` when the result would leave the
+    ///   supported times (the clock is then unchanged).
     @discardableResult
     public func advance(by interval: TimeInterval) async throws -> Date {
-        guard interval >= 0 else { throw ClockError.negative(interval) }
+        guard interval >= 0, interval.isFinite else { throw ClockError.negative(interval) }
         return try await self.moves.run {
-            let (time, listeners) = self.state.withLock { state -> (Date, [Listener]) in
-                state.now += interval
+            let (time, listeners) = try self.state.withLock { state -> (Date, [Listener]) in
+                let moved = state.now + interval
+                guard RequestLimits.supportedTimes.contains(moved) else { throw ClockError.outOfRange(requested: moved) }
+                state.now = moved
                 return (state.now, state.listeners)
             }
             for listener in listeners { await listener(time) }
@@ -78,6 +88,8 @@ public final class ManualClock: ServiceClock {
 public enum ClockError: Error, Equatable, Sendable {
     case backwards(now: Date, requested: Date)
     case negative(TimeInterval)
+    /// Outside ``RequestLimits/supportedTimes``.
+    case outOfRange(requested: Date)
 }
 
 /// Runs async operations one at a time, in arrival order.

@@ -141,6 +141,14 @@ public enum ServiceHost {
         if let start = options.fakeClockStart {
             // Resume where the fake clock was, if that is later than asked.
             let persisted = try database.persistedFakeClock()
+            // A build before issue 21 let Clock/Set store any time; a clock
+            // past year 9999 dates events no service accepts, so refuse to
+            // start on it rather than crash later.
+            if let persisted, !RequestLimits.supportedTimes.contains(persisted) {
+                throw RuntimeError(
+                    "\(definition.name)'s database \(databasePath) holds a fake clock of \(persisted.timeIntervalSince1970) seconds since 1970, outside the years 1970-9999 SupportDesk handles (an older build accepted it). Stop the service, delete it with: sqlite3 \(databasePath) 'DELETE FROM fake_clock' and start again with --fake-clock"
+                )
+            }
             let now = max(start, persisted ?? start)
             clock = ManualClock(start: now)
             logger.notice("running on a fake clock", metadata: ["now": "\(now.rfc3339)"])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SupportRPC
 
 /// The flags every service takes.
 public struct ServiceOptions: ParsableArguments, Sendable {
@@ -49,6 +50,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
+        // A clock outside 1970-9999 would date events no service accepts (issue 21).
+        if let start = self.fakeClockStart, !RequestLimits.supportedTimes.contains(start) {
+            throw ValidationError("--fake-clock must lie in the years 1970 to 9999 (UTC), not '\(self.fakeClock ?? "")'")
+        }
         if let fakeClock, Self.parseTime(fakeClock) == nil {
             throw ValidationError("--fake-clock wants an ISO 8601 time such as 2026-12-04T08:00:00Z or 2026-12-04T17:00:00+09:00, not '\(fakeClock)'")
         }

@@ -40,6 +40,7 @@ public nonisolated struct Support_Clock_V1_SetClockRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// In 1970-9999, like every Timestamp (common.proto), and not before now.
   public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_time = newValue}
@@ -61,6 +62,7 @@ public nonisolated struct Support_Clock_V1_AdvanceClockRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// 0 to 100 years (3155760000 seconds); the result must stay in 1970-9999.
   public var by: SwiftProtobuf.Google_Protobuf_Duration {
     get {_by ?? SwiftProtobuf.Google_Protobuf_Duration()}
     set {_by = newValue}

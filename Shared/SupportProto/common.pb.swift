@@ -18,6 +18,18 @@
 /// "not set": a request that leaves one at 0 where a value is required is
 /// refused with INVALID_ARGUMENT naming the field.
 ///
+/// Times and durations, in every SupportDesk message (requests and events):
+/// - a google.protobuf.Timestamp lies between 1970-01-01T00:00:00Z and
+///   9999-12-31T23:59:59.999999999Z (seconds 0...253402300799, nanos
+///   0...999999999);
+/// - a google.protobuf.Duration is at most 10000 years either way (seconds
+///   -315576000000...315576000000, nanos under a second and of the sign of
+///   seconds); a method may bound its durations further and says so
+///   (Clock/Advance: 0 to 100 years).
+/// A request or delivered event outside these ranges is refused with
+/// INVALID_ARGUMENT, reason FIELD_OUT_OF_RANGE, naming the field by its path
+/// (valid_until, events[2].sla_breached.cycle.due_at).
+///
 /// Field numbers are forever: add fields, never renumber or reuse one.
 
 import SwiftProtobuf

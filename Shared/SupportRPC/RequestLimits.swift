@@ -9,10 +9,19 @@ import SwiftProtobuf
 ///   (ids, emails, names, titles), or ``textLimit`` for the free-text
 ///   fields named in ``textFields`` (messages, notes, reasons, …);
 /// - an enum field holds a value the `.proto` defines (a newer client's
-///   value this build does not know is refused, not silently stored).
+///   value this build does not know is refused, not silently stored);
+/// - a `google.protobuf.Timestamp`, at any depth, lies in
+///   ``supportedTimes`` (years 1970 through 9999 UTC) with `nanos` in
+///   0..<1e9, so that no instant a request or an event carries can overflow
+///   the arithmetic behind it (issue 21);
+/// - a `google.protobuf.Duration` is at most ``durationSeconds`` either way
+///   (10 000 years, as the well-known type documents) with `nanos` under a
+///   second and of the same sign; a method bounds its own durations further
+///   where it needs to (Clock/Advance: 0 to 100 years).
 ///
 /// A violation is `INVALID_ARGUMENT` naming the field by its proto path
-/// (`contact.email`, `events[3].payload…`), with reason `FIELD_TOO_LONG` or
+/// (`contact.email`, `events[3].sla_breached.cycle.due_at`), with reason
+/// `FIELD_TOO_LONG`, `FIELD_OUT_OF_RANGE` (times and durations) or
 /// `FIELD_INVALID`.
 public enum RequestLimits {
     /// Ids, emails, names, titles: 1 KiB.
@@ -23,6 +32,35 @@ public enum RequestLimits {
     public static let textFields: Set<String> = [
         "message", "body", "text", "detail", "description", "note", "reason", "summary", "workaround", "markdown", "comment",
     ]
+
+    /// The seconds of a Timestamp: 1970-01-01T00:00:00Z through
+    /// 9999-12-31T23:59:59Z (issue 21). Documented in common.proto.
+    public static let timestampSeconds: ClosedRange<Int64> = 0...253_402_300_799
+    /// The instants every service handles, as ``timestampSeconds`` says:
+    /// what a clock may be set to and what an event may be dated.
+    public static let supportedTimes: Range<Date> =
+        Date(timeIntervalSince1970: 0)..<Date(timeIntervalSince1970: 253_402_300_800)
+    /// The seconds of a Duration: ±10 000 years, the well-known type's range.
+    public static let durationSeconds: ClosedRange<Int64> = -315_576_000_000...315_576_000_000
+
+    /// `INVALID_ARGUMENT` (`FIELD_OUT_OF_RANGE`) naming `field`, unless
+    /// `date` is one of the ``supportedTimes``.
+    public static func checkSupported(_ date: Date, field: String, _ what: String) throws {
+        guard !Self.supportedTimes.contains(date) else { return }
+        throw Self.outOfRange(
+            field: field,
+            "\(field) \(what); times must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+        )
+    }
+
+    /// The error for a time or duration outside its documented range.
+    public static func outOfRange(field: String, _ message: String) -> RPCError {
+        var detail = Support_Rpc_V1_StatusDetail()
+        detail.reason = "FIELD_OUT_OF_RANGE"
+        detail.field = field
+        detail.description_p = message
+        return RPCError(.invalidArgument, message, details: [detail])
+    }
 
     /// Throws the first violation in `message`, if any.
     public static func check(_ message: some SwiftProtobuf.Message) throws {
@@ -39,7 +77,8 @@ public enum RequestLimits {
     }
 }
 
-/// Walks a message and its nested messages, checking strings and enums.
+/// Walks a message and its nested messages, checking strings, enums,
+/// timestamps and durations.
 ///
 /// Fields and enums are named from the tables Proto/generate writes
 /// (``ProtoFieldNames``, ``ProtoEnumFields``), as the `.proto` names them:
@@ -90,6 +129,26 @@ private struct LimitVisitor: SwiftProtobuf.Visitor {
         ))
     }
 
+    private func checkTimestamp(_ value: Google_Protobuf_Timestamp, _ number: Int, index: Int? = nil) throws {
+        if RequestLimits.timestampSeconds.contains(value.seconds), (0..<1_000_000_000).contains(value.nanos) { return }
+        let field = self.field(number, index: index)
+        throw RequestLimits.Violation(error: RequestLimits.outOfRange(
+            field: field,
+            "\(field) is out of range (seconds \(value.seconds), nanos \(value.nanos)); a Timestamp must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z (seconds \(RequestLimits.timestampSeconds.lowerBound)...\(RequestLimits.timestampSeconds.upperBound), nanos 0...999999999)"
+        ))
+    }
+
+    private func checkDuration(_ value: Google_Protobuf_Duration, _ number: Int, index: Int? = nil) throws {
+        let nanosValid = (-999_999_999...999_999_999).contains(value.nanos)
+            && (value.seconds == 0 || value.nanos == 0 || (value.seconds < 0) == (value.nanos < 0))
+        if RequestLimits.durationSeconds.contains(value.seconds), nanosValid { return }
+        let field = self.field(number, index: index)
+        throw RequestLimits.Violation(error: RequestLimits.outOfRange(
+            field: field,
+            "\(field) is out of range (seconds \(value.seconds), nanos \(value.nanos)); a Duration is at most 10000 years either way (seconds \(RequestLimits.durationSeconds.lowerBound)...\(RequestLimits.durationSeconds.upperBound)) with nanos under a second and of the same sign as seconds"
+        ))
+    }
+
     /// Whether `value` is one the `.proto` defines. swift-protobuf keeps a
     /// value it does not know as `UNRECOGNIZED(n)`, which its generated
     /// `allCases` leaves out; an enum without `allCases` (none that
@@ -107,7 +166,15 @@ private struct LimitVisitor: SwiftProtobuf.Visitor {
         C.allCases.contains { $0.rawValue == rawValue }
     }
 
+    /// A Timestamp or Duration is checked as a whole and named by the field
+    /// that holds it (`valid_until`, not `valid_until.seconds`).
     private func nested<M: SwiftProtobuf.Message>(_ value: M, _ number: Int, index: Int? = nil) throws {
+        if let timestamp = value as? Google_Protobuf_Timestamp {
+            return try self.checkTimestamp(timestamp, number, index: index)
+        }
+        if let duration = value as? Google_Protobuf_Duration {
+            return try self.checkDuration(duration, number, index: index)
+        }
         var visitor = LimitVisitor(path: self.field(number, index: index), message: M.protoMessageName)
         try value.traverse(visitor: &visitor)
     }

@@ -116,5 +116,6 @@ struct TokyoAcceptanceTests {
             tokyo.openIntervals(on: Fixture.date("2026-12-07"))
                 == [DateInterval(start: Fixture.instant("2026-12-07T01:00:00Z"), end: Fixture.instant("2026-12-07T09:00:00Z"))])
         #expect(tokyo.localDate(at: Fixture.instant("2026-12-06T15:00:00Z")) == Fixture.date("2026-12-07"))
+        #expect(tokyo.localDate(at: Date(timeIntervalSince1970: 9.2e18)) == nil, "out of range is nil, not a trap (issue 21)")
     }
 }

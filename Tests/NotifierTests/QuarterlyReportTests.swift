@@ -21,6 +21,14 @@ struct QuarterlyReportTests {
         return harness
     }
 
+    @Test("A quarter whose end LocalDate cannot hold (9999Q4) is no period, not a trap (issue 21)")
+    func lastQuarter() {
+        let utc = TimeZone(identifier: "UTC")!
+        #expect(QuarterlyReport.period("9999Q4", zone: utc) == nil)
+        #expect(QuarterlyReport.period("9999Q3", zone: utc) != nil)
+        #expect(QuarterlyReport.period("1969Q4", zone: utc) == nil)
+    }
+
     @Test("R-REP-1: every incident of the quarter with its severity history, met and breached cycles, escalations and open items")
     func report() throws {
         let harness = try Self.harness()

@@ -136,10 +136,11 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let context = "\(office), hours \(Weekday.allCases.map { office.hours[$0] }), from \(second), +\(duration) s"
 
     // Whatever the instant: no crash.
-    let date = office.localDate(at: from)
-    _ = office.openIntervals(on: date)
-    _ = office.isBusinessDay(date)
-    _ = office.nextBusinessDay(onOrAfter: date)
+    if let date = office.localDate(at: from) {
+        _ = office.openIntervals(on: date)
+        _ = office.isBusinessDay(date)
+        _ = office.nextBusinessDay(onOrAfter: date)
+    }
     let open = office.isOpen(at: from)
     let next = office.nextOpening(atOrAfter: from)
     let due = office.add(businessDuration: duration, to: from)

@@ -10,6 +10,9 @@
 // re-encodes, and decodes again to an equal message (unknown fields
 // included); its JSON form (supportctl prints it) can be produced or
 // refused with an error.
+//
+// Then the same bytes drive the services' handlers (Handlers.swift): the
+// first byte chooses a method, the rest is its request.
 import Foundation
 import SupportProto
 import SupportRPC
@@ -57,6 +60,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         }
     }
     decodeAsEveryMessage(input)
+    driveHandlers(input)
     return 0
 }
 

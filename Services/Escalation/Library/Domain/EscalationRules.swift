@@ -11,6 +11,8 @@ enum EscalationRules {
             guard level.rawValue > 1 else {
                 throw ServiceError(.failedPrecondition, reason: "LEVEL_FLOOR", "the incident is at level 1 (the TAM); it cannot go lower")
             }
+            // A proto enum's init(rawValue:) never fails (an unknown number
+            // is UNRECOGNIZED), so no stored level reaches a nil here.
             return Level(rawValue: level.rawValue - 1)!
         default:
             guard level.rawValue < 3 else {

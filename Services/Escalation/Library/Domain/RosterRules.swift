@@ -51,10 +51,17 @@ enum RosterRules {
         }?.person
     }
 
+    /// On whole seconds in `Int`: instants are checked to years 1970-9999
+    /// where they enter (RequestLimits, the clock), and one outside ±30 000
+    /// years is clamped there rather than overflowing (issue 21: a Double
+    /// of 9e18 seconds lost its sub-day part and trapped on `UInt32`).
     static func localWeekdayMinute(_ instant: Date, timeZone: TimeZone) -> (Support_Escalation_V1_Weekday, UInt32) {
-        let local = instant.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: instant))
-        let days = Int((local / 86400).rounded(.down))
-        let minute = UInt32((local - Double(days) * 86400) / 60)
+        let bound = 1e12
+        let time = instant.timeIntervalSince1970
+        let seconds = time.isNaN ? 0 : Int(min(max(time, -bound), bound).rounded(.down))
+        let local = seconds + timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))
+        let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
+        let minute = UInt32((local - days * 86400) / 60)
         // 1970-01-01 was a Thursday.
         let weekdays: [Support_Escalation_V1_Weekday] = [.thursday, .friday, .saturday, .sunday, .monday, .tuesday, .wednesday]
         return (weekdays[((days % 7) + 7) % 7], minute)

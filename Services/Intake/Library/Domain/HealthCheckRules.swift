@@ -12,7 +12,9 @@ enum HealthCheckRules {
         date: LocalDate, certificate: Support_Intake_V1_Certificate, calendar: OfficeCalendar, now: Date,
         existing: [Support_Intake_V1_HealthCheckBooking]
     ) throws -> Support_Intake_V1_HealthCheckBooking {
-        let today = calendar.localDate(at: now)
+        guard let today = calendar.localDate(at: now) else {
+            throw ServiceError(.failedPrecondition, reason: "CLOCK_OUT_OF_RANGE", "intake's clock (\(now)) is outside the years the calendar handles; set it to a time in 1970-9999")
+        }
         guard today.days(until: date) >= Self.minimumNotice else {
             throw ServiceError(
                 .failedPrecondition, reason: "TOO_SOON", field: "date",
@@ -23,6 +25,8 @@ enum HealthCheckRules {
             let next = calendar.nextBusinessDay(onOrAfter: date).map { "; the next business day is \($0)" } ?? ""
             throw ServiceError(.failedPrecondition, reason: "NOT_BUSINESS_DAY", field: "date", "\(date) is not a business day of the \(certificate.office) office (R-HC-2)\(next)")
         }
+        // isBusinessDay is true exactly when openIntervals is not empty (as
+        // OfficeCalendar documents), so neither unwrap below can fail.
         let start = calendar.openIntervals(on: date).first!
         guard start.start >= certificate.validFrom.date, start.end <= certificate.validUntil.date else {
             throw ServiceError(.failedPrecondition, reason: "CERTIFICATE_NOT_VALID", field: "date", "\(date) is outside certificate \(certificate.id)'s validity period")

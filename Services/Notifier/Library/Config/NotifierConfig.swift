@@ -76,7 +76,7 @@ struct NotifierConfig: Sendable, Equatable {
     /// The person on duty at `instant` for `office`.
     func dutyManager(office: String, at instant: Date, calendar: OfficeCalendar) -> Person? {
         guard let rota = self.offices[office]?.dutyRota else { return nil }
-        let date = calendar.localDate(at: instant)
+        guard let date = calendar.localDate(at: instant) else { return nil }
         var local = Calendar(identifier: .gregorian)
         local.timeZone = calendar.timeZone
         let parts = local.dateComponents([.hour, .minute], from: instant)

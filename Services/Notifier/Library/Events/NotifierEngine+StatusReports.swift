@@ -30,7 +30,9 @@ extension NotifierEngine {
             )
         }
         let office = try self.office(snapshot.office, incident: incident)
-        let today = office.localDate(at: now)
+        guard let today = office.localDate(at: now) else {
+            throw Self.refusal("CLOCK_OUT_OF_RANGE", "notifier's clock (\(now)) is outside the years the calendar handles; set it to a time in 1970-9999")
+        }
         let taken = try NotifierStore.reportDays(of: incident, in: db)
         var draft = Draft(template: "status-report", recipient: Recipients.contact(snapshot), values: try self.values(incident, snapshot: snapshot, due: view.dueAt))
         draft.values["state"] = Self.stateName(snapshot.state)
@@ -66,6 +68,8 @@ extension NotifierEngine {
     }
 
     /// The first instant of `day` in `zone`.
+    /// (Gregorian components of a real date always make a Date, whatever
+    /// the year; the unwrap holds for every LocalDate.)
     static func midnight(_ day: LocalDate, _ zone: TimeZone) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone

@@ -26,16 +26,19 @@ struct QuarterlyReport {
     /// `[start, end)` of a "YYYYQn" calendar quarter in `zone`.
     static func period(_ quarter: String, zone: TimeZone) -> (Date, Date)? {
         let parts = quarter.uppercased().split(separator: "Q")
-        guard parts.count == 2, let year = Int(parts[0]), (1970...9999).contains(year), let q = Int(parts[1]), (1...4).contains(q) else { return nil }
-        let start = LocalDate(year: year, month: (q - 1) * 3 + 1, day: 1)!
-        let end = q == 4 ? LocalDate(year: year + 1, month: 1, day: 1)! : LocalDate(year: year, month: q * 3 + 1, day: 1)!
+        // 9999Q4 would end on 10000-01-01, which LocalDate does not hold:
+        // nil, not a trap (issue 21).
+        guard parts.count == 2, let year = Int(parts[0]), (1970...9999).contains(year), let q = Int(parts[1]), (1...4).contains(q),
+            let start = LocalDate(year: year, month: (q - 1) * 3 + 1, day: 1),
+            let end = q == 4 ? LocalDate(year: year + 1, month: 1, day: 1) : LocalDate(year: year, month: q * 3 + 1, day: 1)
+        else { return nil }
         return (NotifierEngine.midnight(start, zone), NotifierEngine.midnight(end, zone))
     }
 
     /// The report of `certificate` for `quarter`, up to `now` for the current one.
     static func build(certificate: Certificate, quarter: String, zone: TimeZone, now: Date, in db: Database) throws -> Report {
         guard let (start, end) = Self.period(quarter, zone: zone) else {
-            throw RPCError.invalidArgument(field: "quarter", "quarter must be YYYYQn with n in 1..4, e.g. 2026Q4, not \"\(quarter)\"")
+            throw RPCError.invalidArgument(field: "quarter", "quarter must be YYYYQn with n in 1..4, from 1970Q1 to 9999Q3, e.g. 2026Q4, not \"\(quarter)\"")
         }
         guard start <= now else { throw ServiceError(.failedPrecondition, reason: "QUARTER_NOT_STARTED", field: "quarter", "\(quarter) has not started yet; ask for a quarter that has") }
         if certificate.hasValidFrom, certificate.hasValidUntil, end <= certificate.validFrom.date || start >= certificate.validUntil.date {

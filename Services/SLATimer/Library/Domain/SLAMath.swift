@@ -1,6 +1,7 @@
 import BusinessCalendar
 import Foundation
 import SupportProto
+import SupportRPC
 
 /// The pure arithmetic of response cycles: when a cycle starts, when it is
 /// due, when to warn, and when a customer-side wait times out.
@@ -24,6 +25,10 @@ public enum SLAMath {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case noTarget(tier: String, severity: Int)
         case neverOpen(office: String)
+        /// The due time falls after the last instant a Timestamp may carry
+        /// (RequestLimits.supportedTimes): a cycle due then would put an
+        /// event no service accepts into the outbox (issue 21).
+        case beyondSupportedTimes(due: Date)
 
         public var description: String {
             switch self {
@@ -31,6 +36,8 @@ public enum SLAMath {
                 "\(SLAPolicy.fileName) has no response target for tier \(tier), severity \(severity); add one and restart sla-timer"
             case .neverOpen(let office):
                 "office \(office)'s calendar has no opening hours ahead, so no business-hours deadline can be reached; check its offices.json entry"
+            case .beyondSupportedTimes:
+                "the response would be due after 9999-12-31T23:59:59Z, the last time SupportDesk handles; the request is dated too late"
             }
         }
     }
@@ -53,6 +60,7 @@ public enum SLAMath {
         }
         let clock: any ResponseClock = target.businessHours ? office : WallClock24x7()
         guard let due = clock.add(businessDuration: target.seconds, to: start) else { throw Failure.neverOpen(office: office.id) }
+        guard RequestLimits.supportedTimes.contains(due) else { throw Failure.beyondSupportedTimes(due: due) }
         return Plan(
             receivedAt: receivedAt, startedAt: start, dueAt: due, target: target.seconds,
             businessHours: target.businessHours, phoneAdvised: startsAtNextOpening,

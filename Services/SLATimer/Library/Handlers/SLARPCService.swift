@@ -98,6 +98,11 @@ struct SLARPCService: RPCService {
                     policy: self.engine.policy, office: office, tier: SLAEngine.tierName(request.tier), severity: Int(request.severity),
                     receivedAt: request.start.date, startsAtNextOpening: deferred
                 )
+            } catch SLAMath.Failure.beyondSupportedTimes {
+                throw ServiceError(
+                    .invalidArgument, reason: "FIELD_OUT_OF_RANGE", field: "start",
+                    "a response to a request received at start would be due after 9999-12-31T23:59:59Z, the last time SupportDesk handles; give an earlier start"
+                )
             } catch {
                 throw ServiceError(.failedPrecondition, reason: "NO_POLICY", "no due time can be computed: \(error)")
             }
@@ -119,15 +124,19 @@ struct SLARPCService: RPCService {
             response.open = office.isOpen(at: at)
             response.localTime = Self.local(at, office.timeZone)
             response.calendarVersion = office.version
+            // RequestLimits keeps `at` in years 1970-9999 and the clock
+            // stays there too, so this is a guard, not a path (issue 21).
+            guard let day = office.localDate(at: at) else {
+                throw ServiceError(.invalidArgument, reason: "FIELD_OUT_OF_RANGE", field: "at", "at is outside the years 1970-9999; give a time in that range")
+            }
             if response.open {
-                let day = office.localDate(at: at)
                 if let interval = office.openIntervals(on: day).first(where: { $0.contains(at) }) {
                     response.changesAt = .init(date: interval.end)
                 }
                 response.reason = "within business hours"
             } else {
                 if let opening = office.nextOpening(atOrAfter: at) { response.changesAt = .init(date: opening) }
-                response.reason = office.isBusinessDay(office.localDate(at: at)) ? "outside business hours" : "not a business day"
+                response.reason = office.isBusinessDay(day) ? "outside business hours" : "not a business day"
             }
             return response
         }

@@ -40,6 +40,9 @@ struct  Support__Clock__V1__GetClockRequest
 struct  Support__Clock__V1__SetClockRequest
 {
   ProtobufCMessage base;
+  /*
+   * In 1970-9999, like every Timestamp (common.proto), and not before now.
+   */
   Google__Protobuf__Timestamp *time;
 };
 #define SUPPORT__CLOCK__V1__SET_CLOCK_REQUEST__INIT \
@@ -50,6 +53,9 @@ struct  Support__Clock__V1__SetClockRequest
 struct  Support__Clock__V1__AdvanceClockRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0 to 100 years (3155760000 seconds); the result must stay in 1970-9999.
+   */
   Google__Protobuf__Duration *by;
 };
 #define SUPPORT__CLOCK__V1__ADVANCE_CLOCK_REQUEST__INIT \
