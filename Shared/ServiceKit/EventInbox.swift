@@ -96,6 +96,9 @@ public struct EventInbox: Sendable {
                             parked.append((event, reason))
                             outcome = .parked
                         } else {
+                            // Nothing inside an event is trusted: a value out
+                            // of its documented range parks it (not retryable).
+                            try RequestLimits.check(event)
                             try apply(db, event)
                             outcome = .applied
                         }

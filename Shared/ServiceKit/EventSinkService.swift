@@ -14,7 +14,9 @@ struct EventSinkService: RPCService {
     let afterCommit: @Sendable () -> Void
 
     func register(into router: inout RPCRouter) {
-        router.register(EventSinkRPC.deliver) { request, context in
+        // Each event is checked by the inbox, so that one out of range is
+        // parked and the rest of the stream goes on (not the batch refused).
+        router.register(EventSinkRPC.deliver, checksLimits: false) { request, context in
             for (index, event) in request.events.enumerated() where event.eventID.isEmpty || event.producer.isEmpty || event.payload == nil {
                 throw RPCError.invalidArgument(
                     field: "events[\(index)]",

@@ -25,12 +25,17 @@ public struct RPCRouter: Sendable {
     ///   - handler: Decoded request and call context in, response out. A thrown
     ///     ``RPCError`` or ``RPCErrorConvertible`` reaches the caller with its
     ///     code and message; anything else becomes `INTERNAL`.
+    ///   - checksLimits: Whether the router refuses the whole request when
+    ///     any field breaks ``RequestLimits``; false only for a handler that
+    ///     checks the parts itself (event delivery checks each event, so one
+    ///     bad event is set aside instead of refusing the batch).
     public mutating func register<Request, Response>(
         _ method: RPCMethod<Request, Response>,
         defaultTimeout: Duration = .seconds(30),
+        checksLimits: Bool = true,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        self.registerEncoded(method, defaultTimeout: defaultTimeout) { request, context in
+        self.registerEncoded(method, defaultTimeout: defaultTimeout, checksLimits: checksLimits) { request, context in
             try Encoded<Response>(try await handler(request, context))
         }
     }
@@ -41,6 +46,7 @@ public struct RPCRouter: Sendable {
     public mutating func registerEncoded<Request, Response>(
         _ method: RPCMethod<Request, Response>,
         defaultTimeout: Duration = .seconds(30),
+        checksLimits: Bool = true,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Encoded<Response>
     ) {
         precondition(self.handlers[method.fullName] == nil, "\(method.fullName) is registered twice")
@@ -56,7 +62,7 @@ public struct RPCRouter: Sendable {
                     "the request payload is not a valid \(Request.protoMessageName): \(DecodingFailure.reason(error)); encode it with the .proto in Proto/"
                 )
             }
-            try RequestLimits.check(request)
+            if checksLimits { try RequestLimits.check(request) }
             var context = context
             context.payload = payload
             return try await handler(request, context).bytes

@@ -89,7 +89,7 @@ struct OutOfRangeClockTests {
         directory.remove()
     }
 
-    @Test("EventSink/Deliver refuses an event dated out of range with INVALID_ARGUMENT naming it, and notifier keeps serving")
+    @Test("an event dated out of range is parked naming the field, never applied; the stream goes on and notifier keeps serving")
     func outOfRangeEvent() async throws {
         let notifier = try await InProcessService.start(NotifierService.definition)
         var good = Support_Events_V1_Event()
@@ -105,13 +105,14 @@ struct OutOfRangeClockTests {
         nested.eventID = "e-3"
         nested.slaBreached.cycle.dueAt = Self.timestamp(.max)
 
-        for (events, field) in [([late], "events[0].occurred_at"), ([good, nested], "events[1].sla_breached.cycle.due_at")] {
-            var request = Support_Events_V1_DeliverRequest()
-            request.events = events
-            let error = await #expect(throws: RPCError.self) { try await notifier.client.call(EventSinkRPC.deliver, request) }
-            #expect(error?.code == .invalidArgument)
-            #expect(error?.details.first?.field == field)
-        }
+        var request = Support_Events_V1_DeliverRequest()
+        request.events = [late, nested]
+        let delivered = try await notifier.client.call(EventSinkRPC.deliver, request)
+        #expect(delivered.appliedEventIds == ["e-2", "e-3"], "both taken off the producer's hands")
+        let parked = try await notifier.client.call(AdminRPC.listParkedEvents, .init()).events
+        #expect(parked.map(\.eventID) == ["e-2", "e-3"])
+        #expect(parked.first?.reason.contains("occurred_at") == true)
+        #expect(parked.last?.reason.contains("sla_breached.cycle.due_at") == true)
         #expect(try await notifier.client.call(HealthRPC.check, .init()).status == .serving)
         try await notifier.finish()
     }
