@@ -16,7 +16,7 @@ struct ChaosTests {
         // load, so only that they happened is asserted).
         #expect(report.kills.values.reduce(0, +) >= 3, "seed \(seed): services were killed (\(report.kills))")
         #expect(report.clockSteps >= 2, "seed \(seed): the clock moved")
-        #expect(report.invariants.count == 7)
+        #expect(report.invariants.count == 8)
         for invariant in report.invariants {
             #expect(invariant.holds, "seed \(seed) (replay with CHAOS_SEED=\(seed)): \(invariant)")
         }

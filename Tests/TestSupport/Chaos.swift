@@ -537,6 +537,21 @@ public final class Chaos: Sendable {
                 + (deliveryProblems.isEmpty ? "" : "; wrong: \(deliveryProblems.joined(separator: "; "))")
         ))
 
+        // 6. Nothing was parked: every event of a run without poison can be
+        //    applied, so a parked one means an early or retryable event was
+        //    taken for a bad one (issue 21).
+        var parked: [String] = []
+        for service in ServiceCluster.services {
+            let rows = try await self.database(service).read { db in
+                try Row.fetchAll(db, sql: "SELECT event_id, kind, reason FROM inbox_parked").map { "\(service): \($0[1] as String) \($0[0] as String) (\($0[2] as String))" }
+            }
+            parked += rows
+        }
+        invariants.append(Invariant(
+            name: "no event was parked", holds: parked.isEmpty,
+            detail: parked.isEmpty ? "every service applied every event it received" : "\(parked.count) parked: \(parked.prefix(3))"
+        ))
+
         // 5. No outbox row undelivered.
         let depths = try await self.outboxDepths()
         invariants.append(Invariant(
