@@ -350,6 +350,11 @@ struct IdempotencyKeyTests {
         dropParked.actor = "ops"
         try await Self.twice(escalation, AdminRPC.dropParkedEvent, dropParked, calls: calls)
         #expect(try await escalation.client.call(AdminRPC.listParkedEvents, .init()).events.isEmpty)
+        // admin.proto: an id that is not parked is NOT_FOUND, for both.
+        let gone = await #expect(throws: RPCError.self) { try await escalation.client.call(AdminRPC.dropParkedEvent, dropParked) }
+        #expect(gone?.code == .notFound && gone?.details.first?.reason == "EVENT_NOT_PARKED")
+        let goneRetry = await #expect(throws: RPCError.self) { try await escalation.client.call(AdminRPC.retryParkedEvent, retryParked) }
+        #expect(goneRetry?.code == .notFound)
 
         #expect(calls.methods.withLock { $0 } == Self.mutating, "every mutating method was called twice")
         for service in [intake, escalation, notifier, slaTimer] { try await service.finish() }

@@ -292,6 +292,8 @@ struct RPCCallTests {
         }
         #expect(refused?.code == .unavailable)
         #expect(try await client.call(HealthRPC.check, .init()).status == .notServing)
+        let status = try await client.call(HealthRPC.status, .init())
+        #expect(status.status == .notServing && status.notServingReason == "draining", "health.proto: Status says why")
 
         probe.release()
         #expect(try await inFlight.value.nonce == 9)
