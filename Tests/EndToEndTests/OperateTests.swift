@@ -192,4 +192,34 @@ struct OperateTests {
         #expect(clock.history.count == 1)
         await cluster.shutdown()
     }
+
+    @Test("Restoring intake from an older backup: a new incident never takes the number of one the other services still know (issue 21, finding 8)")
+    func restoreDoesNotReissueNumbers() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-04T01:00:00Z")
+        try await SLAScenarioTests.setUp(cluster)
+        let kept = try await SLAScenarioTests.open(cluster, severity: 2)
+        _ = try await SLAScenarioTests.clock(cluster, kept)
+        let directory = cluster.runtime.file("backup-intake")
+        #expect(try await cluster.supportctl("backup", "--to", directory, "--service", "intake").status == 0)
+
+        // intake loses this one with the restore; sla-timer keeps its cycle.
+        let lost = try await SLAScenarioTests.open(cluster, severity: 2)
+        _ = try await SLAScenarioTests.clock(cluster, lost)
+        try await cluster.drained()
+        await cluster.stopAll()
+        let restore = try await ServiceCluster.run(
+            Self.root.appendingPathComponent("deploy/local/restore").path, [directory, "--runtime-dir", cluster.runtime.path]
+        )
+        #expect(restore.status == 0, "\(restore.stdout)\(restore.stderr)")
+        #expect(restore.stdout.contains("intake continues incident numbers above"))
+        try await cluster.startAll()
+
+        let next = try await SLAScenarioTests.open(cluster, severity: 3)
+        #expect(next != lost, "the lost incident's number is not given again")
+        #expect(next > lost, "numbers go on above it: \(next) after \(lost)")
+        // sla-timer's cycle for the lost number is not taken for the new one's.
+        let clock = try await SLAScenarioTests.clock(cluster, next)
+        #expect(clock.history.count == 1 && clock.history.first?.severity == 3)
+        await cluster.shutdown()
+    }
 }

@@ -92,7 +92,9 @@ struct IntakeBenchmark {
         let request: Data = try Self.open().serializedBytes()
         // Prepared once per connection, as a plain program would.
         func insert(_ db: Database) throws {
-            let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM incident"))!
+            let number = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT MAX(COALESCE(MAX(number), 0), COALESCE((SELECT floor FROM number_floor WHERE kind = 'incident'), 0)) + 1 FROM incident
+                """)) ?? 1
             let id = String(format: "INC-%07d", number)
             try db.cachedStatement(sql: """
                 INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)

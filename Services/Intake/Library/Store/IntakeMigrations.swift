@@ -74,5 +74,16 @@ enum IntakeMigrations {
             // they answered retries for seven days at most.
             try db.drop(table: "idempotency")
         }
+        migrator.registerMigration("intake-4-number-floor") { db in
+            // The highest number another service's copy has seen, written by
+            // deploy/local/restore (which creates the table itself when it
+            // restores an older intake): numbers continue above it, so a
+            // restored intake never gives a lost incident's number to a new
+            // one (issue 21, finding 8).
+            try db.create(table: "number_floor", ifNotExists: true) { table in
+                table.primaryKey("kind", .text)
+                table.column("floor", .integer).notNull()
+            }
+        }
     }
 }

@@ -196,12 +196,20 @@ enum IntakeStore {
         case problem
     }
 
-    /// The number after the highest one stored, starting at 1. Rows are
-    /// never deleted, so a number is never given twice; two opens in one
-    /// batch see each other (the same transaction), and the `number`
-    /// column's unique index makes this a seek to its last entry.
+    /// The number after the highest one stored, or after the floor a
+    /// restore set (the highest another service's copy has seen), starting
+    /// at 1. Rows are never deleted, so a number is never given twice; two
+    /// opens in one batch see each other (the same transaction), and the
+    /// `number` column's unique index and the floor's key make this two
+    /// seeks.
     static func nextNumber(_ table: Numbered, in db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM \(table.rawValue)"))!
+        try Int64.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT MAX(COALESCE(MAX(number), 0), COALESCE((SELECT floor FROM number_floor WHERE kind = ?), 0)) + 1
+                FROM \(table.rawValue)
+                """),
+            arguments: [table.rawValue]
+        ) ?? 1
     }
 }
 
