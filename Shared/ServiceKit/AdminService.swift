@@ -76,7 +76,7 @@ struct AdminService: RPCService {
                 guard var parked = try EventInbox.parked(id, in: db) else { throw Self.notParked(id) }
                 let event = try Event(serializedBytes: try EventInbox.payload(ofParked: id, in: db))
                 do {
-                    try apply(db, event)
+                    try EventInbox.checkedApply(apply, event, in: db)
                 } catch {
                     guard db.isInsideTransaction else { throw error }
                     throw ServiceError(

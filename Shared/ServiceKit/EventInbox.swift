@@ -96,10 +96,7 @@ public struct EventInbox: Sendable {
                             parked.append((event, reason))
                             outcome = .parked
                         } else {
-                            // Nothing inside an event is trusted: a value out
-                            // of its documented range parks it (not retryable).
-                            try RequestLimits.check(event)
-                            try apply(db, event)
+                            try Self.checkedApply(apply, event, in: db)
                             outcome = .applied
                         }
                         try Self.markReceived(event, at: receivedAt, in: db)
@@ -131,6 +128,15 @@ public struct EventInbox: Sendable {
     }
 
     private enum Outcome { case applied, parked, duplicate }
+
+    /// Applies `event` after checking every value in it against its
+    /// documented range: nothing inside an event is trusted, and a value out
+    /// of range is `INVALID_ARGUMENT` (parks it; a retry of a parked event
+    /// goes through here too, so it cannot slip past the check).
+    static func checkedApply(_ apply: Apply, _ event: Event, in db: Database) throws {
+        try RequestLimits.check(event)
+        try apply(db, event)
+    }
 
     /// Counts an attempt for each event not yet received, committed before
     /// any is applied, so that a crash while applying leaves the count

@@ -56,7 +56,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// `goingAway`: a GoAway for a protocol error is written and the close
     /// requested; frames still arriving are not read.
-    private enum State { case new, serving, goingAway, refused, closed }
+    private enum State { case new, serving, goingAway, closed }
 
     init(server: RPCServer) {
         self.server = server
@@ -120,7 +120,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.server.untrack(context.channel)
             if self.admitted { self.server.release(peer: self.peer) }
             self.server.configuration.metrics?.connectionClosed()
-        case .new, .refused, .closed:
+        case .new, .closed:
             break
         }
         self.state = .closed

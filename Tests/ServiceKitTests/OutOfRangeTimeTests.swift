@@ -113,6 +113,14 @@ struct OutOfRangeClockTests {
         #expect(parked.map(\.eventID) == ["e-2", "e-3"])
         #expect(parked.first?.reason.contains("occurred_at") == true)
         #expect(parked.last?.reason.contains("sla_breached.cycle.due_at") == true)
+        // A retry goes through the same check: still out of range, still parked.
+        var retry = Support_Admin_V1_RetryParkedEventRequest()
+        retry.eventID = "e-2"
+        retry.actor = "ops"
+        let again = await #expect(throws: RPCError.self) { try await notifier.client.call(AdminRPC.retryParkedEvent, retry) }
+        #expect(again?.details.first?.reason == "EVENT_STILL_FAILS")
+        #expect(again?.message.contains("occurred_at") == true)
+        #expect(try await notifier.client.call(AdminRPC.listParkedEvents, .init()).events.count == 2)
         #expect(try await notifier.client.call(HealthRPC.check, .init()).status == .serving)
         try await notifier.finish()
     }
