@@ -584,6 +584,195 @@ public nonisolated enum Support_Common_V1_ClockKind: SwiftProtobuf.Enum, Swift.C
 
 }
 
+/// What an article of the thread is.
+public nonisolated enum Support_Common_V1_ArticleKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The customer's description at opening (always article 1).
+  case description_ // = 1
+
+  /// A later message from the customer: information provided (R-SLA-7) or
+  /// anything else the customer wrote, by portal, mail or phone.
+  case customerMessage // = 2
+
+  /// The vendor's answer (R-SLA-1).
+  case response // = 3
+
+  /// The vendor asks the customer to act (R-SLA-5).
+  case infoRequest // = 4
+  case workaround // = 5
+
+  /// A vendor message that changes nothing else (Intake.Reply).
+  case reply // = 6
+  case resolution // = 7
+
+  /// Why the incident was closed; `closure` says which reason.
+  case closure // = 8
+
+  /// Why the incident was reopened (by the customer or staff).
+  case reopen // = 9
+
+  /// A status report on the incident (R-REP-2).
+  case statusReport // = 10
+
+  /// Progress of a specialist group's work (section 3), for the customer.
+  case specialistProgress // = 11
+
+  /// Staff only; always VISIBILITY_INTERNAL.
+  case note // = 12
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .description_
+    case 2: self = .customerMessage
+    case 3: self = .response
+    case 4: self = .infoRequest
+    case 5: self = .workaround
+    case 6: self = .reply
+    case 7: self = .resolution
+    case 8: self = .closure
+    case 9: self = .reopen
+    case 10: self = .statusReport
+    case 11: self = .specialistProgress
+    case 12: self = .note
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .description_: return 1
+    case .customerMessage: return 2
+    case .response: return 3
+    case .infoRequest: return 4
+    case .workaround: return 5
+    case .reply: return 6
+    case .resolution: return 7
+    case .closure: return 8
+    case .reopen: return 9
+    case .statusReport: return 10
+    case .specialistProgress: return 11
+    case .note: return 12
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Support_Common_V1_ArticleKind] = [
+    .unspecified,
+    .description_,
+    .customerMessage,
+    .response,
+    .infoRequest,
+    .workaround,
+    .reply,
+    .resolution,
+    .closure,
+    .reopen,
+    .statusReport,
+    .specialistProgress,
+    .note,
+  ]
+
+}
+
+/// Who an article is between.
+public nonisolated enum Support_Common_V1_Direction: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case fromCustomer // = 1
+  case toCustomer // = 2
+
+  /// Between staff; never reaches the customer.
+  case `internal` // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .fromCustomer
+    case 2: self = .toCustomer
+    case 3: self = .internal
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .fromCustomer: return 1
+    case .toCustomer: return 2
+    case .internal: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Support_Common_V1_Direction] = [
+    .unspecified,
+    .fromCustomer,
+    .toCustomer,
+    .internal,
+  ]
+
+}
+
+public nonisolated enum Support_Common_V1_Visibility: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Shown to the customer's contacts and mailed to them when from the
+  /// vendor.
+  case `public` // = 1
+
+  /// Staff only: never returned to a caller acting for a contact, never in
+  /// an event, never in a customer's mail.
+  case `internal` // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .public
+    case 2: self = .internal
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .public: return 1
+    case .internal: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Support_Common_V1_Visibility] = [
+    .unspecified,
+    .public,
+    .internal,
+  ]
+
+}
+
 public nonisolated struct Support_Common_V1_ClosureReason: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -615,6 +804,11 @@ public nonisolated struct Support_Common_V1_Contact: Sendable {
 
   public var phone: String = String()
 
+  /// The language mail to this contact is written in: "en" or "ja". Empty
+  /// in a request means the certificate's language; intake fills it in
+  /// everything it returns and publishes.
+  public var language: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -639,6 +833,91 @@ public nonisolated struct Support_Common_V1_Person: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// A file attached to an article (crash dump, log, sample; R-SCOPE-1). The
+/// bytes are read with Intake.ReadAttachment.
+public nonisolated struct Support_Common_V1_Attachment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unique within the incident: a file name without a path ("dump.dmp");
+  /// at most 200 bytes.
+  public var name: String = String()
+
+  /// e.g. "application/octet-stream", "text/plain".
+  public var mediaType: String = String()
+
+  public var sizeBytes: UInt64 = 0
+
+  /// SHA-256 of the bytes, 64 lower-case hex digits.
+  public var sha256: String = String()
+
+  /// The article it belongs to (Article.number).
+  public var articleNumber: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One entry of an incident's thread, oldest first.
+public nonisolated struct Support_Common_V1_Article: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1, 2, 3... within the incident, in thread order; 1 is the description.
+  public var number: UInt32 = 0
+
+  public var kind: Support_Common_V1_ArticleKind = .unspecified
+
+  /// A contact's email for the customer's articles, a staff id for the
+  /// vendor's, "sla-timer" for the customer-timeout closure.
+  public var author: String = String()
+
+  public var direction: Support_Common_V1_Direction = .unspecified
+
+  /// How it travelled: portal, email or phone (a phone call recorded by
+  /// staff). A vendor response by phone counts when recorded (R-SLA-1).
+  public var channel: Support_Common_V1_Channel = .unspecified
+
+  public var visibility: Support_Common_V1_Visibility = .unspecified
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var text: String = String()
+
+  public var attachments: [Support_Common_V1_Attachment] = []
+
+  /// For ARTICLE_KIND_CLOSURE: why.
+  public var closure: Support_Common_V1_ClosureReason {
+    get {_closure ?? Support_Common_V1_ClosureReason()}
+    set {_closure = newValue}
+  }
+  /// Returns true if `closure` has been explicitly set.
+  public var hasClosure: Bool {self._closure != nil}
+  /// Clears the value of `closure`. Subsequent reads from it will return its default value.
+  public mutating func clearClosure() {self._closure = nil}
+
+  /// The staff id who recorded a customer's phone or mail message; empty
+  /// otherwise. Staff-only: empty for a caller acting for a contact.
+  public var enteredBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _closure: Support_Common_V1_ClosureReason? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -685,6 +964,18 @@ nonisolated extension Support_Common_V1_ClockKind: SwiftProtobuf._ProtoNameProvi
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLOCK_KIND_UNSPECIFIED\0\u{1}CLOCK_KIND_WALL\0\u{1}CLOCK_KIND_BUSINESS\0")
 }
 
+nonisolated extension Support_Common_V1_ArticleKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARTICLE_KIND_UNSPECIFIED\0\u{1}ARTICLE_KIND_DESCRIPTION\0\u{1}ARTICLE_KIND_CUSTOMER_MESSAGE\0\u{1}ARTICLE_KIND_RESPONSE\0\u{1}ARTICLE_KIND_INFO_REQUEST\0\u{1}ARTICLE_KIND_WORKAROUND\0\u{1}ARTICLE_KIND_REPLY\0\u{1}ARTICLE_KIND_RESOLUTION\0\u{1}ARTICLE_KIND_CLOSURE\0\u{1}ARTICLE_KIND_REOPEN\0\u{1}ARTICLE_KIND_STATUS_REPORT\0\u{1}ARTICLE_KIND_SPECIALIST_PROGRESS\0\u{1}ARTICLE_KIND_NOTE\0")
+}
+
+nonisolated extension Support_Common_V1_Direction: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DIRECTION_UNSPECIFIED\0\u{1}DIRECTION_FROM_CUSTOMER\0\u{1}DIRECTION_TO_CUSTOMER\0\u{1}DIRECTION_INTERNAL\0")
+}
+
+nonisolated extension Support_Common_V1_Visibility: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VISIBILITY_UNSPECIFIED\0\u{1}VISIBILITY_PUBLIC\0\u{1}VISIBILITY_INTERNAL\0")
+}
+
 nonisolated extension Support_Common_V1_ClosureReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClosureReason"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}out_of_scope_reason\0\u{1}detail\0")
@@ -727,7 +1018,7 @@ nonisolated extension Support_Common_V1_ClosureReason: SwiftProtobuf.Message, Sw
 
 nonisolated extension Support_Common_V1_Contact: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Contact"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}email\0\u{1}phone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}email\0\u{1}phone\0\u{1}language\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -738,6 +1029,7 @@ nonisolated extension Support_Common_V1_Contact: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.email) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.language) }()
       default: break
       }
     }
@@ -753,6 +1045,9 @@ nonisolated extension Support_Common_V1_Contact: SwiftProtobuf.Message, SwiftPro
     if !self.phone.isEmpty {
       try visitor.visitSingularStringField(value: self.phone, fieldNumber: 3)
     }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -760,6 +1055,7 @@ nonisolated extension Support_Common_V1_Contact: SwiftProtobuf.Message, SwiftPro
     if lhs.name != rhs.name {return false}
     if lhs.email != rhs.email {return false}
     if lhs.phone != rhs.phone {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -805,6 +1101,140 @@ nonisolated extension Support_Common_V1_Person: SwiftProtobuf.Message, SwiftProt
     if lhs.name != rhs.name {return false}
     if lhs.email != rhs.email {return false}
     if lhs.phone != rhs.phone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Common_V1_Attachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attachment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}media_type\0\u{3}size_bytes\0\u{1}sha256\0\u{3}article_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.mediaType) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sizeBytes) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.articleNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.mediaType.isEmpty {
+      try visitor.visitSingularStringField(value: self.mediaType, fieldNumber: 2)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sizeBytes, fieldNumber: 3)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
+    }
+    if self.articleNumber != 0 {
+      try visitor.visitSingularUInt32Field(value: self.articleNumber, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Common_V1_Attachment, rhs: Support_Common_V1_Attachment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.mediaType != rhs.mediaType {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.articleNumber != rhs.articleNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Common_V1_Article: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Article"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{1}kind\0\u{1}author\0\u{1}direction\0\u{1}channel\0\u{1}visibility\0\u{1}at\0\u{1}text\0\u{1}attachments\0\u{1}closure\0\u{3}entered_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.number) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.author) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.direction) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.visibility) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.attachments) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._closure) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.enteredBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.number != 0 {
+      try visitor.visitSingularUInt32Field(value: self.number, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.author.isEmpty {
+      try visitor.visitSingularStringField(value: self.author, fieldNumber: 3)
+    }
+    if self.direction != .unspecified {
+      try visitor.visitSingularEnumField(value: self.direction, fieldNumber: 4)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 5)
+    }
+    if self.visibility != .unspecified {
+      try visitor.visitSingularEnumField(value: self.visibility, fieldNumber: 6)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 8)
+    }
+    if !self.attachments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attachments, fieldNumber: 9)
+    }
+    try { if let v = self._closure {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.enteredBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.enteredBy, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Common_V1_Article, rhs: Support_Common_V1_Article) -> Bool {
+    if lhs.number != rhs.number {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.author != rhs.author {return false}
+    if lhs.direction != rhs.direction {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.visibility != rhs.visibility {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.attachments != rhs.attachments {return false}
+    if lhs._closure != rhs._closure {return false}
+    if lhs.enteredBy != rhs.enteredBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -230,6 +230,14 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     set {_uniqueStorage()._payload = .companyAccountAvailabilityChanged(newValue)}
   }
 
+  public var articleAdded: Support_Events_V1_ArticleAdded {
+    get {
+      if case .articleAdded(let v)? = _storage._payload {return v}
+      return Support_Events_V1_ArticleAdded()
+    }
+    set {_uniqueStorage()._payload = .articleAdded(newValue)}
+  }
+
   /// sla-timer (30-39)
   public var slaWarning: Support_Events_V1_SLAWarning {
     get {
@@ -296,6 +304,7 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     case contactsChanged(Support_Events_V1_ContactsChanged)
     case certificateChanged(Support_Events_V1_CertificateChanged)
     case companyAccountAvailabilityChanged(Support_Events_V1_CompanyAccountAvailabilityChanged)
+    case articleAdded(Support_Events_V1_ArticleAdded)
     /// sla-timer (30-39)
     case slaWarning(Support_Events_V1_SLAWarning)
     case slaBreached(Support_Events_V1_SLABreached)
@@ -423,6 +432,19 @@ public nonisolated struct Support_Events_V1_IncidentSnapshot: @unchecked Sendabl
   public var problemID: String {
     get {_storage._problemID}
     set {_uniqueStorage()._problemID = newValue}
+  }
+
+  /// The language of the reporting contact's mail ("en", "ja").
+  public var contactLanguage: String {
+    get {_storage._contactLanguage}
+    set {_uniqueStorage()._contactLanguage = newValue}
+  }
+
+  /// Other authorised contacts who receive the incident's mail, each with
+  /// its language (Intake.SetCc).
+  public var cc: [Support_Common_V1_Contact] {
+    get {_storage._cc}
+    set {_uniqueStorage()._cc = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -688,6 +710,45 @@ public nonisolated struct Support_Events_V1_Closed: Sendable {
   fileprivate var _reason: Support_Common_V1_ClosureReason? = nil
 }
 
+/// A public article was added to the incident's thread: every vendor
+/// message to the customer (response, info request, workaround, reply,
+/// resolution, closure, reopen by staff, status report, specialist
+/// progress) and every customer message. Written in the same transaction
+/// as, and right after, the event of the change it belongs to (ResponseGiven,
+/// Closed...). Internal notes emit nothing: their text never leaves intake.
+/// notifier mails every article with direction to-customer to the reporting
+/// contact and the cc contacts, in the incident's mail thread.
+public nonisolated struct Support_Events_V1_ArticleAdded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incident: Support_Events_V1_IncidentSnapshot {
+    get {_incident ?? Support_Events_V1_IncidentSnapshot()}
+    set {_incident = newValue}
+  }
+  /// Returns true if `incident` has been explicitly set.
+  public var hasIncident: Bool {self._incident != nil}
+  /// Clears the value of `incident`. Subsequent reads from it will return its default value.
+  public mutating func clearIncident() {self._incident = nil}
+
+  public var article: Support_Common_V1_Article {
+    get {_article ?? Support_Common_V1_Article()}
+    set {_article = newValue}
+  }
+  /// Returns true if `article` has been explicitly set.
+  public var hasArticle: Bool {self._article != nil}
+  /// Clears the value of `article`. Subsequent reads from it will return its default value.
+  public mutating func clearArticle() {self._article = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _incident: Support_Events_V1_IncidentSnapshot? = nil
+  fileprivate var _article: Support_Common_V1_Article? = nil
+}
+
 /// A certificate's contact list changed (R-ORG-2): a new revision. Subscribers
 /// keep the list of the highest revision they have seen.
 public nonisolated struct Support_Events_V1_ContactsChanged: Sendable {
@@ -774,6 +835,9 @@ public nonisolated struct Support_Events_V1_CertificateChanged: Sendable {
   public var contacts: [Support_Common_V1_Contact] = []
 
   public var changedBy: String = String()
+
+  /// The certificate's mail language ("en", "ja").
+  public var language: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1276,7 +1340,7 @@ nonisolated extension Support_Events_V1_DeliverResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{4}\u{9}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{3}article_added\0\u{4}\u{8}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -1486,6 +1550,19 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
             _storage._payload = .companyAccountAvailabilityChanged(v)
           }
         }()
+        case 22: try {
+          var v: Support_Events_V1_ArticleAdded?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .articleAdded(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .articleAdded(v)
+          }
+        }()
         case 30: try {
           var v: Support_Events_V1_SLAWarning?
           var hadOneofValue = false
@@ -1646,6 +1723,10 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
         guard case .companyAccountAvailabilityChanged(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
       }()
+      case .articleAdded?: try {
+        guard case .articleAdded(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      }()
       case .slaWarning?: try {
         guard case .slaWarning(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
@@ -1700,7 +1781,7 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IncidentSnapshot"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{1}tam\0\u{1}severity\0\u{1}state\0\u{1}side\0\u{3}previous_state\0\u{3}previous_side\0\u{1}channel\0\u{1}kind\0\u{3}phone_advised\0\u{3}contact_email\0\u{3}contact_name\0\u{1}title\0\u{3}opened_at\0\u{3}problem_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{1}tam\0\u{1}severity\0\u{1}state\0\u{1}side\0\u{3}previous_state\0\u{3}previous_side\0\u{1}channel\0\u{1}kind\0\u{3}phone_advised\0\u{3}contact_email\0\u{3}contact_name\0\u{1}title\0\u{3}opened_at\0\u{3}problem_id\0\u{3}contact_language\0\u{1}cc\0")
 
   fileprivate class _StorageClass {
     var _certificateID: String = String()
@@ -1721,6 +1802,8 @@ nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message,
     var _title: String = String()
     var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _problemID: String = String()
+    var _contactLanguage: String = String()
+    var _cc: [Support_Common_V1_Contact] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1749,6 +1832,8 @@ nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message,
       _title = source._title
       _openedAt = source._openedAt
       _problemID = source._problemID
+      _contactLanguage = source._contactLanguage
+      _cc = source._cc
     }
   }
 
@@ -1785,6 +1870,8 @@ nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message,
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._openedAt) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._problemID) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._contactLanguage) }()
+        case 20: try { try decoder.decodeRepeatedMessageField(value: &_storage._cc) }()
         default: break
         }
       }
@@ -1851,6 +1938,12 @@ nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message,
       if !_storage._problemID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._problemID, fieldNumber: 18)
       }
+      if !_storage._contactLanguage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactLanguage, fieldNumber: 19)
+      }
+      if !_storage._cc.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._cc, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1878,6 +1971,8 @@ nonisolated extension Support_Events_V1_IncidentSnapshot: SwiftProtobuf.Message,
         if _storage._title != rhs_storage._title {return false}
         if _storage._openedAt != rhs_storage._openedAt {return false}
         if _storage._problemID != rhs_storage._problemID {return false}
+        if _storage._contactLanguage != rhs_storage._contactLanguage {return false}
+        if _storage._cc != rhs_storage._cc {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2298,6 +2393,45 @@ nonisolated extension Support_Events_V1_Closed: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Support_Events_V1_ArticleAdded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArticleAdded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}incident\0\u{1}article\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._incident) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._article) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._incident {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._article {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Events_V1_ArticleAdded, rhs: Support_Events_V1_ArticleAdded) -> Bool {
+    if lhs._incident != rhs._incident {return false}
+    if lhs._article != rhs._article {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Support_Events_V1_ContactsChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ContactsChanged"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_id\0\u{1}revision\0\u{1}contacts\0\u{1}added\0\u{1}removed\0\u{3}changed_by\0")
@@ -2359,7 +2493,7 @@ nonisolated extension Support_Events_V1_ContactsChanged: SwiftProtobuf.Message, 
 
 nonisolated extension Support_Events_V1_CertificateChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CertificateChanged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{3}changed_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{3}changed_by\0\u{1}language\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2377,6 +2511,7 @@ nonisolated extension Support_Events_V1_CertificateChanged: SwiftProtobuf.Messag
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.revision) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.changedBy) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.language) }()
       default: break
       }
     }
@@ -2417,6 +2552,9 @@ nonisolated extension Support_Events_V1_CertificateChanged: SwiftProtobuf.Messag
     if !self.changedBy.isEmpty {
       try visitor.visitSingularStringField(value: self.changedBy, fieldNumber: 10)
     }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2431,6 +2569,7 @@ nonisolated extension Support_Events_V1_CertificateChanged: SwiftProtobuf.Messag
     if lhs.revision != rhs.revision {return false}
     if lhs.contacts != rhs.contacts {return false}
     if lhs.changedBy != rhs.changedBy {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

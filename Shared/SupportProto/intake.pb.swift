@@ -27,12 +27,21 @@
 /// - INVALID_ARGUMENT names the bad field in StatusDetail.field; a refusal's
 ///   message says what to do next. Every call may also return UNAVAILABLE
 ///   (draining or storage unavailable) and DEADLINE_EXCEEDED.
+/// - Visibility (R-SCOPE, issue 22): a call made for a contact
+///   (caller.identity contact:<email>) never receives an internal article,
+///   an attachment of one, or a field marked "Staff-only" below: those come
+///   back empty. Every other caller is staff and sees everything.
 /// - List calls page with page_size (0 means 100, at most 1000) and an opaque
 ///   page_token from the previous response's next_page_token (empty when
 ///   there is no more); a token that is not one of ours is INVALID_ARGUMENT.
 ///
 /// Field numbers are forever: add fields, never renumber or reuse one.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -87,79 +96,107 @@ public nonisolated enum Support_Intake_V1_ProblemState: SwiftProtobuf.Enum, Swif
 
 }
 
-public nonisolated struct Support_Intake_V1_Certificate: Sendable {
+public nonisolated struct Support_Intake_V1_Certificate: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Chosen by the vendor, e.g. "MSA-2026-0042".
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// The customer organisation.
-  public var customer: String = String()
+  public var customer: String {
+    get {_storage._customer}
+    set {_uniqueStorage()._customer = newValue}
+  }
 
-  public var tier: Support_Common_V1_Tier = .unspecified
+  public var tier: Support_Common_V1_Tier {
+    get {_storage._tier}
+    set {_uniqueStorage()._tier = newValue}
+  }
 
   /// The office whose local time governs it (R-ORG-1).
-  public var office: String = String()
+  public var office: String {
+    get {_storage._office}
+    set {_uniqueStorage()._office = newValue}
+  }
 
   /// Valid from valid_from (inclusive) until valid_until (exclusive).
   public var validFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_validFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_validFrom = newValue}
+    get {_storage._validFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._validFrom = newValue}
   }
   /// Returns true if `validFrom` has been explicitly set.
-  public var hasValidFrom: Bool {self._validFrom != nil}
+  public var hasValidFrom: Bool {_storage._validFrom != nil}
   /// Clears the value of `validFrom`. Subsequent reads from it will return its default value.
-  public mutating func clearValidFrom() {self._validFrom = nil}
+  public mutating func clearValidFrom() {_uniqueStorage()._validFrom = nil}
 
   public var validUntil: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_validUntil = newValue}
+    get {_storage._validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._validUntil = newValue}
   }
   /// Returns true if `validUntil` has been explicitly set.
-  public var hasValidUntil: Bool {self._validUntil != nil}
+  public var hasValidUntil: Bool {_storage._validUntil != nil}
   /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
-  public mutating func clearValidUntil() {self._validUntil = nil}
+  public mutating func clearValidUntil() {_uniqueStorage()._validUntil = nil}
 
   /// Staff id of the TAM (R-ORG-4).
-  public var tam: String = String()
+  public var tam: String {
+    get {_storage._tam}
+    set {_uniqueStorage()._tam = newValue}
+  }
+
+  /// The language of mail to contacts that have none of their own: "en" or
+  /// "ja" (R-ORG-1). Defaults to the office's language (tokyo: "ja").
+  public var language: String {
+    get {_storage._language}
+    set {_uniqueStorage()._language = newValue}
+  }
 
   /// 1 when registered, +1 for every change (R-ORG-2).
-  public var revision: UInt32 = 0
+  public var revision: UInt32 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
 
   /// At most 8 (R-ORG-2).
-  public var contacts: [Support_Common_V1_Contact] = []
+  public var contacts: [Support_Common_V1_Contact] {
+    get {_storage._contacts}
+    set {_uniqueStorage()._contacts = newValue}
+  }
 
   /// Oldest first; empty in ListCertificates.
-  public var history: [Support_Intake_V1_CertificateRevision] = []
+  public var history: [Support_Intake_V1_CertificateRevision] {
+    get {_storage._history}
+    set {_uniqueStorage()._history = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
   public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_updatedAt = newValue}
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
   }
   /// Returns true if `updatedAt` has been explicitly set.
-  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One issued revision of a certificate.
@@ -231,6 +268,10 @@ public nonisolated struct Support_Intake_V1_RegisterCertificateRequest: Sendable
 
   /// The initial contacts, at most 8.
   public var contacts: [Support_Common_V1_Contact] = []
+
+  /// "en" or "ja"; empty for the office's language.
+  ///   INVALID_ARGUMENT another value (field "language").
+  public var language: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -366,7 +407,8 @@ public nonisolated struct Support_Intake_V1_Incident: @unchecked Sendable {
     set {_uniqueStorage()._tam = newValue}
   }
 
-  /// The reporting contact as it was when the incident was opened.
+  /// The reporting contact as it was when the incident was opened, with the
+  /// language its mail is written in.
   public var contact: Support_Common_V1_Contact {
     get {_storage._contact ?? Support_Common_V1_Contact()}
     set {_uniqueStorage()._contact = newValue}
@@ -436,7 +478,8 @@ public nonisolated struct Support_Intake_V1_Incident: @unchecked Sendable {
     set {_uniqueStorage()._phoneAdvised = newValue}
   }
 
-  /// Oldest first.
+  /// Deprecated: the older view of the thread (responses, info requests and
+  /// answers, workarounds, notes). Read `thread`.
   public var conversation: [Support_Intake_V1_ConversationEntry] {
     get {_storage._conversation}
     set {_uniqueStorage()._conversation = newValue}
@@ -458,7 +501,7 @@ public nonisolated struct Support_Intake_V1_Incident: @unchecked Sendable {
   /// Clears the value of `closureReason`. Subsequent reads from it will return its default value.
   public mutating func clearClosureReason() {_uniqueStorage()._closureReason = nil}
 
-  /// The linked problem, if any.
+  /// The linked problem, if any. Staff-only.
   public var problemID: String {
     get {_storage._problemID}
     set {_uniqueStorage()._problemID = newValue}
@@ -508,10 +551,23 @@ public nonisolated struct Support_Intake_V1_Incident: @unchecked Sendable {
   public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
 
   /// Staff id of whoever recorded a phone, email or TAM request; empty when
-  /// the contact opened it on the portal.
+  /// the contact opened it on the portal. Staff-only.
   public var enteredBy: String {
     get {_storage._enteredBy}
     set {_uniqueStorage()._enteredBy = newValue}
+  }
+
+  /// The thread, oldest first: the description, every customer and vendor
+  /// message, and (staff-only) internal notes. Empty in ListIncidents.
+  public var thread: [Support_Common_V1_Article] {
+    get {_storage._thread}
+    set {_uniqueStorage()._thread = newValue}
+  }
+
+  /// Other authorised contacts who receive the incident's mail (SetCc).
+  public var cc: [Support_Common_V1_Contact] {
+    get {_storage._cc}
+    set {_uniqueStorage()._cc = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -809,6 +865,14 @@ public nonisolated struct Support_Intake_V1_ProvideInfoRequest: Sendable {
 
   public var text: String = String()
 
+  /// How the message came: 0 means the portal. Email or phone when staff
+  /// record it for the contact (then actor is set).
+  public var via: Support_Common_V1_Channel = .unspecified
+
+  /// The staff id recording a phone or mail message for the contact; empty
+  /// when the contact writes itself.
+  public var actor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -923,6 +987,189 @@ public nonisolated struct Support_Intake_V1_AddNoteRequest: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_ReplyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var actor: String = String()
+
+  public var text: String = String()
+
+  /// How the message reached the customer; 0 means the portal (and mail).
+  public var via: Support_Common_V1_Channel = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_SetCcRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var actor: String = String()
+
+  public var emails: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_BeginAttachmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  /// Exactly one of the two: the contact uploading, or the staff id.
+  public var contactEmail: String = String()
+
+  public var actor: String = String()
+
+  /// The file name, without a path.
+  public var name: String = String()
+
+  /// Empty means application/octet-stream.
+  public var mediaType: String = String()
+
+  public var sizeBytes: UInt64 = 0
+
+  /// SHA-256 of the whole file, 64 hex digits.
+  public var sha256: String = String()
+
+  /// The article's text (may be empty: the file is the message).
+  public var text: String = String()
+
+  /// Staff only: VISIBILITY_INTERNAL attaches it to an internal note; 0
+  /// means public.
+  public var visibility: Support_Common_V1_Visibility = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_BeginAttachmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var uploadID: String = String()
+
+  /// The most bytes one WriteAttachment may carry (2 MiB).
+  public var maxChunkBytes: UInt32 = 0
+
+  /// When the upload is discarded unless committed.
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Support_Intake_V1_WriteAttachmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var uploadID: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_WriteAttachmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// How many bytes the upload holds now.
+  public var receivedBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_CommitAttachmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var uploadID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_ReadAttachmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var name: String = String()
+
+  public var offset: UInt64 = 0
+
+  /// At most this many bytes; 0 means 1 MiB. Capped at 2 MiB.
+  public var maxBytes: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_ReadAttachmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attachment: Support_Common_V1_Attachment {
+    get {_attachment ?? Support_Common_V1_Attachment()}
+    set {_attachment = newValue}
+  }
+  /// Returns true if `attachment` has been explicitly set.
+  public var hasAttachment: Bool {self._attachment != nil}
+  /// Clears the value of `attachment`. Subsequent reads from it will return its default value.
+  public mutating func clearAttachment() {self._attachment = nil}
+
+  public var data: Data = Data()
+
+  /// True when this chunk ends the file.
+  public var end: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _attachment: Support_Common_V1_Attachment? = nil
 }
 
 public nonisolated struct Support_Intake_V1_CloseForCustomerTimeoutRequest: Sendable {
@@ -1361,6 +1608,9 @@ public nonisolated struct Support_Intake_V1_Office: Sendable {
   /// Whether it is business time at the office now.
   public var openNow: Bool = false
 
+  /// The language of its certificates unless one says otherwise: "en", "ja".
+  public var language: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1376,88 +1626,153 @@ nonisolated extension Support_Intake_V1_ProblemState: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Certificate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{1}history\0\u{3}created_at\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{1}history\0\u{3}created_at\0\u{3}updated_at\0\u{1}language\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _customer: String = String()
+    var _tier: Support_Common_V1_Tier = .unspecified
+    var _office: String = String()
+    var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _tam: String = String()
+    var _language: String = String()
+    var _revision: UInt32 = 0
+    var _contacts: [Support_Common_V1_Contact] = []
+    var _history: [Support_Intake_V1_CertificateRevision] = []
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _customer = source._customer
+      _tier = source._tier
+      _office = source._office
+      _validFrom = source._validFrom
+      _validUntil = source._validUntil
+      _tam = source._tam
+      _language = source._language
+      _revision = source._revision
+      _contacts = source._contacts
+      _history = source._history
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.customer) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.tier) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.office) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._validFrom) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._validUntil) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.tam) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.revision) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
-      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._customer) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._tier) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._office) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._validFrom) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._validUntil) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._tam) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._revision) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._contacts) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._history) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._language) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._customer.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customer, fieldNumber: 2)
+      }
+      if _storage._tier != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._tier, fieldNumber: 3)
+      }
+      if !_storage._office.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._office, fieldNumber: 4)
+      }
+      try { if let v = _storage._validFrom {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._validUntil {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._tam.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tam, fieldNumber: 7)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._revision, fieldNumber: 8)
+      }
+      if !_storage._contacts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._contacts, fieldNumber: 9)
+      }
+      if !_storage._history.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._history, fieldNumber: 10)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._language.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._language, fieldNumber: 13)
+      }
     }
-    if !self.customer.isEmpty {
-      try visitor.visitSingularStringField(value: self.customer, fieldNumber: 2)
-    }
-    if self.tier != .unspecified {
-      try visitor.visitSingularEnumField(value: self.tier, fieldNumber: 3)
-    }
-    if !self.office.isEmpty {
-      try visitor.visitSingularStringField(value: self.office, fieldNumber: 4)
-    }
-    try { if let v = self._validFrom {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._validUntil {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.tam.isEmpty {
-      try visitor.visitSingularStringField(value: self.tam, fieldNumber: 7)
-    }
-    if self.revision != 0 {
-      try visitor.visitSingularUInt32Field(value: self.revision, fieldNumber: 8)
-    }
-    if !self.contacts.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 9)
-    }
-    if !self.history.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 10)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
-    try { if let v = self._updatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Support_Intake_V1_Certificate, rhs: Support_Intake_V1_Certificate) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.customer != rhs.customer {return false}
-    if lhs.tier != rhs.tier {return false}
-    if lhs.office != rhs.office {return false}
-    if lhs._validFrom != rhs._validFrom {return false}
-    if lhs._validUntil != rhs._validUntil {return false}
-    if lhs.tam != rhs.tam {return false}
-    if lhs.revision != rhs.revision {return false}
-    if lhs.contacts != rhs.contacts {return false}
-    if lhs.history != rhs.history {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._tier != rhs_storage._tier {return false}
+        if _storage._office != rhs_storage._office {return false}
+        if _storage._validFrom != rhs_storage._validFrom {return false}
+        if _storage._validUntil != rhs_storage._validUntil {return false}
+        if _storage._tam != rhs_storage._tam {return false}
+        if _storage._language != rhs_storage._language {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._contacts != rhs_storage._contacts {return false}
+        if _storage._history != rhs_storage._history {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1519,7 +1834,7 @@ nonisolated extension Support_Intake_V1_CertificateRevision: SwiftProtobuf.Messa
 
 nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterCertificateRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}contacts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}contacts\0\u{1}language\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1536,6 +1851,7 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
       case 7: try { try decoder.decodeSingularMessageField(value: &self._validUntil) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.tam) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.language) }()
       default: break
       }
     }
@@ -1573,6 +1889,9 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
     if !self.contacts.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 9)
     }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1586,6 +1905,7 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
     if lhs._validUntil != rhs._validUntil {return false}
     if lhs.tam != rhs.tam {return false}
     if lhs.contacts != rhs.contacts {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1792,7 +2112,7 @@ nonisolated extension Support_Intake_V1_RemoveContactRequest: SwiftProtobuf.Mess
 
 nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Incident"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{1}tam\0\u{1}contact\0\u{1}channel\0\u{1}kind\0\u{1}severity\0\u{3}severity_history\0\u{1}title\0\u{1}description\0\u{1}state\0\u{1}side\0\u{3}side_since\0\u{3}phone_advised\0\u{1}conversation\0\u{1}resolution\0\u{3}closure_reason\0\u{3}problem_id\0\u{1}transitions\0\u{3}opened_at\0\u{3}updated_at\0\u{3}resolved_at\0\u{3}closed_at\0\u{3}entered_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{1}tam\0\u{1}contact\0\u{1}channel\0\u{1}kind\0\u{1}severity\0\u{3}severity_history\0\u{1}title\0\u{1}description\0\u{1}state\0\u{1}side\0\u{3}side_since\0\u{3}phone_advised\0\u{1}conversation\0\u{1}resolution\0\u{3}closure_reason\0\u{3}problem_id\0\u{1}transitions\0\u{3}opened_at\0\u{3}updated_at\0\u{3}resolved_at\0\u{3}closed_at\0\u{3}entered_by\0\u{1}thread\0\u{1}cc\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1822,6 +2142,8 @@ nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftPr
     var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _enteredBy: String = String()
+    var _thread: [Support_Common_V1_Article] = []
+    var _cc: [Support_Common_V1_Contact] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1859,6 +2181,8 @@ nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftPr
       _resolvedAt = source._resolvedAt
       _closedAt = source._closedAt
       _enteredBy = source._enteredBy
+      _thread = source._thread
+      _cc = source._cc
     }
   }
 
@@ -1904,6 +2228,8 @@ nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftPr
         case 25: try { try decoder.decodeSingularMessageField(value: &_storage._resolvedAt) }()
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
         case 27: try { try decoder.decodeSingularStringField(value: &_storage._enteredBy) }()
+        case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._thread) }()
+        case 29: try { try decoder.decodeRepeatedMessageField(value: &_storage._cc) }()
         default: break
         }
       }
@@ -1997,6 +2323,12 @@ nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftPr
       if !_storage._enteredBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._enteredBy, fieldNumber: 27)
       }
+      if !_storage._thread.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._thread, fieldNumber: 28)
+      }
+      if !_storage._cc.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._cc, fieldNumber: 29)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2033,6 +2365,8 @@ nonisolated extension Support_Intake_V1_Incident: SwiftProtobuf.Message, SwiftPr
         if _storage._resolvedAt != rhs_storage._resolvedAt {return false}
         if _storage._closedAt != rhs_storage._closedAt {return false}
         if _storage._enteredBy != rhs_storage._enteredBy {return false}
+        if _storage._thread != rhs_storage._thread {return false}
+        if _storage._cc != rhs_storage._cc {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2490,7 +2824,7 @@ nonisolated extension Support_Intake_V1_RequestInfoRequest: SwiftProtobuf.Messag
 
 nonisolated extension Support_Intake_V1_ProvideInfoRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProvideInfoRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}contact_email\0\u{1}text\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}contact_email\0\u{1}text\0\u{1}via\0\u{1}actor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2501,6 +2835,8 @@ nonisolated extension Support_Intake_V1_ProvideInfoRequest: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.contactEmail) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.via) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.actor) }()
       default: break
       }
     }
@@ -2516,6 +2852,12 @@ nonisolated extension Support_Intake_V1_ProvideInfoRequest: SwiftProtobuf.Messag
     if !self.text.isEmpty {
       try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
     }
+    if self.via != .unspecified {
+      try visitor.visitSingularEnumField(value: self.via, fieldNumber: 4)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2523,6 +2865,8 @@ nonisolated extension Support_Intake_V1_ProvideInfoRequest: SwiftProtobuf.Messag
     if lhs.incidentID != rhs.incidentID {return false}
     if lhs.contactEmail != rhs.contactEmail {return false}
     if lhs.text != rhs.text {return false}
+    if lhs.via != rhs.via {return false}
+    if lhs.actor != rhs.actor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2782,6 +3126,394 @@ nonisolated extension Support_Intake_V1_AddNoteRequest: SwiftProtobuf.Message, S
     if lhs.incidentID != rhs.incidentID {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.text != rhs.text {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_ReplyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReplyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}actor\0\u{1}text\0\u{1}via\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.via) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 2)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
+    }
+    if self.via != .unspecified {
+      try visitor.visitSingularEnumField(value: self.via, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_ReplyRequest, rhs: Support_Intake_V1_ReplyRequest) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.via != rhs.via {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_SetCcRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCcRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}actor\0\u{1}emails\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.emails) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 2)
+    }
+    if !self.emails.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.emails, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_SetCcRequest, rhs: Support_Intake_V1_SetCcRequest) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.emails != rhs.emails {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_BeginAttachmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BeginAttachmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}contact_email\0\u{1}actor\0\u{1}name\0\u{3}media_type\0\u{3}size_bytes\0\u{1}sha256\0\u{1}text\0\u{1}visibility\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contactEmail) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.mediaType) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.sizeBytes) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.visibility) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if !self.contactEmail.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactEmail, fieldNumber: 2)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 3)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 4)
+    }
+    if !self.mediaType.isEmpty {
+      try visitor.visitSingularStringField(value: self.mediaType, fieldNumber: 5)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sizeBytes, fieldNumber: 6)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 7)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 8)
+    }
+    if self.visibility != .unspecified {
+      try visitor.visitSingularEnumField(value: self.visibility, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_BeginAttachmentRequest, rhs: Support_Intake_V1_BeginAttachmentRequest) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.contactEmail != rhs.contactEmail {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.mediaType != rhs.mediaType {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.visibility != rhs.visibility {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_BeginAttachmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BeginAttachmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upload_id\0\u{3}max_chunk_bytes\0\u{3}expires_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.uploadID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.maxChunkBytes) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.uploadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadID, fieldNumber: 1)
+    }
+    if self.maxChunkBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxChunkBytes, fieldNumber: 2)
+    }
+    try { if let v = self._expiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_BeginAttachmentResponse, rhs: Support_Intake_V1_BeginAttachmentResponse) -> Bool {
+    if lhs.uploadID != rhs.uploadID {return false}
+    if lhs.maxChunkBytes != rhs.maxChunkBytes {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_WriteAttachmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WriteAttachmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upload_id\0\u{1}offset\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.uploadID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.uploadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadID, fieldNumber: 1)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_WriteAttachmentRequest, rhs: Support_Intake_V1_WriteAttachmentRequest) -> Bool {
+    if lhs.uploadID != rhs.uploadID {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_WriteAttachmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WriteAttachmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}received_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.receivedBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.receivedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.receivedBytes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_WriteAttachmentResponse, rhs: Support_Intake_V1_WriteAttachmentResponse) -> Bool {
+    if lhs.receivedBytes != rhs.receivedBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_CommitAttachmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommitAttachmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upload_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.uploadID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.uploadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_CommitAttachmentRequest, rhs: Support_Intake_V1_CommitAttachmentRequest) -> Bool {
+    if lhs.uploadID != rhs.uploadID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_ReadAttachmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadAttachmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}name\0\u{1}offset\0\u{3}max_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.maxBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_ReadAttachmentRequest, rhs: Support_Intake_V1_ReadAttachmentRequest) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.maxBytes != rhs.maxBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_ReadAttachmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadAttachmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attachment\0\u{1}data\0\u{1}end\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._attachment) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.end) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._attachment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    if self.end != false {
+      try visitor.visitSingularBoolField(value: self.end, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_ReadAttachmentResponse, rhs: Support_Intake_V1_ReadAttachmentResponse) -> Bool {
+    if lhs._attachment != rhs._attachment {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.end != rhs.end {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3586,7 +4318,7 @@ nonisolated extension Support_Intake_V1_ListOfficesResponse: SwiftProtobuf.Messa
 
 nonisolated extension Support_Intake_V1_Office: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Office"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}time_zone\0\u{3}hours_summary\0\u{3}holiday_calendar\0\u{3}calendar_version\0\u{3}open_now\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}time_zone\0\u{3}hours_summary\0\u{3}holiday_calendar\0\u{3}calendar_version\0\u{3}open_now\0\u{1}language\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3601,6 +4333,7 @@ nonisolated extension Support_Intake_V1_Office: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularStringField(value: &self.holidayCalendar) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.calendarVersion) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.openNow) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.language) }()
       default: break
       }
     }
@@ -3628,6 +4361,9 @@ nonisolated extension Support_Intake_V1_Office: SwiftProtobuf.Message, SwiftProt
     if self.openNow != false {
       try visitor.visitSingularBoolField(value: self.openNow, fieldNumber: 7)
     }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3639,6 +4375,7 @@ nonisolated extension Support_Intake_V1_Office: SwiftProtobuf.Message, SwiftProt
     if lhs.holidayCalendar != rhs.holidayCalendar {return false}
     if lhs.calendarVersion != rhs.calendarVersion {return false}
     if lhs.openNow != rhs.openNow {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

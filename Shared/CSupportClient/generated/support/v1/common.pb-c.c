@@ -142,6 +142,96 @@ void   support__common__v1__person__free_unpacked
   assert(message->base.descriptor == &support__common__v1__person__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__common__v1__attachment__init
+                     (Support__Common__V1__Attachment         *message)
+{
+  static const Support__Common__V1__Attachment init_value = SUPPORT__COMMON__V1__ATTACHMENT__INIT;
+  *message = init_value;
+}
+size_t support__common__v1__attachment__get_packed_size
+                     (const Support__Common__V1__Attachment *message)
+{
+  assert(message->base.descriptor == &support__common__v1__attachment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__common__v1__attachment__pack
+                     (const Support__Common__V1__Attachment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__common__v1__attachment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__common__v1__attachment__pack_to_buffer
+                     (const Support__Common__V1__Attachment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__common__v1__attachment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Common__V1__Attachment *
+       support__common__v1__attachment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Common__V1__Attachment *)
+     protobuf_c_message_unpack (&support__common__v1__attachment__descriptor,
+                                allocator, len, data);
+}
+void   support__common__v1__attachment__free_unpacked
+                     (Support__Common__V1__Attachment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__common__v1__attachment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__common__v1__article__init
+                     (Support__Common__V1__Article         *message)
+{
+  static const Support__Common__V1__Article init_value = SUPPORT__COMMON__V1__ARTICLE__INIT;
+  *message = init_value;
+}
+size_t support__common__v1__article__get_packed_size
+                     (const Support__Common__V1__Article *message)
+{
+  assert(message->base.descriptor == &support__common__v1__article__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__common__v1__article__pack
+                     (const Support__Common__V1__Article *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__common__v1__article__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__common__v1__article__pack_to_buffer
+                     (const Support__Common__V1__Article *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__common__v1__article__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Common__V1__Article *
+       support__common__v1__article__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Common__V1__Article *)
+     protobuf_c_message_unpack (&support__common__v1__article__descriptor,
+                                allocator, len, data);
+}
+void   support__common__v1__article__free_unpacked
+                     (Support__Common__V1__Article *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__common__v1__article__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor support__common__v1__closure_reason__field_descriptors[3] =
 {
   {
@@ -206,7 +296,7 @@ const ProtobufCMessageDescriptor support__common__v1__closure_reason__descriptor
   (ProtobufCMessageInit) support__common__v1__closure_reason__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__common__v1__contact__field_descriptors[3] =
+static const ProtobufCFieldDescriptor support__common__v1__contact__field_descriptors[4] =
 {
   {
     "name",
@@ -244,16 +334,29 @@ static const ProtobufCFieldDescriptor support__common__v1__contact__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Contact, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__common__v1__contact__field_indices_by_name[] = {
   1,   /* field[1] = email */
+  3,   /* field[3] = language */
   0,   /* field[0] = name */
   2,   /* field[2] = phone */
 };
 static const ProtobufCIntRange support__common__v1__contact__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor support__common__v1__contact__descriptor =
 {
@@ -263,7 +366,7 @@ const ProtobufCMessageDescriptor support__common__v1__contact__descriptor =
   "Support__Common__V1__Contact",
   "support.common.v1",
   sizeof(Support__Common__V1__Contact),
-  3,
+  4,
   support__common__v1__contact__field_descriptors,
   support__common__v1__contact__field_indices_by_name,
   1,  support__common__v1__contact__number_ranges,
@@ -345,6 +448,264 @@ const ProtobufCMessageDescriptor support__common__v1__person__descriptor =
   support__common__v1__person__field_indices_by_name,
   1,  support__common__v1__person__number_ranges,
   (ProtobufCMessageInit) support__common__v1__person__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__common__v1__attachment__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Attachment, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Attachment, media_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size_bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Attachment, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Attachment, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "article_number",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Attachment, article_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__common__v1__attachment__field_indices_by_name[] = {
+  4,   /* field[4] = article_number */
+  1,   /* field[1] = media_type */
+  0,   /* field[0] = name */
+  3,   /* field[3] = sha256 */
+  2,   /* field[2] = size_bytes */
+};
+static const ProtobufCIntRange support__common__v1__attachment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor support__common__v1__attachment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.common.v1.Attachment",
+  "Attachment",
+  "Support__Common__V1__Attachment",
+  "support.common.v1",
+  sizeof(Support__Common__V1__Attachment),
+  5,
+  support__common__v1__attachment__field_descriptors,
+  support__common__v1__attachment__field_indices_by_name,
+  1,  support__common__v1__attachment__number_ranges,
+  (ProtobufCMessageInit) support__common__v1__attachment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__common__v1__article__field_descriptors[11] =
+{
+  {
+    "number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, kind),
+    &support__common__v1__article_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "author",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, author),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "direction",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, direction),
+    &support__common__v1__direction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, channel),
+    &support__common__v1__channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "visibility",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, visibility),
+    &support__common__v1__visibility__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attachments",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Common__V1__Article, n_attachments),
+    offsetof(Support__Common__V1__Article, attachments),
+    &support__common__v1__attachment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "closure",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, closure),
+    &support__common__v1__closure_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entered_by",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Common__V1__Article, entered_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__common__v1__article__field_indices_by_name[] = {
+  6,   /* field[6] = at */
+  8,   /* field[8] = attachments */
+  2,   /* field[2] = author */
+  4,   /* field[4] = channel */
+  9,   /* field[9] = closure */
+  3,   /* field[3] = direction */
+  10,   /* field[10] = entered_by */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = number */
+  7,   /* field[7] = text */
+  5,   /* field[5] = visibility */
+};
+static const ProtobufCIntRange support__common__v1__article__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor support__common__v1__article__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.common.v1.Article",
+  "Article",
+  "Support__Common__V1__Article",
+  "support.common.v1",
+  sizeof(Support__Common__V1__Article),
+  11,
+  support__common__v1__article__field_descriptors,
+  support__common__v1__article__field_indices_by_name,
+  1,  support__common__v1__article__number_ranges,
+  (ProtobufCMessageInit) support__common__v1__article__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue support__common__v1__tier__enum_values_by_number[3] =
@@ -689,5 +1050,117 @@ const ProtobufCEnumDescriptor support__common__v1__clock_kind__descriptor =
   support__common__v1__clock_kind__enum_values_by_name,
   1,
   support__common__v1__clock_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue support__common__v1__article_kind__enum_values_by_number[13] =
+{
+  { "ARTICLE_KIND_UNSPECIFIED", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_UNSPECIFIED", 0 },
+  { "ARTICLE_KIND_DESCRIPTION", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_DESCRIPTION", 1 },
+  { "ARTICLE_KIND_CUSTOMER_MESSAGE", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_CUSTOMER_MESSAGE", 2 },
+  { "ARTICLE_KIND_RESPONSE", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_RESPONSE", 3 },
+  { "ARTICLE_KIND_INFO_REQUEST", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_INFO_REQUEST", 4 },
+  { "ARTICLE_KIND_WORKAROUND", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_WORKAROUND", 5 },
+  { "ARTICLE_KIND_REPLY", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_REPLY", 6 },
+  { "ARTICLE_KIND_RESOLUTION", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_RESOLUTION", 7 },
+  { "ARTICLE_KIND_CLOSURE", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_CLOSURE", 8 },
+  { "ARTICLE_KIND_REOPEN", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_REOPEN", 9 },
+  { "ARTICLE_KIND_STATUS_REPORT", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_STATUS_REPORT", 10 },
+  { "ARTICLE_KIND_SPECIALIST_PROGRESS", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_SPECIALIST_PROGRESS", 11 },
+  { "ARTICLE_KIND_NOTE", "SUPPORT__COMMON__V1__ARTICLE_KIND__ARTICLE_KIND_NOTE", 12 },
+};
+static const ProtobufCIntRange support__common__v1__article_kind__value_ranges[] = {
+{0, 0},{0, 13}
+};
+static const ProtobufCEnumValueIndex support__common__v1__article_kind__enum_values_by_name[13] =
+{
+  { "ARTICLE_KIND_CLOSURE", 8 },
+  { "ARTICLE_KIND_CUSTOMER_MESSAGE", 2 },
+  { "ARTICLE_KIND_DESCRIPTION", 1 },
+  { "ARTICLE_KIND_INFO_REQUEST", 4 },
+  { "ARTICLE_KIND_NOTE", 12 },
+  { "ARTICLE_KIND_REOPEN", 9 },
+  { "ARTICLE_KIND_REPLY", 6 },
+  { "ARTICLE_KIND_RESOLUTION", 7 },
+  { "ARTICLE_KIND_RESPONSE", 3 },
+  { "ARTICLE_KIND_SPECIALIST_PROGRESS", 11 },
+  { "ARTICLE_KIND_STATUS_REPORT", 10 },
+  { "ARTICLE_KIND_UNSPECIFIED", 0 },
+  { "ARTICLE_KIND_WORKAROUND", 5 },
+};
+const ProtobufCEnumDescriptor support__common__v1__article_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "support.common.v1.ArticleKind",
+  "ArticleKind",
+  "Support__Common__V1__ArticleKind",
+  "support.common.v1",
+  13,
+  support__common__v1__article_kind__enum_values_by_number,
+  13,
+  support__common__v1__article_kind__enum_values_by_name,
+  1,
+  support__common__v1__article_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue support__common__v1__direction__enum_values_by_number[4] =
+{
+  { "DIRECTION_UNSPECIFIED", "SUPPORT__COMMON__V1__DIRECTION__DIRECTION_UNSPECIFIED", 0 },
+  { "DIRECTION_FROM_CUSTOMER", "SUPPORT__COMMON__V1__DIRECTION__DIRECTION_FROM_CUSTOMER", 1 },
+  { "DIRECTION_TO_CUSTOMER", "SUPPORT__COMMON__V1__DIRECTION__DIRECTION_TO_CUSTOMER", 2 },
+  { "DIRECTION_INTERNAL", "SUPPORT__COMMON__V1__DIRECTION__DIRECTION_INTERNAL", 3 },
+};
+static const ProtobufCIntRange support__common__v1__direction__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex support__common__v1__direction__enum_values_by_name[4] =
+{
+  { "DIRECTION_FROM_CUSTOMER", 1 },
+  { "DIRECTION_INTERNAL", 3 },
+  { "DIRECTION_TO_CUSTOMER", 2 },
+  { "DIRECTION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor support__common__v1__direction__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "support.common.v1.Direction",
+  "Direction",
+  "Support__Common__V1__Direction",
+  "support.common.v1",
+  4,
+  support__common__v1__direction__enum_values_by_number,
+  4,
+  support__common__v1__direction__enum_values_by_name,
+  1,
+  support__common__v1__direction__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue support__common__v1__visibility__enum_values_by_number[3] =
+{
+  { "VISIBILITY_UNSPECIFIED", "SUPPORT__COMMON__V1__VISIBILITY__VISIBILITY_UNSPECIFIED", 0 },
+  { "VISIBILITY_PUBLIC", "SUPPORT__COMMON__V1__VISIBILITY__VISIBILITY_PUBLIC", 1 },
+  { "VISIBILITY_INTERNAL", "SUPPORT__COMMON__V1__VISIBILITY__VISIBILITY_INTERNAL", 2 },
+};
+static const ProtobufCIntRange support__common__v1__visibility__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex support__common__v1__visibility__enum_values_by_name[3] =
+{
+  { "VISIBILITY_INTERNAL", 2 },
+  { "VISIBILITY_PUBLIC", 1 },
+  { "VISIBILITY_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor support__common__v1__visibility__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "support.common.v1.Visibility",
+  "Visibility",
+  "Support__Common__V1__Visibility",
+  "support.common.v1",
+  3,
+  support__common__v1__visibility__enum_values_by_number,
+  3,
+  support__common__v1__visibility__enum_values_by_name,
+  1,
+  support__common__v1__visibility__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

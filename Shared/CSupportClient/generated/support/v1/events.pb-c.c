@@ -592,6 +592,51 @@ void   support__events__v1__closed__free_unpacked
   assert(message->base.descriptor == &support__events__v1__closed__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__events__v1__article_added__init
+                     (Support__Events__V1__ArticleAdded         *message)
+{
+  static const Support__Events__V1__ArticleAdded init_value = SUPPORT__EVENTS__V1__ARTICLE_ADDED__INIT;
+  *message = init_value;
+}
+size_t support__events__v1__article_added__get_packed_size
+                     (const Support__Events__V1__ArticleAdded *message)
+{
+  assert(message->base.descriptor == &support__events__v1__article_added__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__events__v1__article_added__pack
+                     (const Support__Events__V1__ArticleAdded *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__events__v1__article_added__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__events__v1__article_added__pack_to_buffer
+                     (const Support__Events__V1__ArticleAdded *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__events__v1__article_added__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Events__V1__ArticleAdded *
+       support__events__v1__article_added__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Events__V1__ArticleAdded *)
+     protobuf_c_message_unpack (&support__events__v1__article_added__descriptor,
+                                allocator, len, data);
+}
+void   support__events__v1__article_added__free_unpacked
+                     (Support__Events__V1__ArticleAdded *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__events__v1__article_added__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__events__v1__contacts_changed__init
                      (Support__Events__V1__ContactsChanged         *message)
 {
@@ -1176,7 +1221,7 @@ const ProtobufCMessageDescriptor support__events__v1__deliver_response__descript
   (ProtobufCMessageInit) support__events__v1__deliver_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[25] =
+static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[26] =
 {
   {
     "event_id",
@@ -1407,6 +1452,18 @@ static const ProtobufCFieldDescriptor support__events__v1__event__field_descript
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "article_added",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Events__V1__Event, payload_case),
+    offsetof(Support__Events__V1__Event, article_added),
+    &support__events__v1__article_added__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "sla_warning",
     30,
     PROTOBUF_C_LABEL_NONE,
@@ -1480,14 +1537,15 @@ static const ProtobufCFieldDescriptor support__events__v1__event__field_descript
   },
 };
 static const unsigned support__events__v1__event__field_indices_by_name[] = {
+  19,   /* field[19] = article_added */
   5,   /* field[5] = causation_event_id */
   17,   /* field[17] = certificate_changed */
   15,   /* field[15] = closed */
   18,   /* field[18] = company_account_availability_changed */
   16,   /* field[16] = contacts_changed */
-  22,   /* field[22] = customer_timeout */
-  23,   /* field[23] = customer_timeout_warning */
-  24,   /* field[24] = escalated */
+  23,   /* field[23] = customer_timeout */
+  24,   /* field[24] = customer_timeout_warning */
+  25,   /* field[25] = escalated */
   0,   /* field[0] = event_id */
   1,   /* field[1] = incident_id */
   7,   /* field[7] = incident_opened */
@@ -1501,18 +1559,18 @@ static const unsigned support__events__v1__event__field_indices_by_name[] = {
   8,   /* field[8] = response_given */
   2,   /* field[2] = sequence */
   11,   /* field[11] = severity_changed */
-  20,   /* field[20] = sla_breached */
-  21,   /* field[21] = sla_met */
-  19,   /* field[19] = sla_warning */
+  21,   /* field[21] = sla_breached */
+  22,   /* field[22] = sla_met */
+  20,   /* field[20] = sla_warning */
   12,   /* field[12] = workaround_provided */
 };
 static const ProtobufCIntRange support__events__v1__event__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 10, 7 },
-  { 30, 19 },
-  { 40, 24 },
-  { 0, 25 }
+  { 30, 20 },
+  { 40, 25 },
+  { 0, 26 }
 };
 const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
 {
@@ -1522,14 +1580,14 @@ const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
   "Support__Events__V1__Event",
   "support.events.v1",
   sizeof(Support__Events__V1__Event),
-  25,
+  26,
   support__events__v1__event__field_descriptors,
   support__events__v1__event__field_indices_by_name,
   4,  support__events__v1__event__number_ranges,
   (ProtobufCMessageInit) support__events__v1__event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__incident_snapshot__field_descriptors[18] =
+static const ProtobufCFieldDescriptor support__events__v1__incident_snapshot__field_descriptors[20] =
 {
   {
     "certificate_id",
@@ -1747,11 +1805,37 @@ static const ProtobufCFieldDescriptor support__events__v1__incident_snapshot__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "contact_language",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__IncidentSnapshot, contact_language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cc",
+    20,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Events__V1__IncidentSnapshot, n_cc),
+    offsetof(Support__Events__V1__IncidentSnapshot, cc),
+    &support__common__v1__contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__events__v1__incident_snapshot__field_indices_by_name[] = {
+  19,   /* field[19] = cc */
   0,   /* field[0] = certificate_id */
   10,   /* field[10] = channel */
   13,   /* field[13] = contact_email */
+  18,   /* field[18] = contact_language */
   14,   /* field[14] = contact_name */
   1,   /* field[1] = customer */
   11,   /* field[11] = kind */
@@ -1771,7 +1855,7 @@ static const unsigned support__events__v1__incident_snapshot__field_indices_by_n
 static const ProtobufCIntRange support__events__v1__incident_snapshot__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor support__events__v1__incident_snapshot__descriptor =
 {
@@ -1781,7 +1865,7 @@ const ProtobufCMessageDescriptor support__events__v1__incident_snapshot__descrip
   "Support__Events__V1__IncidentSnapshot",
   "support.events.v1",
   sizeof(Support__Events__V1__IncidentSnapshot),
-  18,
+  20,
   support__events__v1__incident_snapshot__field_descriptors,
   support__events__v1__incident_snapshot__field_indices_by_name,
   1,  support__events__v1__incident_snapshot__number_ranges,
@@ -2403,6 +2487,57 @@ const ProtobufCMessageDescriptor support__events__v1__closed__descriptor =
   (ProtobufCMessageInit) support__events__v1__closed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor support__events__v1__article_added__field_descriptors[2] =
+{
+  {
+    "incident",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__ArticleAdded, incident),
+    &support__events__v1__incident_snapshot__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "article",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__ArticleAdded, article),
+    &support__common__v1__article__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__events__v1__article_added__field_indices_by_name[] = {
+  1,   /* field[1] = article */
+  0,   /* field[0] = incident */
+};
+static const ProtobufCIntRange support__events__v1__article_added__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor support__events__v1__article_added__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.events.v1.ArticleAdded",
+  "ArticleAdded",
+  "Support__Events__V1__ArticleAdded",
+  "support.events.v1",
+  sizeof(Support__Events__V1__ArticleAdded),
+  2,
+  support__events__v1__article_added__field_descriptors,
+  support__events__v1__article_added__field_indices_by_name,
+  1,  support__events__v1__article_added__number_ranges,
+  (ProtobufCMessageInit) support__events__v1__article_added__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor support__events__v1__contacts_changed__field_descriptors[6] =
 {
   {
@@ -2506,7 +2641,7 @@ const ProtobufCMessageDescriptor support__events__v1__contacts_changed__descript
   (ProtobufCMessageInit) support__events__v1__contacts_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__certificate_changed__field_descriptors[10] =
+static const ProtobufCFieldDescriptor support__events__v1__certificate_changed__field_descriptors[11] =
 {
   {
     "certificate_id",
@@ -2628,12 +2763,25 @@ static const ProtobufCFieldDescriptor support__events__v1__certificate_changed__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__CertificateChanged, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__events__v1__certificate_changed__field_indices_by_name[] = {
   0,   /* field[0] = certificate_id */
   9,   /* field[9] = changed_by */
   8,   /* field[8] = contacts */
   1,   /* field[1] = customer */
+  10,   /* field[10] = language */
   3,   /* field[3] = office */
   7,   /* field[7] = revision */
   6,   /* field[6] = tam */
@@ -2644,7 +2792,7 @@ static const unsigned support__events__v1__certificate_changed__field_indices_by
 static const ProtobufCIntRange support__events__v1__certificate_changed__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor support__events__v1__certificate_changed__descriptor =
 {
@@ -2654,7 +2802,7 @@ const ProtobufCMessageDescriptor support__events__v1__certificate_changed__descr
   "Support__Events__V1__CertificateChanged",
   "support.events.v1",
   sizeof(Support__Events__V1__CertificateChanged),
-  10,
+  11,
   support__events__v1__certificate_changed__field_descriptors,
   support__events__v1__certificate_changed__field_indices_by_name,
   1,  support__events__v1__certificate_changed__number_ranges,

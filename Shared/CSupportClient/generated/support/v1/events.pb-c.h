@@ -31,6 +31,7 @@ typedef struct Support__Events__V1__WorkaroundProvided Support__Events__V1__Work
 typedef struct Support__Events__V1__Resolved Support__Events__V1__Resolved;
 typedef struct Support__Events__V1__Reopened Support__Events__V1__Reopened;
 typedef struct Support__Events__V1__Closed Support__Events__V1__Closed;
+typedef struct Support__Events__V1__ArticleAdded Support__Events__V1__ArticleAdded;
 typedef struct Support__Events__V1__ContactsChanged Support__Events__V1__ContactsChanged;
 typedef struct Support__Events__V1__CertificateChanged Support__Events__V1__CertificateChanged;
 typedef struct Support__Events__V1__CompanyAccountAvailabilityChanged Support__Events__V1__CompanyAccountAvailabilityChanged;
@@ -98,6 +99,7 @@ typedef enum {
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_CONTACTS_CHANGED = 19,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_CERTIFICATE_CHANGED = 20,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_COMPANY_ACCOUNT_AVAILABILITY_CHANGED = 21,
+  SUPPORT__EVENTS__V1__EVENT__PAYLOAD_ARTICLE_ADDED = 22,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_WARNING = 30,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_BREACHED = 31,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_MET = 32,
@@ -163,6 +165,7 @@ struct  Support__Events__V1__Event
     Support__Events__V1__ContactsChanged *contacts_changed;
     Support__Events__V1__CertificateChanged *certificate_changed;
     Support__Events__V1__CompanyAccountAvailabilityChanged *company_account_availability_changed;
+    Support__Events__V1__ArticleAdded *article_added;
     /*
      * sla-timer (30-39)
      */
@@ -237,10 +240,20 @@ struct  Support__Events__V1__IncidentSnapshot
    * The problem the incident is linked to, if any.
    */
   char *problem_id;
+  /*
+   * The language of the reporting contact's mail ("en", "ja").
+   */
+  char *contact_language;
+  /*
+   * Other authorised contacts who receive the incident's mail, each with
+   * its language (Intake.SetCc).
+   */
+  size_t n_cc;
+  Support__Common__V1__Contact **cc;
 };
 #define SUPPORT__EVENTS__V1__INCIDENT_SNAPSHOT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__incident_snapshot__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_KIND__INCIDENT_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_KIND__INCIDENT_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Support__Events__V1__IncidentOpened
@@ -394,6 +407,27 @@ struct  Support__Events__V1__Closed
 
 
 /*
+ * A public article was added to the incident's thread: every vendor
+ * message to the customer (response, info request, workaround, reply,
+ * resolution, closure, reopen by staff, status report, specialist
+ * progress) and every customer message. Written in the same transaction
+ * as, and right after, the event of the change it belongs to (ResponseGiven,
+ * Closed...). Internal notes emit nothing: their text never leaves intake.
+ * notifier mails every article with direction to-customer to the reporting
+ * contact and the cc contacts, in the incident's mail thread.
+ */
+struct  Support__Events__V1__ArticleAdded
+{
+  ProtobufCMessage base;
+  Support__Events__V1__IncidentSnapshot *incident;
+  Support__Common__V1__Article *article;
+};
+#define SUPPORT__EVENTS__V1__ARTICLE_ADDED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__article_added__descriptor) \
+    , NULL, NULL }
+
+
+/*
  * A certificate's contact list changed (R-ORG-2): a new revision. Subscribers
  * keep the list of the highest revision they have seen.
  */
@@ -444,10 +478,14 @@ struct  Support__Events__V1__CertificateChanged
   size_t n_contacts;
   Support__Common__V1__Contact **contacts;
   char *changed_by;
+  /*
+   * The certificate's mail language ("en", "ja").
+   */
+  char *language;
 };
 #define SUPPORT__EVENTS__V1__CERTIFICATE_CHANGED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__certificate_changed__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -919,6 +957,25 @@ Support__Events__V1__Closed *
 void   support__events__v1__closed__free_unpacked
                      (Support__Events__V1__Closed *message,
                       ProtobufCAllocator *allocator);
+/* Support__Events__V1__ArticleAdded methods */
+void   support__events__v1__article_added__init
+                     (Support__Events__V1__ArticleAdded         *message);
+size_t support__events__v1__article_added__get_packed_size
+                     (const Support__Events__V1__ArticleAdded   *message);
+size_t support__events__v1__article_added__pack
+                     (const Support__Events__V1__ArticleAdded   *message,
+                      uint8_t             *out);
+size_t support__events__v1__article_added__pack_to_buffer
+                     (const Support__Events__V1__ArticleAdded   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Events__V1__ArticleAdded *
+       support__events__v1__article_added__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__events__v1__article_added__free_unpacked
+                     (Support__Events__V1__ArticleAdded *message,
+                      ProtobufCAllocator *allocator);
 /* Support__Events__V1__ContactsChanged methods */
 void   support__events__v1__contacts_changed__init
                      (Support__Events__V1__ContactsChanged         *message);
@@ -1169,6 +1226,9 @@ typedef void (*Support__Events__V1__Reopened_Closure)
 typedef void (*Support__Events__V1__Closed_Closure)
                  (const Support__Events__V1__Closed *message,
                   void *closure_data);
+typedef void (*Support__Events__V1__ArticleAdded_Closure)
+                 (const Support__Events__V1__ArticleAdded *message,
+                  void *closure_data);
 typedef void (*Support__Events__V1__ContactsChanged_Closure)
                  (const Support__Events__V1__ContactsChanged *message,
                   void *closure_data);
@@ -1242,6 +1302,7 @@ extern const ProtobufCMessageDescriptor support__events__v1__workaround_provided
 extern const ProtobufCMessageDescriptor support__events__v1__resolved__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__reopened__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__closed__descriptor;
+extern const ProtobufCMessageDescriptor support__events__v1__article_added__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__contacts_changed__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__certificate_changed__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__company_account_availability_changed__descriptor;

@@ -1132,6 +1132,411 @@ void   support__intake__v1__add_note_request__free_unpacked
   assert(message->base.descriptor == &support__intake__v1__add_note_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__intake__v1__reply_request__init
+                     (Support__Intake__V1__ReplyRequest         *message)
+{
+  static const Support__Intake__V1__ReplyRequest init_value = SUPPORT__INTAKE__V1__REPLY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__reply_request__get_packed_size
+                     (const Support__Intake__V1__ReplyRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__reply_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__reply_request__pack
+                     (const Support__Intake__V1__ReplyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__reply_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__reply_request__pack_to_buffer
+                     (const Support__Intake__V1__ReplyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__reply_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__ReplyRequest *
+       support__intake__v1__reply_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__ReplyRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__reply_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__reply_request__free_unpacked
+                     (Support__Intake__V1__ReplyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__reply_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__set_cc_request__init
+                     (Support__Intake__V1__SetCcRequest         *message)
+{
+  static const Support__Intake__V1__SetCcRequest init_value = SUPPORT__INTAKE__V1__SET_CC_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__set_cc_request__get_packed_size
+                     (const Support__Intake__V1__SetCcRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__set_cc_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__set_cc_request__pack
+                     (const Support__Intake__V1__SetCcRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__set_cc_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__set_cc_request__pack_to_buffer
+                     (const Support__Intake__V1__SetCcRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__set_cc_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__SetCcRequest *
+       support__intake__v1__set_cc_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__SetCcRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__set_cc_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__set_cc_request__free_unpacked
+                     (Support__Intake__V1__SetCcRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__set_cc_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__begin_attachment_request__init
+                     (Support__Intake__V1__BeginAttachmentRequest         *message)
+{
+  static const Support__Intake__V1__BeginAttachmentRequest init_value = SUPPORT__INTAKE__V1__BEGIN_ATTACHMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__begin_attachment_request__get_packed_size
+                     (const Support__Intake__V1__BeginAttachmentRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__begin_attachment_request__pack
+                     (const Support__Intake__V1__BeginAttachmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__begin_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__BeginAttachmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__BeginAttachmentRequest *
+       support__intake__v1__begin_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__BeginAttachmentRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__begin_attachment_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__begin_attachment_request__free_unpacked
+                     (Support__Intake__V1__BeginAttachmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__begin_attachment_response__init
+                     (Support__Intake__V1__BeginAttachmentResponse         *message)
+{
+  static const Support__Intake__V1__BeginAttachmentResponse init_value = SUPPORT__INTAKE__V1__BEGIN_ATTACHMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__begin_attachment_response__get_packed_size
+                     (const Support__Intake__V1__BeginAttachmentResponse *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__begin_attachment_response__pack
+                     (const Support__Intake__V1__BeginAttachmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__begin_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__BeginAttachmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__BeginAttachmentResponse *
+       support__intake__v1__begin_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__BeginAttachmentResponse *)
+     protobuf_c_message_unpack (&support__intake__v1__begin_attachment_response__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__begin_attachment_response__free_unpacked
+                     (Support__Intake__V1__BeginAttachmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__begin_attachment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__write_attachment_request__init
+                     (Support__Intake__V1__WriteAttachmentRequest         *message)
+{
+  static const Support__Intake__V1__WriteAttachmentRequest init_value = SUPPORT__INTAKE__V1__WRITE_ATTACHMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__write_attachment_request__get_packed_size
+                     (const Support__Intake__V1__WriteAttachmentRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__write_attachment_request__pack
+                     (const Support__Intake__V1__WriteAttachmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__write_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__WriteAttachmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__WriteAttachmentRequest *
+       support__intake__v1__write_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__WriteAttachmentRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__write_attachment_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__write_attachment_request__free_unpacked
+                     (Support__Intake__V1__WriteAttachmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__write_attachment_response__init
+                     (Support__Intake__V1__WriteAttachmentResponse         *message)
+{
+  static const Support__Intake__V1__WriteAttachmentResponse init_value = SUPPORT__INTAKE__V1__WRITE_ATTACHMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__write_attachment_response__get_packed_size
+                     (const Support__Intake__V1__WriteAttachmentResponse *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__write_attachment_response__pack
+                     (const Support__Intake__V1__WriteAttachmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__write_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__WriteAttachmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__WriteAttachmentResponse *
+       support__intake__v1__write_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__WriteAttachmentResponse *)
+     protobuf_c_message_unpack (&support__intake__v1__write_attachment_response__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__write_attachment_response__free_unpacked
+                     (Support__Intake__V1__WriteAttachmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__write_attachment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__commit_attachment_request__init
+                     (Support__Intake__V1__CommitAttachmentRequest         *message)
+{
+  static const Support__Intake__V1__CommitAttachmentRequest init_value = SUPPORT__INTAKE__V1__COMMIT_ATTACHMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__commit_attachment_request__get_packed_size
+                     (const Support__Intake__V1__CommitAttachmentRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__commit_attachment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__commit_attachment_request__pack
+                     (const Support__Intake__V1__CommitAttachmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__commit_attachment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__commit_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__CommitAttachmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__commit_attachment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__CommitAttachmentRequest *
+       support__intake__v1__commit_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__CommitAttachmentRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__commit_attachment_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__commit_attachment_request__free_unpacked
+                     (Support__Intake__V1__CommitAttachmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__commit_attachment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__read_attachment_request__init
+                     (Support__Intake__V1__ReadAttachmentRequest         *message)
+{
+  static const Support__Intake__V1__ReadAttachmentRequest init_value = SUPPORT__INTAKE__V1__READ_ATTACHMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__read_attachment_request__get_packed_size
+                     (const Support__Intake__V1__ReadAttachmentRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__read_attachment_request__pack
+                     (const Support__Intake__V1__ReadAttachmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__read_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__ReadAttachmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__ReadAttachmentRequest *
+       support__intake__v1__read_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__ReadAttachmentRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__read_attachment_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__read_attachment_request__free_unpacked
+                     (Support__Intake__V1__ReadAttachmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__read_attachment_response__init
+                     (Support__Intake__V1__ReadAttachmentResponse         *message)
+{
+  static const Support__Intake__V1__ReadAttachmentResponse init_value = SUPPORT__INTAKE__V1__READ_ATTACHMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__read_attachment_response__get_packed_size
+                     (const Support__Intake__V1__ReadAttachmentResponse *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__read_attachment_response__pack
+                     (const Support__Intake__V1__ReadAttachmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__read_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__ReadAttachmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__ReadAttachmentResponse *
+       support__intake__v1__read_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__ReadAttachmentResponse *)
+     protobuf_c_message_unpack (&support__intake__v1__read_attachment_response__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__read_attachment_response__free_unpacked
+                     (Support__Intake__V1__ReadAttachmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__read_attachment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__intake__v1__close_for_customer_timeout_request__init
                      (Support__Intake__V1__CloseForCustomerTimeoutRequest         *message)
 {
@@ -2032,7 +2437,7 @@ void   support__intake__v1__office__free_unpacked
   assert(message->base.descriptor == &support__intake__v1__office__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_descriptors[12] =
+static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_descriptors[13] =
 {
   {
     "id",
@@ -2178,6 +2583,18 @@ static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__Certificate, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__certificate__field_indices_by_name[] = {
   8,   /* field[8] = contacts */
@@ -2185,6 +2602,7 @@ static const unsigned support__intake__v1__certificate__field_indices_by_name[] 
   1,   /* field[1] = customer */
   9,   /* field[9] = history */
   0,   /* field[0] = id */
+  12,   /* field[12] = language */
   3,   /* field[3] = office */
   7,   /* field[7] = revision */
   6,   /* field[6] = tam */
@@ -2196,7 +2614,7 @@ static const unsigned support__intake__v1__certificate__field_indices_by_name[] 
 static const ProtobufCIntRange support__intake__v1__certificate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__certificate__descriptor =
 {
@@ -2206,7 +2624,7 @@ const ProtobufCMessageDescriptor support__intake__v1__certificate__descriptor =
   "Support__Intake__V1__Certificate",
   "support.intake.v1",
   sizeof(Support__Intake__V1__Certificate),
-  12,
+  13,
   support__intake__v1__certificate__field_descriptors,
   support__intake__v1__certificate__field_indices_by_name,
   1,  support__intake__v1__certificate__number_ranges,
@@ -2303,7 +2721,7 @@ const ProtobufCMessageDescriptor support__intake__v1__certificate_revision__desc
   (ProtobufCMessageInit) support__intake__v1__certificate_revision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_request__field_descriptors[9] =
+static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_request__field_descriptors[10] =
 {
   {
     "actor",
@@ -2413,12 +2831,25 @@ static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RegisterCertificateRequest, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__register_certificate_request__field_indices_by_name[] = {
   0,   /* field[0] = actor */
   1,   /* field[1] = certificate_id */
   8,   /* field[8] = contacts */
   2,   /* field[2] = customer */
+  9,   /* field[9] = language */
   4,   /* field[4] = office */
   7,   /* field[7] = tam */
   3,   /* field[3] = tier */
@@ -2428,7 +2859,7 @@ static const unsigned support__intake__v1__register_certificate_request__field_i
 static const ProtobufCIntRange support__intake__v1__register_certificate_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__register_certificate_request__descriptor =
 {
@@ -2438,7 +2869,7 @@ const ProtobufCMessageDescriptor support__intake__v1__register_certificate_reque
   "Support__Intake__V1__RegisterCertificateRequest",
   "support.intake.v1",
   sizeof(Support__Intake__V1__RegisterCertificateRequest),
-  9,
+  10,
   support__intake__v1__register_certificate_request__field_descriptors,
   support__intake__v1__register_certificate_request__field_indices_by_name,
   1,  support__intake__v1__register_certificate_request__number_ranges,
@@ -2752,7 +3183,7 @@ const ProtobufCMessageDescriptor support__intake__v1__remove_contact_request__de
   (ProtobufCMessageInit) support__intake__v1__remove_contact_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__incident__field_descriptors[27] =
+static const ProtobufCFieldDescriptor support__intake__v1__incident__field_descriptors[29] =
 {
   {
     "id",
@@ -3078,8 +3509,33 @@ static const ProtobufCFieldDescriptor support__intake__v1__incident__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "thread",
+    28,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Intake__V1__Incident, n_thread),
+    offsetof(Support__Intake__V1__Incident, thread),
+    &support__common__v1__article__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cc",
+    29,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Intake__V1__Incident, n_cc),
+    offsetof(Support__Intake__V1__Incident, cc),
+    &support__common__v1__contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__incident__field_indices_by_name[] = {
+  28,   /* field[28] = cc */
   1,   /* field[1] = certificate_id */
   7,   /* field[7] = channel */
   25,   /* field[25] = closed_at */
@@ -3103,6 +3559,7 @@ static const unsigned support__intake__v1__incident__field_indices_by_name[] = {
   15,   /* field[15] = side_since */
   13,   /* field[13] = state */
   5,   /* field[5] = tam */
+  27,   /* field[27] = thread */
   3,   /* field[3] = tier */
   11,   /* field[11] = title */
   21,   /* field[21] = transitions */
@@ -3111,7 +3568,7 @@ static const unsigned support__intake__v1__incident__field_indices_by_name[] = {
 static const ProtobufCIntRange support__intake__v1__incident__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 27 }
+  { 0, 29 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__incident__descriptor =
 {
@@ -3121,7 +3578,7 @@ const ProtobufCMessageDescriptor support__intake__v1__incident__descriptor =
   "Support__Intake__V1__Incident",
   "support.intake.v1",
   sizeof(Support__Intake__V1__Incident),
-  27,
+  29,
   support__intake__v1__incident__field_descriptors,
   support__intake__v1__incident__field_indices_by_name,
   1,  support__intake__v1__incident__number_ranges,
@@ -3922,7 +4379,7 @@ const ProtobufCMessageDescriptor support__intake__v1__request_info_request__desc
   (ProtobufCMessageInit) support__intake__v1__request_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__provide_info_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor support__intake__v1__provide_info_request__field_descriptors[5] =
 {
   {
     "incident_id",
@@ -3960,16 +4417,42 @@ static const ProtobufCFieldDescriptor support__intake__v1__provide_info_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "via",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ProvideInfoRequest, via),
+    &support__common__v1__channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ProvideInfoRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__provide_info_request__field_indices_by_name[] = {
+  4,   /* field[4] = actor */
   1,   /* field[1] = contact_email */
   0,   /* field[0] = incident_id */
   2,   /* field[2] = text */
+  3,   /* field[3] = via */
 };
 static const ProtobufCIntRange support__intake__v1__provide_info_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__provide_info_request__descriptor =
 {
@@ -3979,7 +4462,7 @@ const ProtobufCMessageDescriptor support__intake__v1__provide_info_request__desc
   "Support__Intake__V1__ProvideInfoRequest",
   "support.intake.v1",
   sizeof(Support__Intake__V1__ProvideInfoRequest),
-  3,
+  5,
   support__intake__v1__provide_info_request__field_descriptors,
   support__intake__v1__provide_info_request__field_indices_by_name,
   1,  support__intake__v1__provide_info_request__number_ranges,
@@ -4407,6 +4890,634 @@ const ProtobufCMessageDescriptor support__intake__v1__add_note_request__descript
   support__intake__v1__add_note_request__field_indices_by_name,
   1,  support__intake__v1__add_note_request__number_ranges,
   (ProtobufCMessageInit) support__intake__v1__add_note_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__reply_request__field_descriptors[4] =
+{
+  {
+    "incident_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReplyRequest, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReplyRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReplyRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "via",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReplyRequest, via),
+    &support__common__v1__channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__reply_request__field_indices_by_name[] = {
+  1,   /* field[1] = actor */
+  0,   /* field[0] = incident_id */
+  2,   /* field[2] = text */
+  3,   /* field[3] = via */
+};
+static const ProtobufCIntRange support__intake__v1__reply_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__reply_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.ReplyRequest",
+  "ReplyRequest",
+  "Support__Intake__V1__ReplyRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__ReplyRequest),
+  4,
+  support__intake__v1__reply_request__field_descriptors,
+  support__intake__v1__reply_request__field_indices_by_name,
+  1,  support__intake__v1__reply_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__reply_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__set_cc_request__field_descriptors[3] =
+{
+  {
+    "incident_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__SetCcRequest, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__SetCcRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "emails",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Support__Intake__V1__SetCcRequest, n_emails),
+    offsetof(Support__Intake__V1__SetCcRequest, emails),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__set_cc_request__field_indices_by_name[] = {
+  1,   /* field[1] = actor */
+  2,   /* field[2] = emails */
+  0,   /* field[0] = incident_id */
+};
+static const ProtobufCIntRange support__intake__v1__set_cc_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__set_cc_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.SetCcRequest",
+  "SetCcRequest",
+  "Support__Intake__V1__SetCcRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__SetCcRequest),
+  3,
+  support__intake__v1__set_cc_request__field_descriptors,
+  support__intake__v1__set_cc_request__field_indices_by_name,
+  1,  support__intake__v1__set_cc_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__set_cc_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__begin_attachment_request__field_descriptors[9] =
+{
+  {
+    "incident_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact_email",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, contact_email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "media_type",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, media_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size_bytes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "visibility",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentRequest, visibility),
+    &support__common__v1__visibility__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__begin_attachment_request__field_indices_by_name[] = {
+  2,   /* field[2] = actor */
+  1,   /* field[1] = contact_email */
+  0,   /* field[0] = incident_id */
+  4,   /* field[4] = media_type */
+  3,   /* field[3] = name */
+  6,   /* field[6] = sha256 */
+  5,   /* field[5] = size_bytes */
+  7,   /* field[7] = text */
+  8,   /* field[8] = visibility */
+};
+static const ProtobufCIntRange support__intake__v1__begin_attachment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__begin_attachment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.BeginAttachmentRequest",
+  "BeginAttachmentRequest",
+  "Support__Intake__V1__BeginAttachmentRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__BeginAttachmentRequest),
+  9,
+  support__intake__v1__begin_attachment_request__field_descriptors,
+  support__intake__v1__begin_attachment_request__field_indices_by_name,
+  1,  support__intake__v1__begin_attachment_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__begin_attachment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__begin_attachment_response__field_descriptors[3] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentResponse, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_chunk_bytes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentResponse, max_chunk_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__BeginAttachmentResponse, expires_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__begin_attachment_response__field_indices_by_name[] = {
+  2,   /* field[2] = expires_at */
+  1,   /* field[1] = max_chunk_bytes */
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange support__intake__v1__begin_attachment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__begin_attachment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.BeginAttachmentResponse",
+  "BeginAttachmentResponse",
+  "Support__Intake__V1__BeginAttachmentResponse",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__BeginAttachmentResponse),
+  3,
+  support__intake__v1__begin_attachment_response__field_descriptors,
+  support__intake__v1__begin_attachment_response__field_indices_by_name,
+  1,  support__intake__v1__begin_attachment_response__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__begin_attachment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__write_attachment_request__field_descriptors[3] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__WriteAttachmentRequest, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__WriteAttachmentRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__WriteAttachmentRequest, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__write_attachment_request__field_indices_by_name[] = {
+  2,   /* field[2] = data */
+  1,   /* field[1] = offset */
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange support__intake__v1__write_attachment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__write_attachment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.WriteAttachmentRequest",
+  "WriteAttachmentRequest",
+  "Support__Intake__V1__WriteAttachmentRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__WriteAttachmentRequest),
+  3,
+  support__intake__v1__write_attachment_request__field_descriptors,
+  support__intake__v1__write_attachment_request__field_indices_by_name,
+  1,  support__intake__v1__write_attachment_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__write_attachment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__write_attachment_response__field_descriptors[1] =
+{
+  {
+    "received_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__WriteAttachmentResponse, received_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__write_attachment_response__field_indices_by_name[] = {
+  0,   /* field[0] = received_bytes */
+};
+static const ProtobufCIntRange support__intake__v1__write_attachment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__write_attachment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.WriteAttachmentResponse",
+  "WriteAttachmentResponse",
+  "Support__Intake__V1__WriteAttachmentResponse",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__WriteAttachmentResponse),
+  1,
+  support__intake__v1__write_attachment_response__field_descriptors,
+  support__intake__v1__write_attachment_response__field_indices_by_name,
+  1,  support__intake__v1__write_attachment_response__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__write_attachment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__commit_attachment_request__field_descriptors[1] =
+{
+  {
+    "upload_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__CommitAttachmentRequest, upload_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__commit_attachment_request__field_indices_by_name[] = {
+  0,   /* field[0] = upload_id */
+};
+static const ProtobufCIntRange support__intake__v1__commit_attachment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__commit_attachment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.CommitAttachmentRequest",
+  "CommitAttachmentRequest",
+  "Support__Intake__V1__CommitAttachmentRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__CommitAttachmentRequest),
+  1,
+  support__intake__v1__commit_attachment_request__field_descriptors,
+  support__intake__v1__commit_attachment_request__field_indices_by_name,
+  1,  support__intake__v1__commit_attachment_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__commit_attachment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__read_attachment_request__field_descriptors[4] =
+{
+  {
+    "incident_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentRequest, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentRequest, max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__read_attachment_request__field_indices_by_name[] = {
+  0,   /* field[0] = incident_id */
+  3,   /* field[3] = max_bytes */
+  1,   /* field[1] = name */
+  2,   /* field[2] = offset */
+};
+static const ProtobufCIntRange support__intake__v1__read_attachment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__read_attachment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.ReadAttachmentRequest",
+  "ReadAttachmentRequest",
+  "Support__Intake__V1__ReadAttachmentRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__ReadAttachmentRequest),
+  4,
+  support__intake__v1__read_attachment_request__field_descriptors,
+  support__intake__v1__read_attachment_request__field_indices_by_name,
+  1,  support__intake__v1__read_attachment_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__read_attachment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__read_attachment_response__field_descriptors[3] =
+{
+  {
+    "attachment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentResponse, attachment),
+    &support__common__v1__attachment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentResponse, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__ReadAttachmentResponse, end),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__read_attachment_response__field_indices_by_name[] = {
+  0,   /* field[0] = attachment */
+  1,   /* field[1] = data */
+  2,   /* field[2] = end */
+};
+static const ProtobufCIntRange support__intake__v1__read_attachment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__read_attachment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.ReadAttachmentResponse",
+  "ReadAttachmentResponse",
+  "Support__Intake__V1__ReadAttachmentResponse",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__ReadAttachmentResponse),
+  3,
+  support__intake__v1__read_attachment_response__field_descriptors,
+  support__intake__v1__read_attachment_response__field_indices_by_name,
+  1,  support__intake__v1__read_attachment_response__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__read_attachment_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor support__intake__v1__close_for_customer_timeout_request__field_descriptors[2] =
@@ -5676,7 +6787,7 @@ const ProtobufCMessageDescriptor support__intake__v1__list_offices_response__des
   (ProtobufCMessageInit) support__intake__v1__list_offices_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__office__field_descriptors[7] =
+static const ProtobufCFieldDescriptor support__intake__v1__office__field_descriptors[8] =
 {
   {
     "id",
@@ -5762,12 +6873,25 @@ static const ProtobufCFieldDescriptor support__intake__v1__office__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__Office, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__office__field_indices_by_name[] = {
   5,   /* field[5] = calendar_version */
   4,   /* field[4] = holiday_calendar */
   3,   /* field[3] = hours_summary */
   0,   /* field[0] = id */
+  7,   /* field[7] = language */
   1,   /* field[1] = name */
   6,   /* field[6] = open_now */
   2,   /* field[2] = time_zone */
@@ -5775,7 +6899,7 @@ static const unsigned support__intake__v1__office__field_indices_by_name[] = {
 static const ProtobufCIntRange support__intake__v1__office__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__office__descriptor =
 {
@@ -5785,7 +6909,7 @@ const ProtobufCMessageDescriptor support__intake__v1__office__descriptor =
   "Support__Intake__V1__Office",
   "support.intake.v1",
   sizeof(Support__Intake__V1__Office),
-  7,
+  8,
   support__intake__v1__office__field_descriptors,
   support__intake__v1__office__field_indices_by_name,
   1,  support__intake__v1__office__number_ranges,
@@ -5822,7 +6946,7 @@ const ProtobufCEnumDescriptor support__intake__v1__problem_state__descriptor =
   support__intake__v1__problem_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descriptors[28] =
+static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descriptors[34] =
 {
   { "RegisterCertificate", &support__intake__v1__register_certificate_request__descriptor, &support__intake__v1__certificate__descriptor },
   { "GetCertificate", &support__intake__v1__get_certificate_request__descriptor, &support__intake__v1__certificate__descriptor },
@@ -5841,6 +6965,12 @@ static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descr
   { "SetSeverity", &support__intake__v1__set_severity_request__descriptor, &support__intake__v1__incident__descriptor },
   { "ProvideWorkaround", &support__intake__v1__provide_workaround_request__descriptor, &support__intake__v1__incident__descriptor },
   { "AddNote", &support__intake__v1__add_note_request__descriptor, &support__intake__v1__incident__descriptor },
+  { "Reply", &support__intake__v1__reply_request__descriptor, &support__intake__v1__incident__descriptor },
+  { "SetCc", &support__intake__v1__set_cc_request__descriptor, &support__intake__v1__incident__descriptor },
+  { "BeginAttachment", &support__intake__v1__begin_attachment_request__descriptor, &support__intake__v1__begin_attachment_response__descriptor },
+  { "WriteAttachment", &support__intake__v1__write_attachment_request__descriptor, &support__intake__v1__write_attachment_response__descriptor },
+  { "CommitAttachment", &support__intake__v1__commit_attachment_request__descriptor, &support__intake__v1__incident__descriptor },
+  { "ReadAttachment", &support__intake__v1__read_attachment_request__descriptor, &support__intake__v1__read_attachment_response__descriptor },
   { "CloseForCustomerTimeout", &support__intake__v1__close_for_customer_timeout_request__descriptor, &support__intake__v1__incident__descriptor },
   { "CreateProblem", &support__intake__v1__create_problem_request__descriptor, &support__intake__v1__problem__descriptor },
   { "LinkIncident", &support__intake__v1__link_incident_request__descriptor, &support__intake__v1__link_incident_response__descriptor },
@@ -5856,32 +6986,38 @@ static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descr
 const unsigned support__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
   16,        /* AddNote */
-  23,        /* BookHealthCheck */
+  19,        /* BeginAttachment */
+  29,        /* BookHealthCheck */
   13,        /* Close */
-  17,        /* CloseForCustomerTimeout */
-  18,        /* CreateProblem */
+  23,        /* CloseForCustomerTimeout */
+  21,        /* CommitAttachment */
+  24,        /* CreateProblem */
   1,        /* GetCertificate */
-  26,        /* GetCompanyAccountAvailability */
+  32,        /* GetCompanyAccountAvailability */
   6,        /* GetIncident */
-  21,        /* GetProblem */
-  19,        /* LinkIncident */
+  27,        /* GetProblem */
+  25,        /* LinkIncident */
   2,        /* ListCertificates */
-  24,        /* ListHealthChecks */
+  30,        /* ListHealthChecks */
   7,        /* ListIncidents */
-  27,        /* ListOffices */
-  22,        /* ListProblems */
+  33,        /* ListOffices */
+  28,        /* ListProblems */
   5,        /* OpenIncident */
   10,        /* ProvideInfo */
   15,        /* ProvideWorkaround */
-  20,        /* RecordKnownError */
+  22,        /* ReadAttachment */
+  26,        /* RecordKnownError */
   0,        /* RegisterCertificate */
   4,        /* RemoveContact */
   12,        /* Reopen */
+  17,        /* Reply */
   9,        /* RequestInfo */
   11,        /* Resolve */
   8,        /* Respond */
-  25,        /* SetCompanyAccountAvailability */
-  14         /* SetSeverity */
+  18,        /* SetCc */
+  31,        /* SetCompanyAccountAvailability */
+  14,        /* SetSeverity */
+  20         /* WriteAttachment */
 };
 const ProtobufCServiceDescriptor support__intake__v1__intake__descriptor =
 {
@@ -5890,7 +7026,7 @@ const ProtobufCServiceDescriptor support__intake__v1__intake__descriptor =
   "Intake",
   "Support__Intake__V1__Intake",
   "support.intake.v1",
-  28,
+  34,
   support__intake__v1__intake__method_descriptors,
   support__intake__v1__intake__method_indices_by_name
 };
@@ -6030,13 +7166,61 @@ void support__intake__v1__intake__add_note(ProtobufCService *service,
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
   service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void support__intake__v1__intake__reply(ProtobufCService *service,
+                                        const Support__Intake__V1__ReplyRequest *input,
+                                        Support__Intake__V1__Incident_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__set_cc(ProtobufCService *service,
+                                         const Support__Intake__V1__SetCcRequest *input,
+                                         Support__Intake__V1__Incident_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__begin_attachment(ProtobufCService *service,
+                                                   const Support__Intake__V1__BeginAttachmentRequest *input,
+                                                   Support__Intake__V1__BeginAttachmentResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__write_attachment(ProtobufCService *service,
+                                                   const Support__Intake__V1__WriteAttachmentRequest *input,
+                                                   Support__Intake__V1__WriteAttachmentResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__commit_attachment(ProtobufCService *service,
+                                                    const Support__Intake__V1__CommitAttachmentRequest *input,
+                                                    Support__Intake__V1__Incident_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__read_attachment(ProtobufCService *service,
+                                                  const Support__Intake__V1__ReadAttachmentRequest *input,
+                                                  Support__Intake__V1__ReadAttachmentResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void support__intake__v1__intake__close_for_customer_timeout(ProtobufCService *service,
                                                              const Support__Intake__V1__CloseForCustomerTimeoutRequest *input,
                                                              Support__Intake__V1__Incident_Closure closure,
                                                              void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__create_problem(ProtobufCService *service,
                                                  const Support__Intake__V1__CreateProblemRequest *input,
@@ -6044,7 +7228,7 @@ void support__intake__v1__intake__create_problem(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__link_incident(ProtobufCService *service,
                                                 const Support__Intake__V1__LinkIncidentRequest *input,
@@ -6052,7 +7236,7 @@ void support__intake__v1__intake__link_incident(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__record_known_error(ProtobufCService *service,
                                                      const Support__Intake__V1__RecordKnownErrorRequest *input,
@@ -6060,7 +7244,7 @@ void support__intake__v1__intake__record_known_error(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__get_problem(ProtobufCService *service,
                                               const Support__Intake__V1__GetProblemRequest *input,
@@ -6068,7 +7252,7 @@ void support__intake__v1__intake__get_problem(ProtobufCService *service,
                                               void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__list_problems(ProtobufCService *service,
                                                 const Support__Intake__V1__ListProblemsRequest *input,
@@ -6076,7 +7260,7 @@ void support__intake__v1__intake__list_problems(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__book_health_check(ProtobufCService *service,
                                                     const Support__Intake__V1__BookHealthCheckRequest *input,
@@ -6084,7 +7268,7 @@ void support__intake__v1__intake__book_health_check(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__list_health_checks(ProtobufCService *service,
                                                      const Support__Intake__V1__ListHealthChecksRequest *input,
@@ -6092,7 +7276,7 @@ void support__intake__v1__intake__list_health_checks(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__set_company_account_availability(ProtobufCService *service,
                                                                    const Support__Intake__V1__SetCompanyAccountAvailabilityRequest *input,
@@ -6100,7 +7284,7 @@ void support__intake__v1__intake__set_company_account_availability(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__get_company_account_availability(ProtobufCService *service,
                                                                    const Support__Intake__V1__GetCompanyAccountAvailabilityRequest *input,
@@ -6108,7 +7292,7 @@ void support__intake__v1__intake__get_company_account_availability(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__list_offices(ProtobufCService *service,
                                                const Support__Intake__V1__ListOfficesRequest *input,
@@ -6116,7 +7300,7 @@ void support__intake__v1__intake__list_offices(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__init (Support__Intake__V1__Intake_Service *service,
                                         Support__Intake__V1__Intake_ServiceDestroy destroy)

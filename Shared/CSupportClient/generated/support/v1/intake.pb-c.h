@@ -42,6 +42,15 @@ typedef struct Support__Intake__V1__CloseRequest Support__Intake__V1__CloseReque
 typedef struct Support__Intake__V1__SetSeverityRequest Support__Intake__V1__SetSeverityRequest;
 typedef struct Support__Intake__V1__ProvideWorkaroundRequest Support__Intake__V1__ProvideWorkaroundRequest;
 typedef struct Support__Intake__V1__AddNoteRequest Support__Intake__V1__AddNoteRequest;
+typedef struct Support__Intake__V1__ReplyRequest Support__Intake__V1__ReplyRequest;
+typedef struct Support__Intake__V1__SetCcRequest Support__Intake__V1__SetCcRequest;
+typedef struct Support__Intake__V1__BeginAttachmentRequest Support__Intake__V1__BeginAttachmentRequest;
+typedef struct Support__Intake__V1__BeginAttachmentResponse Support__Intake__V1__BeginAttachmentResponse;
+typedef struct Support__Intake__V1__WriteAttachmentRequest Support__Intake__V1__WriteAttachmentRequest;
+typedef struct Support__Intake__V1__WriteAttachmentResponse Support__Intake__V1__WriteAttachmentResponse;
+typedef struct Support__Intake__V1__CommitAttachmentRequest Support__Intake__V1__CommitAttachmentRequest;
+typedef struct Support__Intake__V1__ReadAttachmentRequest Support__Intake__V1__ReadAttachmentRequest;
+typedef struct Support__Intake__V1__ReadAttachmentResponse Support__Intake__V1__ReadAttachmentResponse;
 typedef struct Support__Intake__V1__CloseForCustomerTimeoutRequest Support__Intake__V1__CloseForCustomerTimeoutRequest;
 typedef struct Support__Intake__V1__Problem Support__Intake__V1__Problem;
 typedef struct Support__Intake__V1__CreateProblemRequest Support__Intake__V1__CreateProblemRequest;
@@ -128,6 +137,11 @@ struct  Support__Intake__V1__Certificate
    */
   char *tam;
   /*
+   * The language of mail to contacts that have none of their own: "en" or
+   * "ja" (R-ORG-1). Defaults to the office's language (tokyo: "ja").
+   */
+  char *language;
+  /*
    * 1 when registered, +1 for every change (R-ORG-2).
    */
   uint32_t revision;
@@ -146,7 +160,7 @@ struct  Support__Intake__V1__Certificate
 };
 #define SUPPORT__INTAKE__V1__CERTIFICATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__certificate__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, NULL, NULL }
 
 
 /*
@@ -189,10 +203,15 @@ struct  Support__Intake__V1__RegisterCertificateRequest
    */
   size_t n_contacts;
   Support__Common__V1__Contact **contacts;
+  /*
+   * "en" or "ja"; empty for the office's language.
+   *   INVALID_ARGUMENT another value (field "language").
+   */
+  char *language;
 };
 #define SUPPORT__INTAKE__V1__REGISTER_CERTIFICATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__register_certificate_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Intake__V1__GetCertificateRequest
@@ -277,7 +296,8 @@ struct  Support__Intake__V1__Incident
   char *office;
   char *tam;
   /*
-   * The reporting contact as it was when the incident was opened.
+   * The reporting contact as it was when the incident was opened, with the
+   * language its mail is written in.
    */
   Support__Common__V1__Contact *contact;
   Support__Common__V1__Channel channel;
@@ -306,7 +326,8 @@ struct  Support__Intake__V1__Incident
    */
   protobuf_c_boolean phone_advised;
   /*
-   * Oldest first.
+   * Deprecated: the older view of the thread (responses, info requests and
+   * answers, workarounds, notes). Read `thread`.
    */
   size_t n_conversation;
   Support__Intake__V1__ConversationEntry **conversation;
@@ -319,7 +340,7 @@ struct  Support__Intake__V1__Incident
    */
   Support__Common__V1__ClosureReason *closure_reason;
   /*
-   * The linked problem, if any.
+   * The linked problem, if any. Staff-only.
    */
   char *problem_id;
   /*
@@ -336,13 +357,24 @@ struct  Support__Intake__V1__Incident
   Google__Protobuf__Timestamp *closed_at;
   /*
    * Staff id of whoever recorded a phone, email or TAM request; empty when
-   * the contact opened it on the portal.
+   * the contact opened it on the portal. Staff-only.
    */
   char *entered_by;
+  /*
+   * The thread, oldest first: the description, every customer and vendor
+   * message, and (staff-only) internal notes. Empty in ListIncidents.
+   */
+  size_t n_thread;
+  Support__Common__V1__Article **thread;
+  /*
+   * Other authorised contacts who receive the incident's mail (SetCc).
+   */
+  size_t n_cc;
+  Support__Common__V1__Contact **cc;
 };
 #define SUPPORT__INTAKE__V1__INCIDENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__incident__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_KIND__INCIDENT_KIND_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED, SUPPORT__COMMON__V1__INCIDENT_KIND__INCIDENT_KIND_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 /*
@@ -531,10 +563,20 @@ struct  Support__Intake__V1__ProvideInfoRequest
   char *incident_id;
   char *contact_email;
   char *text;
+  /*
+   * How the message came: 0 means the portal. Email or phone when staff
+   * record it for the contact (then actor is set).
+   */
+  Support__Common__V1__Channel via;
+  /*
+   * The staff id recording a phone or mail message for the contact; empty
+   * when the contact writes itself.
+   */
+  char *actor;
 };
 #define SUPPORT__INTAKE__V1__PROVIDE_INFO_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__provide_info_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Intake__V1__ResolveRequest
@@ -610,6 +652,156 @@ struct  Support__Intake__V1__AddNoteRequest
 #define SUPPORT__INTAKE__V1__ADD_NOTE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__add_note_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Intake__V1__ReplyRequest
+{
+  ProtobufCMessage base;
+  char *incident_id;
+  char *actor;
+  char *text;
+  /*
+   * How the message reached the customer; 0 means the portal (and mail).
+   */
+  Support__Common__V1__Channel via;
+};
+#define SUPPORT__INTAKE__V1__REPLY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__reply_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__CHANNEL__CHANNEL_UNSPECIFIED }
+
+
+struct  Support__Intake__V1__SetCcRequest
+{
+  ProtobufCMessage base;
+  char *incident_id;
+  char *actor;
+  size_t n_emails;
+  char **emails;
+};
+#define SUPPORT__INTAKE__V1__SET_CC_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__set_cc_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Support__Intake__V1__BeginAttachmentRequest
+{
+  ProtobufCMessage base;
+  char *incident_id;
+  /*
+   * Exactly one of the two: the contact uploading, or the staff id.
+   */
+  char *contact_email;
+  char *actor;
+  /*
+   * The file name, without a path.
+   */
+  char *name;
+  /*
+   * Empty means application/octet-stream.
+   */
+  char *media_type;
+  uint64_t size_bytes;
+  /*
+   * SHA-256 of the whole file, 64 hex digits.
+   */
+  char *sha256;
+  /*
+   * The article's text (may be empty: the file is the message).
+   */
+  char *text;
+  /*
+   * Staff only: VISIBILITY_INTERNAL attaches it to an internal note; 0
+   * means public.
+   */
+  Support__Common__V1__Visibility visibility;
+};
+#define SUPPORT__INTAKE__V1__BEGIN_ATTACHMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__begin_attachment_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__VISIBILITY__VISIBILITY_UNSPECIFIED }
+
+
+struct  Support__Intake__V1__BeginAttachmentResponse
+{
+  ProtobufCMessage base;
+  char *upload_id;
+  /*
+   * The most bytes one WriteAttachment may carry (2 MiB).
+   */
+  uint32_t max_chunk_bytes;
+  /*
+   * When the upload is discarded unless committed.
+   */
+  Google__Protobuf__Timestamp *expires_at;
+};
+#define SUPPORT__INTAKE__V1__BEGIN_ATTACHMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__begin_attachment_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL }
+
+
+struct  Support__Intake__V1__WriteAttachmentRequest
+{
+  ProtobufCMessage base;
+  char *upload_id;
+  uint64_t offset;
+  ProtobufCBinaryData data;
+};
+#define SUPPORT__INTAKE__V1__WRITE_ATTACHMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__write_attachment_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, {0,NULL} }
+
+
+struct  Support__Intake__V1__WriteAttachmentResponse
+{
+  ProtobufCMessage base;
+  /*
+   * How many bytes the upload holds now.
+   */
+  uint64_t received_bytes;
+};
+#define SUPPORT__INTAKE__V1__WRITE_ATTACHMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__write_attachment_response__descriptor) \
+    , 0 }
+
+
+struct  Support__Intake__V1__CommitAttachmentRequest
+{
+  ProtobufCMessage base;
+  char *upload_id;
+};
+#define SUPPORT__INTAKE__V1__COMMIT_ATTACHMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__commit_attachment_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Support__Intake__V1__ReadAttachmentRequest
+{
+  ProtobufCMessage base;
+  char *incident_id;
+  char *name;
+  uint64_t offset;
+  /*
+   * At most this many bytes; 0 means 1 MiB. Capped at 2 MiB.
+   */
+  uint32_t max_bytes;
+};
+#define SUPPORT__INTAKE__V1__READ_ATTACHMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__read_attachment_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Support__Intake__V1__ReadAttachmentResponse
+{
+  ProtobufCMessage base;
+  Support__Common__V1__Attachment *attachment;
+  ProtobufCBinaryData data;
+  /*
+   * True when this chunk ends the file.
+   */
+  protobuf_c_boolean end;
+};
+#define SUPPORT__INTAKE__V1__READ_ATTACHMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__read_attachment_response__descriptor) \
+    , NULL, {0,NULL}, 0 }
 
 
 struct  Support__Intake__V1__CloseForCustomerTimeoutRequest
@@ -932,10 +1124,14 @@ struct  Support__Intake__V1__Office
    * Whether it is business time at the office now.
    */
   protobuf_c_boolean open_now;
+  /*
+   * The language of its certificates unless one says otherwise: "en", "ja".
+   */
+  char *language;
 };
 #define SUPPORT__INTAKE__V1__OFFICE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__office__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /* Support__Intake__V1__Certificate methods */
@@ -1413,6 +1609,177 @@ Support__Intake__V1__AddNoteRequest *
 void   support__intake__v1__add_note_request__free_unpacked
                      (Support__Intake__V1__AddNoteRequest *message,
                       ProtobufCAllocator *allocator);
+/* Support__Intake__V1__ReplyRequest methods */
+void   support__intake__v1__reply_request__init
+                     (Support__Intake__V1__ReplyRequest         *message);
+size_t support__intake__v1__reply_request__get_packed_size
+                     (const Support__Intake__V1__ReplyRequest   *message);
+size_t support__intake__v1__reply_request__pack
+                     (const Support__Intake__V1__ReplyRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__reply_request__pack_to_buffer
+                     (const Support__Intake__V1__ReplyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__ReplyRequest *
+       support__intake__v1__reply_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__reply_request__free_unpacked
+                     (Support__Intake__V1__ReplyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__SetCcRequest methods */
+void   support__intake__v1__set_cc_request__init
+                     (Support__Intake__V1__SetCcRequest         *message);
+size_t support__intake__v1__set_cc_request__get_packed_size
+                     (const Support__Intake__V1__SetCcRequest   *message);
+size_t support__intake__v1__set_cc_request__pack
+                     (const Support__Intake__V1__SetCcRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__set_cc_request__pack_to_buffer
+                     (const Support__Intake__V1__SetCcRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__SetCcRequest *
+       support__intake__v1__set_cc_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__set_cc_request__free_unpacked
+                     (Support__Intake__V1__SetCcRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__BeginAttachmentRequest methods */
+void   support__intake__v1__begin_attachment_request__init
+                     (Support__Intake__V1__BeginAttachmentRequest         *message);
+size_t support__intake__v1__begin_attachment_request__get_packed_size
+                     (const Support__Intake__V1__BeginAttachmentRequest   *message);
+size_t support__intake__v1__begin_attachment_request__pack
+                     (const Support__Intake__V1__BeginAttachmentRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__begin_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__BeginAttachmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__BeginAttachmentRequest *
+       support__intake__v1__begin_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__begin_attachment_request__free_unpacked
+                     (Support__Intake__V1__BeginAttachmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__BeginAttachmentResponse methods */
+void   support__intake__v1__begin_attachment_response__init
+                     (Support__Intake__V1__BeginAttachmentResponse         *message);
+size_t support__intake__v1__begin_attachment_response__get_packed_size
+                     (const Support__Intake__V1__BeginAttachmentResponse   *message);
+size_t support__intake__v1__begin_attachment_response__pack
+                     (const Support__Intake__V1__BeginAttachmentResponse   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__begin_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__BeginAttachmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__BeginAttachmentResponse *
+       support__intake__v1__begin_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__begin_attachment_response__free_unpacked
+                     (Support__Intake__V1__BeginAttachmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__WriteAttachmentRequest methods */
+void   support__intake__v1__write_attachment_request__init
+                     (Support__Intake__V1__WriteAttachmentRequest         *message);
+size_t support__intake__v1__write_attachment_request__get_packed_size
+                     (const Support__Intake__V1__WriteAttachmentRequest   *message);
+size_t support__intake__v1__write_attachment_request__pack
+                     (const Support__Intake__V1__WriteAttachmentRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__write_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__WriteAttachmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__WriteAttachmentRequest *
+       support__intake__v1__write_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__write_attachment_request__free_unpacked
+                     (Support__Intake__V1__WriteAttachmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__WriteAttachmentResponse methods */
+void   support__intake__v1__write_attachment_response__init
+                     (Support__Intake__V1__WriteAttachmentResponse         *message);
+size_t support__intake__v1__write_attachment_response__get_packed_size
+                     (const Support__Intake__V1__WriteAttachmentResponse   *message);
+size_t support__intake__v1__write_attachment_response__pack
+                     (const Support__Intake__V1__WriteAttachmentResponse   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__write_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__WriteAttachmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__WriteAttachmentResponse *
+       support__intake__v1__write_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__write_attachment_response__free_unpacked
+                     (Support__Intake__V1__WriteAttachmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__CommitAttachmentRequest methods */
+void   support__intake__v1__commit_attachment_request__init
+                     (Support__Intake__V1__CommitAttachmentRequest         *message);
+size_t support__intake__v1__commit_attachment_request__get_packed_size
+                     (const Support__Intake__V1__CommitAttachmentRequest   *message);
+size_t support__intake__v1__commit_attachment_request__pack
+                     (const Support__Intake__V1__CommitAttachmentRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__commit_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__CommitAttachmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__CommitAttachmentRequest *
+       support__intake__v1__commit_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__commit_attachment_request__free_unpacked
+                     (Support__Intake__V1__CommitAttachmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__ReadAttachmentRequest methods */
+void   support__intake__v1__read_attachment_request__init
+                     (Support__Intake__V1__ReadAttachmentRequest         *message);
+size_t support__intake__v1__read_attachment_request__get_packed_size
+                     (const Support__Intake__V1__ReadAttachmentRequest   *message);
+size_t support__intake__v1__read_attachment_request__pack
+                     (const Support__Intake__V1__ReadAttachmentRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__read_attachment_request__pack_to_buffer
+                     (const Support__Intake__V1__ReadAttachmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__ReadAttachmentRequest *
+       support__intake__v1__read_attachment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__read_attachment_request__free_unpacked
+                     (Support__Intake__V1__ReadAttachmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__ReadAttachmentResponse methods */
+void   support__intake__v1__read_attachment_response__init
+                     (Support__Intake__V1__ReadAttachmentResponse         *message);
+size_t support__intake__v1__read_attachment_response__get_packed_size
+                     (const Support__Intake__V1__ReadAttachmentResponse   *message);
+size_t support__intake__v1__read_attachment_response__pack
+                     (const Support__Intake__V1__ReadAttachmentResponse   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__read_attachment_response__pack_to_buffer
+                     (const Support__Intake__V1__ReadAttachmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__ReadAttachmentResponse *
+       support__intake__v1__read_attachment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__read_attachment_response__free_unpacked
+                     (Support__Intake__V1__ReadAttachmentResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Support__Intake__V1__CloseForCustomerTimeoutRequest methods */
 void   support__intake__v1__close_for_customer_timeout_request__init
                      (Support__Intake__V1__CloseForCustomerTimeoutRequest         *message);
@@ -1870,6 +2237,33 @@ typedef void (*Support__Intake__V1__ProvideWorkaroundRequest_Closure)
 typedef void (*Support__Intake__V1__AddNoteRequest_Closure)
                  (const Support__Intake__V1__AddNoteRequest *message,
                   void *closure_data);
+typedef void (*Support__Intake__V1__ReplyRequest_Closure)
+                 (const Support__Intake__V1__ReplyRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__SetCcRequest_Closure)
+                 (const Support__Intake__V1__SetCcRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__BeginAttachmentRequest_Closure)
+                 (const Support__Intake__V1__BeginAttachmentRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__BeginAttachmentResponse_Closure)
+                 (const Support__Intake__V1__BeginAttachmentResponse *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__WriteAttachmentRequest_Closure)
+                 (const Support__Intake__V1__WriteAttachmentRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__WriteAttachmentResponse_Closure)
+                 (const Support__Intake__V1__WriteAttachmentResponse *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__CommitAttachmentRequest_Closure)
+                 (const Support__Intake__V1__CommitAttachmentRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__ReadAttachmentRequest_Closure)
+                 (const Support__Intake__V1__ReadAttachmentRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__ReadAttachmentResponse_Closure)
+                 (const Support__Intake__V1__ReadAttachmentResponse *message,
+                  void *closure_data);
 typedef void (*Support__Intake__V1__CloseForCustomerTimeoutRequest_Closure)
                  (const Support__Intake__V1__CloseForCustomerTimeoutRequest *message,
                   void *closure_data);
@@ -2005,6 +2399,30 @@ struct Support__Intake__V1__Intake_Service
                    const Support__Intake__V1__AddNoteRequest *input,
                    Support__Intake__V1__Incident_Closure closure,
                    void *closure_data);
+  void (*reply)(Support__Intake__V1__Intake_Service *service,
+                const Support__Intake__V1__ReplyRequest *input,
+                Support__Intake__V1__Incident_Closure closure,
+                void *closure_data);
+  void (*set_cc)(Support__Intake__V1__Intake_Service *service,
+                 const Support__Intake__V1__SetCcRequest *input,
+                 Support__Intake__V1__Incident_Closure closure,
+                 void *closure_data);
+  void (*begin_attachment)(Support__Intake__V1__Intake_Service *service,
+                           const Support__Intake__V1__BeginAttachmentRequest *input,
+                           Support__Intake__V1__BeginAttachmentResponse_Closure closure,
+                           void *closure_data);
+  void (*write_attachment)(Support__Intake__V1__Intake_Service *service,
+                           const Support__Intake__V1__WriteAttachmentRequest *input,
+                           Support__Intake__V1__WriteAttachmentResponse_Closure closure,
+                           void *closure_data);
+  void (*commit_attachment)(Support__Intake__V1__Intake_Service *service,
+                            const Support__Intake__V1__CommitAttachmentRequest *input,
+                            Support__Intake__V1__Incident_Closure closure,
+                            void *closure_data);
+  void (*read_attachment)(Support__Intake__V1__Intake_Service *service,
+                          const Support__Intake__V1__ReadAttachmentRequest *input,
+                          Support__Intake__V1__ReadAttachmentResponse_Closure closure,
+                          void *closure_data);
   void (*close_for_customer_timeout)(Support__Intake__V1__Intake_Service *service,
                                      const Support__Intake__V1__CloseForCustomerTimeoutRequest *input,
                                      Support__Intake__V1__Incident_Closure closure,
@@ -2074,6 +2492,12 @@ void support__intake__v1__intake__init (Support__Intake__V1__Intake_Service *ser
       function_prefix__ ## set_severity,\
       function_prefix__ ## provide_workaround,\
       function_prefix__ ## add_note,\
+      function_prefix__ ## reply,\
+      function_prefix__ ## set_cc,\
+      function_prefix__ ## begin_attachment,\
+      function_prefix__ ## write_attachment,\
+      function_prefix__ ## commit_attachment,\
+      function_prefix__ ## read_attachment,\
       function_prefix__ ## close_for_customer_timeout,\
       function_prefix__ ## create_problem,\
       function_prefix__ ## link_incident,\
@@ -2153,6 +2577,30 @@ void support__intake__v1__intake__add_note(ProtobufCService *service,
                                            const Support__Intake__V1__AddNoteRequest *input,
                                            Support__Intake__V1__Incident_Closure closure,
                                            void *closure_data);
+void support__intake__v1__intake__reply(ProtobufCService *service,
+                                        const Support__Intake__V1__ReplyRequest *input,
+                                        Support__Intake__V1__Incident_Closure closure,
+                                        void *closure_data);
+void support__intake__v1__intake__set_cc(ProtobufCService *service,
+                                         const Support__Intake__V1__SetCcRequest *input,
+                                         Support__Intake__V1__Incident_Closure closure,
+                                         void *closure_data);
+void support__intake__v1__intake__begin_attachment(ProtobufCService *service,
+                                                   const Support__Intake__V1__BeginAttachmentRequest *input,
+                                                   Support__Intake__V1__BeginAttachmentResponse_Closure closure,
+                                                   void *closure_data);
+void support__intake__v1__intake__write_attachment(ProtobufCService *service,
+                                                   const Support__Intake__V1__WriteAttachmentRequest *input,
+                                                   Support__Intake__V1__WriteAttachmentResponse_Closure closure,
+                                                   void *closure_data);
+void support__intake__v1__intake__commit_attachment(ProtobufCService *service,
+                                                    const Support__Intake__V1__CommitAttachmentRequest *input,
+                                                    Support__Intake__V1__Incident_Closure closure,
+                                                    void *closure_data);
+void support__intake__v1__intake__read_attachment(ProtobufCService *service,
+                                                  const Support__Intake__V1__ReadAttachmentRequest *input,
+                                                  Support__Intake__V1__ReadAttachmentResponse_Closure closure,
+                                                  void *closure_data);
 void support__intake__v1__intake__close_for_customer_timeout(ProtobufCService *service,
                                                              const Support__Intake__V1__CloseForCustomerTimeoutRequest *input,
                                                              Support__Intake__V1__Incident_Closure closure,
@@ -2227,6 +2675,15 @@ extern const ProtobufCMessageDescriptor support__intake__v1__close_request__desc
 extern const ProtobufCMessageDescriptor support__intake__v1__set_severity_request__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__provide_workaround_request__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__add_note_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__reply_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__set_cc_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__begin_attachment_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__begin_attachment_response__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__write_attachment_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__write_attachment_response__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__commit_attachment_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__read_attachment_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__read_attachment_response__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__close_for_customer_timeout_request__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__problem__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__create_problem_request__descriptor;
