@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "SupportCtl",
             dependencies: [
-                "SupportRPC", "SupportProto", "ServiceKit",
+                "SupportRPC", "SupportProto", "ServiceKit", "BusinessCalendar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -31,6 +31,13 @@ struct LifecycleScenarioTests {
         }
         #expect(ack?.recipients.first?.email == "ann@acme.example", "the acknowledgement mail went to the contact")
 
+        // supportctl shows the office's local time beside UTC; --json stays RFC 3339 (issue 22).
+        let shown = try await cluster.supportctl("incident", "show", id)
+        #expect(shown.stdout.contains("opened 2026-12-04 10:00 JST (01:00Z)"), "\(shown.stdout)")
+        let json = try await cluster.supportctl("--json", "incident", "show", id)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["openedAt"] as? String == "2026-12-04T01:00:00Z")
+
         // The vendor asks for information: the clock stops (R-SLA-5).
         #expect(try await cluster.supportctl("clock", "advance", "1h").status == 0)
         #expect(try await cluster.supportctl("incident", "request-info", id, "--message", "which build?").status == 0)
@@ -57,10 +64,10 @@ struct LifecycleScenarioTests {
         try await cluster.drained()
         let report = try await cluster.supportctl("--json", "report", "quarterly", "--certificate", "C-1", "--quarter", "2026Q4", "--no-send")
         #expect(report.status == 0, "\(report.stderr)")
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
-        #expect(document["incidentCount"] as? Int == 1)
-        #expect(document["cyclesMet"] as? Int == 2)
-        #expect((document["cyclesBreached"] as? Int ?? 0) == 0)
+        let quarterly = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        #expect(quarterly["incidentCount"] as? Int == 1)
+        #expect(quarterly["cyclesMet"] as? Int == 2)
+        #expect((quarterly["cyclesBreached"] as? Int ?? 0) == 0)
         await cluster.shutdown()
     }
 

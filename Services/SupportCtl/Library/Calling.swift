@@ -1,3 +1,4 @@
+import BusinessCalendar
 import ArgumentParser
 import Foundation
 import SupportProto
@@ -22,7 +23,9 @@ extension GlobalOptions {
         _ service: String, _ method: RPCMethod<Request, Response>, _ request: Request, metadata: Metadata = Metadata()
     ) async throws -> Response {
         do {
-            return try await self.client(for: service).call(method, request, timeout: self.timeout.duration, metadata: metadata)
+            let response = try await self.client(for: service).call(method, request, timeout: self.timeout.duration, metadata: metadata)
+            if !self.json { await self.loadOfficeZones() }
+            return response
         } catch {
             throw CommandFailure(error)
         }
@@ -38,7 +41,38 @@ extension GlobalOptions {
     }
 }
 
+extension GlobalOptions {
+    /// Learns the offices' time zones from intake once per run, so that
+    /// human output shows times as the office reads them (issue 22). Output
+    /// stays in UTC when intake cannot say; `--json` never needs it.
+    func loadOfficeZones() async {
+        guard !OfficeZones.shared.isLoaded else { return }
+        let offices = try? await self.client(for: "intake").call(IntakeRPC.listOffices, .init(), timeout: self.timeout.duration)
+        OfficeZones.shared.set(offices?.offices.reduce(into: [:]) { zones, office in zones[office.id] = TimeZone(identifier: office.timeZone) } ?? [:])
+    }
+}
+
+/// The offices' time zones, by office id, once intake has said them.
+final class OfficeZones: @unchecked Sendable {
+    static let shared = OfficeZones()
+    private let lock = NSLock()
+    private var zones: [String: TimeZone]?
+
+    var isLoaded: Bool { self.lock.withLock { self.zones != nil } }
+
+    func set(_ zones: [String: TimeZone]) { self.lock.withLock { self.zones = zones } }
+
+    func zone(_ office: String) -> TimeZone? { self.lock.withLock { self.zones?[office] } }
+}
+
 extension Google_Protobuf_Timestamp {
     /// RFC 3339 in UTC, or "-" when unset.
     var text: String { self.seconds == 0 && self.nanos == 0 ? "-" : self.date.formatted(.iso8601) }
+
+    /// In the office's local time beside UTC, "2026-12-04 16:00 JST
+    /// (07:00Z)"; RFC 3339 in UTC when the office's zone is not known.
+    func text(office: String) -> String {
+        guard self.seconds != 0 || self.nanos != 0, let zone = OfficeZones.shared.zone(office) else { return self.text }
+        return LocalTime.withUTC(self.date, zone)
+    }
 }

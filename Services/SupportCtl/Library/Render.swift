@@ -6,13 +6,13 @@ enum Render {
     static func certificate(_ certificate: Support_Intake_V1_Certificate) -> String {
         var lines = [
             "\(certificate.id)  \(certificate.customer)  (\(certificate.tier.label), office \(certificate.office), revision \(certificate.revision))",
-            "valid \(certificate.validFrom.text) to \(certificate.validUntil.text); TAM \(certificate.tam)",
+            "valid \(certificate.validFrom.text(office: certificate.office)) to \(certificate.validUntil.text(office: certificate.office)); TAM \(certificate.tam)",
             "contacts (\(certificate.contacts.count) of 8):",
         ]
         lines += certificate.contacts.map { "  \($0.name) <\($0.email)>\($0.phone.isEmpty ? "" : " \($0.phone)")" }
         if !certificate.history.isEmpty {
             lines.append("revisions:")
-            lines += certificate.history.map { "  \($0.revision)  \($0.at.text)  \($0.actor): \($0.summary)" }
+            lines += certificate.history.map { "  \($0.revision)  \($0.at.text(office: certificate.office))  \($0.actor): \($0.summary)" }
         }
         return lines.joined(separator: "\n")
     }
@@ -26,20 +26,20 @@ enum Render {
             "\(incident.id)  \(incident.title)",
             "certificate \(incident.certificateID) (\(incident.customer), \(incident.tier.label), office \(incident.office), TAM \(incident.tam))",
             "reported by \(incident.contact.name) <\(incident.contact.email)> via \(incident.channel.label); kind \(Self.kind(incident.kind))",
-            "severity \(incident.severity)  state \(incident.state.label)  on the \(incident.side.label)'s side since \(incident.sideSince.text)",
-            "opened \(incident.openedAt.text)" + (incident.phoneAdvised ? "  (phone advised, R-SLA-3)" : ""),
+            "severity \(incident.severity)  state \(incident.state.label)  on the \(incident.side.label)'s side since \(incident.sideSince.text(office: incident.office))",
+            "opened \(incident.openedAt.text(office: incident.office))" + (incident.phoneAdvised ? "  (phone advised, R-SLA-3)" : ""),
         ]
         if !incident.description_p.isEmpty { lines.append("description: \(incident.description_p)") }
         if !incident.problemID.isEmpty { lines.append("problem \(incident.problemID)") }
         if !incident.resolution.isEmpty { lines.append("resolution: \(incident.resolution)") }
-        if incident.state == .closed { lines.append("closed \(incident.closedAt.text): \(Self.closure(incident.closureReason))") }
+        if incident.state == .closed { lines.append("closed \(incident.closedAt.text(office: incident.office)): \(Self.closure(incident.closureReason))") }
         lines.append("severity history:")
         lines += incident.severityHistory.map {
-            "  \($0.at.text)  \($0.fromSeverity == 0 ? "" : "\($0.fromSeverity) → ")\($0.toSeverity)  by \($0.changedBy): \($0.reason)"
+            "  \($0.at.text(office: incident.office))  \($0.fromSeverity == 0 ? "" : "\($0.fromSeverity) → ")\($0.toSeverity)  by \($0.changedBy): \($0.reason)"
         }
         if !incident.conversation.isEmpty {
             lines.append("conversation:")
-            lines += incident.conversation.map { "  \($0.at.text)  \(Self.entry($0.kind)) by \($0.author): \($0.text)" }
+            lines += incident.conversation.map { "  \($0.at.text(office: incident.office))  \(Self.entry($0.kind)) by \($0.author): \($0.text)" }
         }
         return lines.joined(separator: "\n")
     }

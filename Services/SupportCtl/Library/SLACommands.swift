@@ -78,7 +78,7 @@ struct CalendarCommand: AsyncParsableCommand {
             let response = try await self.global.call("sla-timer", SLATimerRPC.isOpen, request)
             try self.global.show(response) { response in
                 "\(self.office): \(response.open ? "open" : "closed") at \(response.localTime) (\(response.reason))"
-                    + (response.hasChangesAt ? "; \(response.open ? "closes" : "opens") at \(response.changesAt.text)" : "")
+                    + (response.hasChangesAt ? "; \(response.open ? "closes" : "opens") at \(response.changesAt.text(office: self.office))" : "")
                     + "\ncalendar \(response.calendarVersion)"
             }
         }
@@ -103,7 +103,7 @@ struct CalendarCommand: AsyncParsableCommand {
             let response = try await self.global.call("sla-timer", SLATimerRPC.computeDue, request)
             try self.global.show(response) { response in
                 var lines = ["due \(response.dueLocal)  (\(response.dueAt.text))"]
-                lines.append("clock starts \(response.startedAt.text); target \(Output.duration(seconds: response.target.seconds)) on the \(response.clockKind == .business ? "business-hours" : "24×7") clock")
+                lines.append("clock starts \(response.startedAt.text(office: self.office)); target \(Output.duration(seconds: response.target.seconds)) on the \(response.clockKind == .business ? "business-hours" : "24×7") clock")
                 if response.phoneAdvised { lines.append("severity 1 out of hours by \(request.channel.label): the clock starts at the next opening; advise calling the priority line (R-SLA-3)") }
                 lines.append("policy \(response.policyVersion), calendar \(response.calendarVersion)")
                 return lines.joined(separator: "\n")
@@ -114,21 +114,23 @@ struct CalendarCommand: AsyncParsableCommand {
 
 extension Render {
     static func clock(_ clock: Support_Sla_V1_GetClockResponse) -> String {
-        var lines = ["\(clock.incidentID): on the \(clock.side.label)'s side since \(clock.sideSince.text)"]
+        // The office of the incident's latest cycle: its local time.
+        let office = clock.history.last?.office ?? clock.current.office
+        var lines = ["\(clock.incidentID): on the \(clock.side.label)'s side since \(clock.sideSince.text(office: office))"]
         if clock.current.state == .running {
-            lines.append("current cycle \(clock.current.number) due \(clock.current.dueAt.text); \(Output.duration(seconds: clock.remaining.seconds)) of its clock left")
+            lines.append("current cycle \(clock.current.number) due \(clock.current.dueAt.text(office: office)); \(Output.duration(seconds: clock.remaining.seconds)) of its clock left")
         }
-        if clock.hasCustomerTimeoutAt { lines.append("closes for customer timeout at \(clock.customerTimeoutAt.text) unless the customer answers (R-SLA-6)") }
+        if clock.hasCustomerTimeoutAt { lines.append("closes for customer timeout at \(clock.customerTimeoutAt.text(office: office)) unless the customer answers (R-SLA-6)") }
         for cycle in clock.history {
-            lines.append("cycle \(cycle.number): severity \(cycle.severity), \(Self.cycleState(cycle.state)), due \(cycle.dueAt.text) (\(cycle.clockKind == .business ? "business hours" : "24×7"), policy \(cycle.policyVersion))")
+            lines.append("cycle \(cycle.number): severity \(cycle.severity), \(Self.cycleState(cycle.state)), due \(cycle.dueAt.text(office: cycle.office)) (\(cycle.clockKind == .business ? "business hours" : "24×7"), policy \(cycle.policyVersion))")
             for event in cycle.events {
-                lines.append("  \(event.at.text)  \(Self.cycleEvent(event.kind))\(event.detail.isEmpty ? "" : ": \(event.detail)")")
+                lines.append("  \(event.at.text(office: cycle.office))  \(Self.cycleEvent(event.kind))\(event.detail.isEmpty ? "" : ": \(event.detail)")")
             }
         }
         let armed = clock.timers.filter { $0.state == .armed }
         if !armed.isEmpty {
             lines.append("armed timers:")
-            lines += armed.map { "  \($0.dueAt.text)  \(Self.timerKind($0.kind))" }
+            lines += armed.map { "  \($0.dueAt.text(office: office))  \(Self.timerKind($0.kind))" }
         }
         return lines.joined(separator: "\n")
     }
@@ -136,7 +138,7 @@ extension Render {
     static func cycles(_ cycles: [Support_Sla_V1_Cycle]) -> String {
         Output.table(
             ["INCIDENT", "CYCLE", "SEV", "STATE", "DUE", "OFFICE"],
-            cycles.map { [$0.incidentID, "\($0.number)", "\($0.severity)", Self.cycleState($0.state), $0.dueAt.text, $0.office] }
+            cycles.map { [$0.incidentID, "\($0.number)", "\($0.severity)", Self.cycleState($0.state), $0.dueAt.text(office: $0.office), $0.office] }
         )
     }
 
