@@ -117,8 +117,11 @@ extension Chaos {
                 self.state.withLock { $0.problems.append("\(service) did not accept the out-of-range event \(event.eventID): \(response)") }
             }
         }
-        self.state.withLock { $0.poison.deliveredAfter = ContinuousClock.now - began }
-        self.say("chaos: poison: delivered sla_breached \(event.eventID) dated seconds \(Self.outOfRangeSeconds + 1) to \(Self.breachSubscribers.joined(separator: ", "))")
+        let deliveredTo = self.state.withLock { state in
+            state.poison.deliveredAfter = ContinuousClock.now - began
+            return state.poison.deliveredTo
+        }
+        self.say("chaos: poison: delivered sla_breached \(event.eventID) dated seconds \(Self.outOfRangeSeconds + 1) to \(deliveredTo.isEmpty ? "no subscriber" : deliveredTo.joined(separator: ", ")); each must park it")
 
         await self.watchParkedPoison(began: began, until: deadline)
     }
