@@ -6,7 +6,7 @@ import TestSupport
 /// Chaos) runs; its printed invariants are asserted one by one.
 @Suite("Chaos", .serialized)
 struct ChaosTests {
-    @Test("Issue 10 (R-ESC-3, R-SLA-5, R-SLA-6): incidents live through random SIGKILLs of every service; every invariant holds")
+    @Test("Issue 10 (R-ESC-3, R-SLA-5, R-SLA-6), issue 21: incidents live through random SIGKILLs of every service; the injected poison events are parked, nothing else; every invariant holds")
     func smallRun() async throws {
         let seed = ProcessInfo.processInfo.environment["CHAOS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999_999)
         let chaos = try Chaos(.init(incidents: 60, duration: .seconds(25), killEvery: .seconds(2), seed: seed, concurrency: 6))
@@ -17,6 +17,12 @@ struct ChaosTests {
         #expect(report.kills.values.reduce(0, +) >= 3, "seed \(seed): services were killed (\(report.kills))")
         #expect(report.clockSteps >= 2, "seed \(seed): the clock moved")
         #expect(report.invariants.count == 8)
+        // Issue 21's poison: the out-of-range event at each of sla-timer's
+        // subscribers, and at escalation also the no-roster incident's breach.
+        #expect(
+            report.parked.mapValues(\.count) == ["intake": 1, "escalation": 2, "notifier": 1],
+            "seed \(seed): parked \(report.parked)"
+        )
         for invariant in report.invariants {
             #expect(invariant.holds, "seed \(seed) (replay with CHAOS_SEED=\(seed)): \(invariant)")
         }

@@ -18,6 +18,10 @@ import Glibc
 /// service dies when and for how long) comes from generators seeded by
 /// `seed`, so a failing run replays the same plan. Thread scheduling is not
 /// replayed; the plan is.
+///
+/// Two poison events are injected during the run (issue 21,
+/// `Chaos+Poison.swift`) and must be parked where they land, through the
+/// kills, while everything else is delivered once and applied.
 public final class Chaos: Sendable {
     public struct Options: Sendable {
         public var incidents: Int
@@ -58,6 +62,9 @@ public final class Chaos: Sendable {
         public var refusals: Int
         public var retries: Int
         public var invariants: [Invariant]
+        /// What each service listed as parked at the check, by event id:
+        /// the injected poison events and nothing else when the run passes.
+        public var parked: [String: [String]]
         public var runtime: String
         public var passed: Bool { !self.invariants.isEmpty && self.invariants.allSatisfy(\.holds) }
     }
@@ -69,10 +76,13 @@ public final class Chaos: Sendable {
     /// call: a client per call left hundreds of idle connections behind
     /// and hit intake's connection limit (issue 10's resource limits).
     let intake: RPCClient
+    /// One client per service likewise, for the poison's deliveries and the
+    /// parked-event listings (`intake` is the one for intake).
+    let clients: [String: RPCClient]
     /// The fake clock's start: Monday 2026-12-07 09:00 JST.
     static let start = Date(timeIntervalSince1970: 1_796_601_600)
 
-    private struct State {
+    struct State {
         var acknowledged: [String] = []
         var kills: [String: Int] = [:]
         var clockSteps = 0
@@ -80,16 +90,19 @@ public final class Chaos: Sendable {
         var retries = 0
         var problems: [String] = []
         var clockTarget = Chaos.start
+        var poison = Poison()
     }
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let killing = Mutex(true)
     private let nextIncident = Mutex(0)
 
     public init(_ options: Options, say: @escaping @Sendable (String) -> Void = { print($0) }) throws {
         self.options = options
         self.say = say
-        self.cluster = try ServiceCluster(fakeClock: Self.start.rfc3339Z)
-        self.intake = self.cluster.client("intake")
+        let cluster = try ServiceCluster(fakeClock: Self.start.rfc3339Z)
+        self.cluster = cluster
+        self.clients = Dictionary(uniqueKeysWithValues: ServiceCluster.services.map { ($0, cluster.client($0)) })
+        self.intake = self.clients["intake"]!
     }
 
     // MARK: Running
@@ -102,16 +115,19 @@ public final class Chaos: Sendable {
         )
         try await self.cluster.startAll()
         try await self.register()
+        try await self.registerPoisonCustomer()
 
         let began = ContinuousClock.now
         let deadline = began + options.duration
         let killer = Task { await self.killRandomly(until: deadline) }
         let ticker = Task { await self.tick(until: deadline) }
+        let poisoner = Task { await self.injectPoison(began: began, until: deadline) }
         await self.driveIncidents(over: options.duration)
         // Lives may end before the deadline: keep the faults going until then.
         await ticker.value
         self.killing.withLock { $0 = false }
         await killer.value
+        await poisoner.value
         let kills = self.state.withLock { $0.kills }
         self.say("chaos: drive phase over after \(ContinuousClock.now - began); \(kills.values.reduce(0, +)) kills (\(kills.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
 
@@ -121,17 +137,23 @@ public final class Chaos: Sendable {
         await self.advanceClock(by: 86_400)
         let quiet = await self.waitForQuiet(timeout: .seconds(120))
         self.say("chaos: quiet after \(ContinuousClock.now - began) (\(quiet ? "every outbox drained" : "outboxes still busy"))")
+        // Whatever the random kills hit, what the check reads as parked has
+        // lived through a SIGKILL of the service that holds it.
+        await self.restartPoisonHolders()
 
         let invariants = try await self.check()
         let snapshot = self.state.withLock { $0 }
         let report = Report(
             seed: options.seed, acknowledged: snapshot.acknowledged.count, kills: snapshot.kills,
             clockSteps: snapshot.clockSteps, refusals: snapshot.refusals, retries: snapshot.retries,
-            invariants: invariants, runtime: self.cluster.runtime.path
+            invariants: invariants,
+            parked: Dictionary(grouping: snapshot.poison.parked, by: \.service).mapValues { $0.map(\.event.eventID) },
+            runtime: self.cluster.runtime.path
         )
         self.say(
             "chaos: seed \(report.seed): \(report.acknowledged) incidents acknowledged, \(kills.values.reduce(0, +)) kills, \(report.clockSteps) clock steps, \(report.retries) retried calls, \(report.refusals) domain refusals"
         )
+        for line in self.poisonSummary(began: began) { self.say(line) }
         for invariant in invariants { self.say("  \(invariant)") }
         if report.passed && !options.keep {
             await self.cluster.shutdown()
@@ -252,10 +274,10 @@ public final class Chaos: Sendable {
     /// allows, e.g. closed by the customer timeout meanwhile) is counted and
     /// ends the step. An open is retried with the same idempotency key, so
     /// it is acknowledged exactly once.
-    private func call<Request, Response>(
-        _ method: RPCMethod<Request, Response>, _ request: Request, metadata: Metadata = Metadata()
+    func call<Request, Response>(
+        _ method: RPCMethod<Request, Response>, _ request: Request, metadata: Metadata = Metadata(), on client: RPCClient? = nil
     ) async -> Response? {
-        let client = self.intake
+        let client = client ?? self.intake
         let giveUp = ContinuousClock.now + .seconds(120)
         var attempt = 0
         while ContinuousClock.now < giveUp {
@@ -417,13 +439,15 @@ public final class Chaos: Sendable {
             detail: problems.isEmpty ? "every call answered or was refused for a reason the incident's state explains" : problems.prefix(5).joined(separator: "; ")
         ))
 
-        // 1. Every acknowledged incident exists in intake.
+        // 1. Every acknowledged incident exists in intake, the no-roster
+        //    poison incident too.
         let intake = try self.database("intake")
         let stored = Set(try await intake.read { db in try String.fetchAll(db, sql: "SELECT id FROM incident") })
-        let missing = acknowledged.filter { !stored.contains($0) }
+        let noRoster = self.state.withLock { $0.poison.noRosterIncidentID }
+        let missing = (acknowledged + (noRoster.map { [$0] } ?? [])).filter { !stored.contains($0) }
         invariants.append(Invariant(
             name: "every acknowledged incident exists", holds: missing.isEmpty && !acknowledged.isEmpty,
-            detail: "\(acknowledged.count) acknowledged, \(stored.count) in intake, \(missing.count) missing\(missing.isEmpty ? "" : ": \(missing.prefix(5))")"
+            detail: "\(acknowledged.count) acknowledged\(noRoster.map { " and the poison incident \($0)" } ?? ""), \(stored.count) in intake, \(missing.count) missing\(missing.isEmpty ? "" : ": \(missing.prefix(5))")"
         ))
 
         // 2. Every incident has its SLA cycles: one at the open and one more
@@ -475,10 +499,21 @@ public final class Chaos: Sendable {
             }, uniquingKeysWith: { min($0, $1) }
         )
         var excused = 0
+        var excluded: [String] = []
         var breachProblems: [String] = []
         for (event, breach) in breaches {
             let id = breach.cycle.cycleID
             if breachesPerCycle[id, default: 0] != 1 { breachProblems.append("cycle \(id) breached \(breachesPerCycle[id, default: 0]) times") }
+            // The poison incident's office has no roster: its breach cannot
+            // escalate and is parked at escalation instead (the parked-events
+            // invariant checks that). It must not have escalated.
+            if event.incidentID == noRoster {
+                excluded.append(event.incidentID)
+                if escalationsPerCycle[id, default: 0] != 0 {
+                    breachProblems.append("\(event.incidentID) cycle \(breach.cycle.cycleNumber) escalated although its office has no roster")
+                }
+                continue
+            }
             switch escalationsPerCycle[id, default: 0] {
             case 1: continue
             case 0:
@@ -497,6 +532,7 @@ public final class Chaos: Sendable {
         invariants.append(Invariant(
             name: "every SLABreached produced exactly one escalation (R-ESC-3)", holds: breachProblems.isEmpty && !breaches.isEmpty,
             detail: "\(breaches.count) breaches, \(escalationsPerCycle.values.reduce(0, +)) breach escalations, \(excused) on incidents already finished or at level 3"
+                + (excluded.isEmpty ? "" : ", \(excluded.count) of the poison incident \(excluded[0]) excluded (office \(Self.noRosterOffice) has no roster: parked, not escalated)")
                 + (breachProblems.isEmpty ? "" : "; \(breachProblems.count) wrong: \(breachProblems.prefix(5))")
         ))
 
@@ -537,20 +573,11 @@ public final class Chaos: Sendable {
                 + (deliveryProblems.isEmpty ? "" : "; wrong: \(deliveryProblems.joined(separator: "; "))")
         ))
 
-        // 6. Nothing was parked: every event of a run without poison can be
-        //    applied, so a parked one means an early or retryable event was
-        //    taken for a bad one (issue 21).
-        var parked: [String] = []
-        for service in ServiceCluster.services {
-            let rows = try await self.database(service).read { db in
-                try Row.fetchAll(db, sql: "SELECT event_id, kind, reason FROM inbox_parked").map { "\(service): \($0[1] as String) \($0[0] as String) (\($0[2] as String))" }
-            }
-            parked += rows
-        }
-        invariants.append(Invariant(
-            name: "no event was parked", holds: parked.isEmpty,
-            detail: parked.isEmpty ? "every service applied every event it received" : "\(parked.count) parked: \(parked.prefix(3))"
-        ))
+        // 6. Exactly the injected poison events are parked, where they were
+        //    delivered, with a reason that says why: every other event can
+        //    be applied, so anything else parked is an early or retryable
+        //    event taken for a bad one (issue 21).
+        invariants.append(try await self.checkParked(breaches: breaches.map(\.0)))
 
         // 5. No outbox row undelivered.
         let depths = try await self.outboxDepths()
