@@ -4,10 +4,17 @@ import Foundation
 /// `deploy/config/README.md`.
 extension ConfigLoader {
     static let officeKeys = [
-        "id", "timeZone", "version", "hours", "holidayFiles", "holidays", "closures", "extraWorkingDays",
+        "id", "timeZone", "version", "language", "hours", "holidayFiles", "holidays", "closures", "extraWorkingDays",
     ]
 
-    mutating func offices(from root: ConfigNode) throws -> [OfficeCalendar] {
+    /// One configured office: its calendar and the language of its
+    /// customers' mail.
+    struct ConfiguredOffice {
+        var calendar: OfficeCalendar
+        var language: String
+    }
+
+    mutating func offices(from root: ConfigNode) throws -> [ConfiguredOffice] {
         let object = try root.object(allowed: ["formatVersion", "offices"])
         if let format = object.optional("formatVersion") {
             _ = try format.int(in: 1...1)
@@ -18,15 +25,15 @@ extension ConfigLoader {
         var idKeys: [String: String] = [:]
         return try entries.map { entry in
             let office = try self.office(entry)
-            if let earlier = idKeys[office.id] {
-                throw entry.child("id", .null).error(.invalidValue, "\"\(office.id)\" is already used by \(earlier)")
+            if let earlier = idKeys[office.calendar.id] {
+                throw entry.child("id", .null).error(.invalidValue, "\"\(office.calendar.id)\" is already used by \(earlier)")
             }
-            idKeys[office.id] = entry.key
+            idKeys[office.calendar.id] = entry.key
             return office
         }
     }
 
-    private mutating func office(_ node: ConfigNode) throws -> OfficeCalendar {
+    private mutating func office(_ node: ConfigNode) throws -> ConfiguredOffice {
         let object = try node.object(allowed: ConfigLoader.officeKeys)
         let idNode = try object.required("id")
         let id = try idNode.string()
@@ -81,10 +88,22 @@ extension ConfigLoader {
             return ExtraWorkingDay(date, hours: usual)
         }
 
+        // Issue 22: the language of mail to the office's customers, unless
+        // a certificate or contact says otherwise.
+        var language = OfficeDirectory.defaultLanguage
+        if let languageNode = object.optional("language") {
+            language = try languageNode.string()
+            guard OfficeDirectory.languages.contains(language) else {
+                throw languageNode.error(
+                    .invalidValue, "\"\(language)\" is not a language mail is written in; use one of \(OfficeDirectory.languages.joined(separator: ", "))")
+            }
+        }
+
         let version = try object.optional("version")?.string()
-        return OfficeCalendar(
+        let calendar = OfficeCalendar(
             id: id, timeZone: timeZone, hours: hours, holidays: holidays, closures: closures,
             extraWorkingDays: extraDays, holidaysKnownThrough: knownThrough, version: version)
+        return ConfiguredOffice(calendar: calendar, language: language)
     }
 
     /// `{"monday": ["10:00-18:00"], …}`; weekdays left out are closed.

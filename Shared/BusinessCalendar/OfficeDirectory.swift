@@ -9,18 +9,44 @@ public struct OfficeDirectory: Sendable, Equatable {
     /// The configuration file inside the configuration directory.
     public static let fileName = "offices.json"
 
+    /// The languages customer mail is written in (issue 22), as
+    /// `offices.json`, certificates and contacts name them.
+    public static let languages = ["en", "ja"]
+    /// An office's language when `offices.json` gives none.
+    public static let defaultLanguage = "en"
+
     /// Calendars by ``OfficeCalendar/id``.
     public let offices: [String: OfficeCalendar]
+    /// The language of each office's customer mail, by office id; an office
+    /// not listed writes in ``defaultLanguage``.
+    public let languages: [String: String]
 
     /// A directory of calendars; ids must be unique.
-    public init(_ calendars: [OfficeCalendar]) {
+    ///
+    /// - Parameter languages: Each office's mail language, by office id
+    ///   (``defaultLanguage`` for an office left out).
+    public init(_ calendars: [OfficeCalendar], languages: [String: String] = [:]) {
         self.offices = Dictionary(calendars.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in
             preconditionFailure("two offices have the id \(first.id)")
         })
+        self.languages = languages
+    }
+
+    init(_ configured: [ConfigLoader.ConfiguredOffice]) {
+        self.init(
+            configured.map(\.calendar),
+            languages: Dictionary(configured.map { ($0.calendar.id, $0.language) }, uniquingKeysWith: { first, _ in first })
+        )
     }
 
     /// The calendar of office `id`, if configured.
     public subscript(_ id: String) -> OfficeCalendar? { self.offices[id] }
+
+    /// The language office `id` writes to its customers in: `offices.json`'s
+    /// `language`, else ``defaultLanguage`` (also for an unknown office).
+    public func language(of id: String) -> String {
+        self.languages[id] ?? Self.defaultLanguage
+    }
 
     /// The configured office ids, sorted.
     public var ids: [String] { self.offices.keys.sorted() }

@@ -50,6 +50,7 @@ struct OfficeDirectoryLoadingTests {
         let withHoliday = try load(#""holidays": [{"name": "x", "date": "2026-06-01"}]"#)
         #expect(plain != withHoliday)
         #expect(plain == (try load(#""closures": []"#)))
+        #expect(plain == (try load(#""language": "ja""#)), "the language is not part of the calendar")
     }
 
     struct BadFile: CustomTestStringConvertible, Sendable {
@@ -101,6 +102,14 @@ struct OfficeDirectoryLoadingTests {
             what: "an unknown time zone",
             offices: #"{"offices": [{"id": "tokyo", "timeZone": "Asia/Tokio"}]}"#,
             file: "offices.json", key: "offices[0].timeZone", code: .invalidValue, message: "\"Asia/Tokio\" is not"),
+        BadFile(
+            what: "a language mail is not written in",
+            offices: #"{"offices": [{\#(good), "language": "fr"}]}"#,
+            file: "offices.json", key: "offices[0].language", code: .invalidValue, message: "use one of en, ja"),
+        BadFile(
+            what: "a language that is not a string",
+            offices: #"{"offices": [{\#(good), "language": 1}]}"#,
+            file: "offices.json", key: "offices[0].language", code: .invalidValue, message: "string"),
         BadFile(
             what: "two offices with one id",
             offices: #"{"offices": [{\#(good)}, {\#(good)}]}"#,
@@ -176,6 +185,21 @@ struct OfficeDirectoryLoadingTests {
         let error = #expect(throws: BusinessCalendarError.self) { try OfficeDirectory.load(configDirectory: directory) }
         #expect(error?.code == .unreadableFile)
         #expect(error?.file == "offices.json")
+    }
+
+    @Test("Issue 22: the shipped tokyo office writes to its customers in Japanese, new-york in English; an office without a language in English")
+    func languages() throws {
+        let shipped = try Fixture.shippedOffices()
+        #expect(shipped.language(of: "tokyo") == "ja")
+        #expect(shipped.language(of: "new-york") == "en")
+        let directory = try Fixture.configDirectory([
+            "offices.json": #"{"offices": [{"id": "osaka", "timeZone": "Asia/Tokyo"}, {"id": "kyoto", "timeZone": "Asia/Tokyo", "language": "ja"}]}"#
+        ])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let offices = try OfficeDirectory.load(configDirectory: directory)
+        #expect(offices.language(of: "osaka") == "en")
+        #expect(offices.language(of: "kyoto") == "ja")
+        #expect(offices.language(of: "nowhere") == "en")
     }
 
     @Test("Defaults: R-ORG-5 hours when none are given; an extra working day copies the usual hours")
