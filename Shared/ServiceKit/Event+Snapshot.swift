@@ -16,6 +16,7 @@ extension Support_Events_V1_Event {
             case .resolved(let e): e.incident
             case .reopened(let e): e.incident
             case .closed(let e): e.incident
+            case .articleAdded(let e): e.incident
             default: nil
             }
         }
@@ -31,6 +32,7 @@ extension Support_Events_V1_Event {
             case .resolved(var e): e.incident = snapshot; self.payload = .resolved(e)
             case .reopened(var e): e.incident = snapshot; self.payload = .reopened(e)
             case .closed(var e): e.incident = snapshot; self.payload = .closed(e)
+            case .articleAdded(var e): e.incident = snapshot; self.payload = .articleAdded(e)
             default: break
             }
         }
