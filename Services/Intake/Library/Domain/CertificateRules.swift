@@ -1,5 +1,6 @@
-import ServiceKit
+import BusinessCalendar
 import Foundation
+import ServiceKit
 import SupportProto
 
 typealias Contact = Support_Common_V1_Contact
@@ -14,11 +15,60 @@ enum CertificateRules {
         contact.name = try Field.required(contact.name, "\(field).name", "the contact's name")
         contact.email = try Field.required(contact.email, "\(field).email", "the contact's email").lowercased()
         contact.phone = try Field.optional(contact.phone, "\(field).phone", max: Field.shortText)
-        let parts = contact.email.split(separator: "@")
-        guard parts.count == 2, parts[1].contains("."), !contact.email.contains(" ") else {
+        guard Self.isEmail(contact.email) else {
             throw ServiceError.invalid("\(field).email", "\(contact.email) is not an email address")
         }
+        contact.language = try Self.language(contact.language, field: "\(field).language", empty: "the certificate's")
         return contact
+    }
+
+    static func isEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@")
+        return parts.count == 2 && parts[1].contains(".") && !email.contains(" ")
+    }
+
+    // MARK: Languages (issue 22)
+
+    /// A requested mail language: "en" or "ja", or empty for the default
+    /// (`empty` says which); INVALID_ARGUMENT naming `field` otherwise.
+    static func language(_ value: String, field: String, empty: String) throws -> String {
+        let language = value.trimmedOfWhitespace().lowercased()
+        guard language.isEmpty || OfficeDirectory.languages.contains(language) else {
+            throw ServiceError.invalid(
+                field, "\(field) is \"\(value)\"; mail is written in \(OfficeDirectory.languages.joined(separator: " or ")), or leave it empty for \(empty)"
+            )
+        }
+        return language
+    }
+
+    /// The certificate's mail language: its own, else its office's (a
+    /// certificate registered before issue 22 names none).
+    static func language(of certificate: Certificate, officeLanguage: String) -> String {
+        certificate.language.isEmpty ? officeLanguage : certificate.language
+    }
+
+    /// `contact` with the language its mail is written in: its own, else
+    /// the certificate's.
+    static func resolved(_ contact: Contact, certificateLanguage: String) -> Contact {
+        guard contact.language.isEmpty else { return contact }
+        var contact = contact
+        contact.language = certificateLanguage
+        return contact
+    }
+
+    /// `certificate` as intake returns and publishes it: its language and
+    /// every contact's (the revisions' too) resolved. What is stored keeps
+    /// what was asked for, so an empty contact language keeps following
+    /// the certificate's.
+    static func resolved(_ certificate: Certificate, officeLanguage: String) -> Certificate {
+        var certificate = certificate
+        certificate.language = Self.language(of: certificate, officeLanguage: officeLanguage)
+        let language = certificate.language
+        certificate.contacts = certificate.contacts.map { Self.resolved($0, certificateLanguage: language) }
+        for index in certificate.history.indices {
+            certificate.history[index].contacts = certificate.history[index].contacts.map { Self.resolved($0, certificateLanguage: language) }
+        }
+        return certificate
     }
 
     static func checkContactList(_ contacts: [Contact]) throws {
@@ -91,6 +141,8 @@ enum CertificateRules {
         }
     }
 
+    /// - Parameter certificate: As published: languages resolved
+    ///   (``resolved(_:officeLanguage:)``).
     static func changedEvent(_ certificate: Certificate, by actor: String, at now: Date) -> Support_Events_V1_Event {
         var changed = Support_Events_V1_CertificateChanged()
         changed.certificateID = certificate.id
@@ -103,12 +155,15 @@ enum CertificateRules {
         changed.revision = certificate.revision
         changed.contacts = certificate.contacts
         changed.changedBy = actor
+        changed.language = certificate.language
         var event = Support_Events_V1_Event()
         event.occurredAt = .init(date: now)
         event.payload = .certificateChanged(changed)
         return event
     }
 
+    /// - Parameter certificate: As published, languages resolved; so are
+    ///   `added` and `removed`.
     static func contactsEvent(_ certificate: Certificate, added: Contact?, removed: Contact?, by actor: String, at now: Date) -> Support_Events_V1_Event {
         var changed = Support_Events_V1_ContactsChanged()
         changed.certificateID = certificate.id

@@ -12,10 +12,19 @@ typealias EventPayload = Support_Events_V1_Event.OneOf_Payload
 ///
 /// new ─respond─▶ in-progress ─request-info─▶ waiting-customer ─provide-info─▶ in-progress
 ///  … ─resolve─▶ resolved ─reopen─▶ in-progress;  resolved ─close─▶ closed
+///
+/// Every move that says something adds its article to the incident's
+/// thread (issue 22); a public article is announced with ArticleAdded right
+/// after the move's own event. The incident must come with its whole
+/// thread (``IntakeStore/incident(_:in:)``), so new articles are numbered
+/// after its last.
 struct IncidentLifecycle {
     private(set) var incident: Incident
     /// Events caused so far, each with the incident as it was right after.
     private(set) var events: [(payload: EventPayload, snapshot: Support_Events_V1_IncidentSnapshot)] = []
+    /// The articles added so far, numbered, oldest first: what the store
+    /// appends (``IntakeStore/appendArticle(_:to:in:)``).
+    private(set) var addedArticles: [Article] = []
     let now: Date
 
     init(_ incident: Incident, now: Date) {
@@ -35,34 +44,39 @@ struct IncidentLifecycle {
 
     mutating func respond(actor: String, text: String, via: Support_Common_V1_Channel) throws {
         try self.expect([.new, .inProgress], to: "answered", hint: Self.hint(for: self.incident.state))
-        self.converse(.response, author: actor, text: text, via: via)
+        // R-SLA-1: an answer by phone is recorded by staff and counts.
+        let article = self.append(.response, author: actor, direction: .toCustomer, channel: via, text: text)
         let previous = self.move(to: .inProgress, by: actor, reason: "")
         var given = Support_Events_V1_ResponseGiven()
         given.author = actor
         given.text = text
         given.via = via
         self.emit(.responseGiven(given), previous: previous)
+        self.announce(article)
     }
 
     mutating func requestInfo(actor: String, text: String) throws {
         try self.expect([.new, .inProgress], to: "asked for information", hint: Self.hint(for: self.incident.state))
-        self.converse(.infoRequest, author: actor, text: text)
+        let article = self.append(.infoRequest, author: actor, direction: .toCustomer, channel: .portal, text: text)
         let previous = self.move(to: .waitingCustomer, by: actor, reason: "")
         var requested = Support_Events_V1_InfoRequested()
         requested.author = actor
         requested.text = text
         self.emit(.infoRequested(requested), previous: previous)
+        self.announce(article)
     }
 
     mutating func resolve(actor: String, resolution: String) throws {
         try self.expect([.new, .inProgress, .waitingCustomer], to: "resolved", hint: "")
         self.incident.resolution = resolution
         self.incident.resolvedAt = .init(date: self.now)
+        let article = self.append(.resolution, author: actor, direction: .toCustomer, channel: .portal, text: resolution)
         let previous = self.move(to: .resolved, by: actor, reason: "")
         var resolved = Support_Events_V1_Resolved()
         resolved.resolvedBy = actor
         resolved.resolution = resolution
         self.emit(.resolved(resolved), previous: previous)
+        self.announce(article)
     }
 
     /// R-SEV-1: the vendor may change the level, keeping who, when and why.
@@ -77,23 +91,60 @@ struct IncidentLifecycle {
     /// incident severity 2.
     mutating func provideWorkaround(actor: String, text: String, problemID: String = "") throws {
         try self.expectOpen(to: "given a workaround")
-        self.converse(.workaround, author: actor, text: text)
+        let article = self.append(.workaround, author: actor, direction: .toCustomer, channel: .portal, text: text)
         let previous = self.incident.state == .new ? self.move(to: .inProgress, by: actor, reason: "workaround") : self.current
         var workaround = Support_Events_V1_WorkaroundProvided()
         workaround.author = actor
         workaround.text = text
         workaround.problemID = problemID
         self.emit(.workaroundProvided(workaround), previous: previous)
+        self.announce(article)
         if self.incident.severity == 1 {
             self.changeSeverity(to: 2, by: actor, reason: "R-SEV-4: a workaround is available")
         }
     }
 
+    /// An internal note: staff only, so no event carries it (intake.proto:
+    /// "no event").
     mutating func addNote(actor: String, text: String) throws {
         guard self.incident.state != .closed else {
             throw ServiceError.illegal("annotated", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
         }
-        self.converse(.note, author: actor, text: text)
+        self.append(.note, author: actor, direction: .internal, channel: .unspecified, text: text)
+    }
+
+    /// A public vendor message that changes nothing else (Intake.Reply).
+    mutating func reply(actor: String, text: String, via: Support_Common_V1_Channel) throws {
+        let article = IncidentThread.article(.reply, author: actor, direction: .toCustomer, channel: via, text: text, at: self.now)
+        try self.post(article, to: "replied to")
+    }
+
+    /// Adds `article` to the thread and changes nothing else: no state
+    /// change, no event but its ArticleAdded when it is public. For
+    /// articles that are not a move of their own (a reply; the article an
+    /// attachment arrives with). Refused once the incident is closed.
+    ///
+    /// - Returns: The article as added: numbered, dated by the step.
+    @discardableResult
+    mutating func post(_ article: Article, to action: String = "added to") throws -> Article {
+        guard self.incident.state != .closed else {
+            throw ServiceError.illegal(action, state: .closed, incident: self.incident.id, hint: "Open a new incident.")
+        }
+        let added = self.append(article)
+        self.announce(added)
+        return added
+    }
+
+    /// Sets the other authorised contacts who receive the incident's mail
+    /// (Intake.SetCc): no event of its own; every later event's snapshot
+    /// carries the list.
+    mutating func setCc(_ contacts: [Contact]) throws {
+        guard self.incident.state != .closed else {
+            throw ServiceError.illegal("given a cc list", state: .closed, incident: self.incident.id, hint: "Open a new incident.")
+        }
+        guard contacts != self.incident.cc else { return }
+        self.incident.cc = contacts
+        self.incident.updatedAt = .init(date: self.now)
     }
 
     // MARK: The customer's moves
@@ -101,7 +152,12 @@ struct IncidentLifecycle {
     /// From waiting-customer the incident returns to the vendor's side (a new
     /// response cycle, R-SLA-7); in new or in-progress it only adds to the
     /// conversation.
-    mutating func provideInfo(contact: String, text: String) throws {
+    ///
+    /// - Parameters:
+    ///   - via: How the message came: the portal, or mail or phone.
+    ///   - enteredBy: The staff id who recorded a mail or phone message for
+    ///     the contact; empty when the contact wrote it.
+    mutating func provideInfo(contact: String, text: String, via: Support_Common_V1_Channel = .portal, enteredBy: String = "") throws {
         switch self.incident.state {
         case .resolved:
             throw ServiceError.illegal("updated", state: .resolved, incident: self.incident.id, hint: "Reopen it with a reason to continue.")
@@ -110,32 +166,44 @@ struct IncidentLifecycle {
         default:
             break
         }
-        self.converse(.infoProvided, author: contact, text: text)
+        let article = self.append(
+            .customerMessage, author: contact, direction: .fromCustomer, channel: via, text: text, enteredBy: enteredBy
+        )
         let previous = self.incident.state == .waitingCustomer ? self.move(to: .inProgress, by: contact, reason: "") : self.current
         var provided = Support_Events_V1_InfoProvided()
         provided.contactEmail = contact
         provided.text = text
         self.emit(.infoProvided(provided), previous: previous)
+        self.announce(article)
     }
 
     // MARK: Either side
 
-    mutating func reopen(by party: String, reason: String) throws {
+    /// - Parameter byCustomer: Whether `party` is a contact (the article is
+    ///   from the customer) or staff (to the customer).
+    mutating func reopen(by party: String, byCustomer: Bool, reason: String) throws {
         guard self.incident.state == .resolved else {
             let hint = self.incident.state == .closed ? "A closed incident stays closed: open a new one." : "Only a resolved incident can be reopened."
             throw ServiceError.illegal("reopened", state: self.incident.state, incident: self.incident.id, hint: hint)
         }
         self.incident.resolvedAt = .init()
+        let article = self.append(
+            .reopen, author: party, direction: byCustomer ? .fromCustomer : .toCustomer, channel: .portal, text: reason
+        )
         let previous = self.move(to: .inProgress, by: party, reason: reason)
         var reopened = Support_Events_V1_Reopened()
         reopened.reopenedBy = party
         reopened.reason = reason
         self.emit(.reopened(reopened), previous: previous)
+        self.announce(article)
     }
 
     /// Closing as resolved needs a resolved incident; out-of-scope and
     /// not-reproducible (R-SCOPE-2, R-SCOPE-3) close any open one.
-    mutating func close(by party: String, reason: Support_Common_V1_ClosureReason) throws {
+    ///
+    /// - Parameter byCustomer: A contact accepting the resolution: its
+    ///   closure article is from the customer.
+    mutating func close(by party: String, byCustomer: Bool = false, reason: Support_Common_V1_ClosureReason) throws {
         guard self.incident.state != .closed else {
             throw ServiceError.illegal("closed", state: .closed, incident: self.incident.id, hint: "It is closed already.")
         }
@@ -146,11 +214,16 @@ struct IncidentLifecycle {
         }
         self.incident.closureReason = reason
         self.incident.closedAt = .init(date: self.now)
+        let article = self.append(IncidentThread.article(
+            .closure, author: party, direction: byCustomer ? .fromCustomer : .toCustomer, channel: .portal,
+            text: reason.detail, at: self.now, closure: reason
+        ))
         let previous = self.move(to: .closed, by: party, reason: reason.kind == .outOfScope ? "out of scope" : "")
         var closed = Support_Events_V1_Closed()
         closed.closedBy = party
         closed.reason = reason
         self.emit(.closed(closed), previous: previous)
+        self.announce(article)
     }
 
     /// R-SLA-6: one month on the customer's side. Idempotent; stale when the
@@ -167,7 +240,9 @@ struct IncidentLifecycle {
         }
         var reason = Support_Common_V1_ClosureReason()
         reason.kind = .customerTimeout
-        reason.detail = "no answer from the customer within one month (R-SLA-6)"
+        // The customer reads this (the closure's article and
+        // closure_reason): no rule id in it.
+        reason.detail = "no answer from the customer within one month"
         try self.close(by: "sla-timer", reason: reason)
     }
 
@@ -213,17 +288,37 @@ struct IncidentLifecycle {
         return previous
     }
 
-    private mutating func converse(
-        _ kind: Support_Intake_V1_ConversationEntry.Kind, author: String, text: String, via: Support_Common_V1_Channel = .unspecified
-    ) {
-        var entry = Support_Intake_V1_ConversationEntry()
-        entry.kind = kind
-        entry.author = author
-        entry.at = .init(date: self.now)
-        entry.text = text
-        entry.via = via
-        self.incident.conversation.append(entry)
+    /// Adds an article of this step to the thread.
+    @discardableResult
+    private mutating func append(
+        _ kind: Support_Common_V1_ArticleKind, author: String, direction: Support_Common_V1_Direction,
+        channel: Support_Common_V1_Channel, text: String, enteredBy: String = ""
+    ) -> Article {
+        self.append(IncidentThread.article(
+            kind, author: author, direction: direction, channel: channel, text: text, at: self.now, enteredBy: enteredBy
+        ))
+    }
+
+    /// Numbers `article` after the thread's last, dates it now and adds it.
+    private mutating func append(_ article: Article) -> Article {
+        var article = article
+        article.number = (self.incident.thread.last?.number ?? 0) + 1
+        article.at = .init(date: self.now)
+        self.incident.thread.append(article)
+        self.addedArticles.append(article)
         self.incident.updatedAt = .init(date: self.now)
+        return article
+    }
+
+    /// ArticleAdded for a public article, right after the event of the move
+    /// it belongs to; an internal one never leaves intake. Its snapshot
+    /// reports no move of its own (previous state and side are the
+    /// current ones).
+    private mutating func announce(_ article: Article) {
+        guard article.visibility == .public else { return }
+        var added = Support_Events_V1_ArticleAdded()
+        added.article = article
+        self.emit(.articleAdded(added), previous: self.current)
     }
 
     mutating func emit(_ payload: EventPayload, previous: (State, Side)) {
@@ -271,6 +366,9 @@ enum IncidentSnapshots {
         snapshot.title = incident.title
         snapshot.openedAt = incident.openedAt
         snapshot.problemID = incident.problemID
+        // Issue 22: whom mail goes to, and in which language.
+        snapshot.contactLanguage = incident.contact.language
+        snapshot.cc = incident.cc
         return snapshot
     }
 

@@ -19,6 +19,9 @@ struct Offices: Sendable {
 
     func calendar(_ id: String) -> OfficeCalendar? { self.directory[id] }
 
+    /// The language of the office's customer mail (offices.json, issue 22).
+    func language(_ id: String) -> String { self.directory.language(of: id) }
+
     func isOpen(_ office: String, at instant: Date) -> Bool {
         guard let calendar = self.directory[office] else { return false }
         let time = instant.timeIntervalSince1970

@@ -9,7 +9,7 @@ extension IntakeRPCService {
     /// event in the same transaction.
     func apply(_ db: Database, _ event: Event) throws {
         guard case .customerTimeout(let timeout) = event.payload else { return }
-        guard let incident = try IntakeStore.incident(event.incidentID, in: db) else { return }
+        guard let incident = try self.incident(event.incidentID, in: db) else { return }
         var lifecycle = IncidentLifecycle(incident, now: timeout.timedOutAt.date)
         do {
             try lifecycle.closeForCustomerTimeout(waitingSince: timeout.waitingSince.date)
@@ -19,7 +19,7 @@ extension IntakeRPCService {
             return
         }
         guard lifecycle.incident != incident else { return }
-        try IntakeStore.update(lifecycle.incident, in: db)
+        try IntakeStore.update(lifecycle.incident, adding: lifecycle.addedArticles, in: db)
         for change in lifecycle.events {
             var closed = IncidentSnapshots.event(change.payload, snapshot: change.snapshot, incidentID: incident.id, at: timeout.timedOutAt.date)
             closed.causationEventID = event.eventID

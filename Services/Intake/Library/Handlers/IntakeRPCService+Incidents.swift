@@ -23,12 +23,17 @@ extension IntakeRPCService {
             let description = try Field.optional(request.description_p, "description")
             let actor = try Field.optional(request.actor, "actor", max: Field.shortText)
 
-            // The incident's document is the response: sent as stored.
+            // For staff the incident's document is the response: sent as
+            // stored, its thread after it.
             return try await self.writes.writeEncoded(context) { db, now in
                 guard let certificate = try self.accounts.certificate(certificateID, in: db) else {
                     throw ServiceError.notFound("certificate", certificateID)
                 }
-                let contact = try CertificateRules.authorise(email, on: certificate, at: now)
+                // Issue 22: the contact as it is now, with the language its
+                // mail is written in.
+                let contact = CertificateRules.resolved(
+                    try CertificateRules.authorise(email, on: certificate, at: now), certificateLanguage: self.language(of: certificate)
+                )
                 let policy = ChannelPolicy(
                     businessHoursNow: self.offices.isOpen(certificate.office, at: now),
                     companyAccountAvailable: try self.accounts.companyAccount(in: db).available,
@@ -65,23 +70,45 @@ extension IntakeRPCService {
                 first.at = .init(date: now)
                 first.reason = "reported"
                 incident.severityHistory = [first]
+                // The thread starts with the customer's description (issue 22).
+                var described = IncidentThread.article(
+                    .description_, author: contact.email, direction: .fromCustomer, channel: request.channel, text: description,
+                    at: now, enteredBy: actor
+                )
+                described.number = 1
+                incident.thread = [described]
                 let document = try IntakeStore.insert(incident, number: number, in: db)
 
                 var opened = Support_Events_V1_IncidentOpened()
                 opened.description_p = description
                 let snapshot = IncidentSnapshots.snapshot(of: incident, previous: (.unspecified, .unspecified))
-                let event = IncidentSnapshots.event(.incidentOpened(opened), snapshot: snapshot, incidentID: incident.id, at: now)
-                return Written(incident, events: [event], encoded: document)
+                var added = Support_Events_V1_ArticleAdded()
+                added.article = described
+                let events = [
+                    IncidentSnapshots.event(.incidentOpened(opened), snapshot: snapshot, incidentID: incident.id, at: now),
+                    IncidentSnapshots.event(
+                        .articleAdded(added), snapshot: IncidentSnapshots.snapshot(of: incident, previous: (incident.state, incident.side)),
+                        incidentID: incident.id, at: now
+                    ),
+                ]
+                let shown = IncidentView.shown(incident, to: context.caller)
+                if case .contact = context.caller { return Written(shown, events: events) }
+                // Staff are shown the incident whole, and the description is
+                // not part of the deprecated conversation: `shown` is the
+                // document with its thread. A repeated field may follow the
+                // others on the wire; decoders append it.
+                let thread = try Incident.with { $0.thread = incident.thread }.serializedBytes() as Data
+                return Written(shown, events: events, encoded: document + thread)
             }
         }
 
         router.register(IntakeRPC.getIncident) { request, context in
             let id = try Field.required(request.incidentID, "incident_id", "the incident to show")
             return try await self.writes.read(context) { db in
-                guard let incident = try IntakeStore.incident(id, in: db),
-                    try Self.visible(incident, to: context.caller, in: db)
-                else { throw ServiceError.notFound("incident", id) }
-                return incident
+                guard let incident = try self.incident(id, in: db), try Self.visible(incident, to: context.caller, in: db) else {
+                    throw ServiceError.notFound("incident", id)
+                }
+                return IncidentView.shown(incident, to: context.caller)
             }
         }
 
@@ -98,12 +125,15 @@ extension IntakeRPCService {
                 let (incidents, next) = paging.page(try IntakeStore.queue(filter, offset: paging.offset, limit: paging.fetchLimit, in: db))
                 var response = Support_Intake_V1_ListIncidentsResponse()
                 response.nextPageToken = next
-                response.incidents = incidents.map { incident in
+                response.incidents = try incidents.map { incident in
                     var summary = incident
                     summary.severityHistory = []
-                    summary.conversation = []
                     summary.transitions = []
-                    return summary
+                    // Without the thread (intake.proto), so without the
+                    // conversation derived from it.
+                    summary.thread = []
+                    try self.resolveLanguages(of: &summary, in: db)
+                    return IncidentView.shown(summary, to: context.caller)
                 }
                 return response
             }
@@ -127,9 +157,10 @@ extension IntakeRPCService {
             let email = try Field.required(request.contactEmail, "contact_email", "the authorised contact answering (R-ORG-3)")
             try Self.actsForItself(context.caller, contactEmail: email)
             let text = try Field.required(request.text, "text", "the information", max: Field.longText)
+            let (via, actor) = try Self.recorded(via: request.via, actor: request.actor, caller: context.caller)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 let contact = try CertificateRules.authorise(email, on: certificate, at: now)
-                try lifecycle.provideInfo(contact: contact.email, text: text)
+                try lifecycle.provideInfo(contact: contact.email, text: text, via: via, enteredBy: actor)
             }
         }
         router.register(IntakeRPC.resolve) { request, context in
@@ -144,8 +175,12 @@ extension IntakeRPCService {
             let party = try Self.party(contact: request.contactEmail, actor: request.actor)
             try Self.actsForItself(context.caller, party: party)
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
-                if case .contact(let email) = party { _ = try CertificateRules.authorise(email, on: certificate, at: now) }
-                try lifecycle.reopen(by: party.name, reason: reason)
+                if case .contact(let email) = party {
+                    let contact = try CertificateRules.authorise(email, on: certificate, at: now)
+                    try lifecycle.reopen(by: contact.email, byCustomer: true, reason: reason)
+                } else {
+                    try lifecycle.reopen(by: party.name, byCustomer: false, reason: reason)
+                }
             }
         }
         router.register(IntakeRPC.close) { request, context in
@@ -158,7 +193,7 @@ extension IntakeRPCService {
             return try await self.change(request.incidentID, context) { lifecycle, certificate, now in
                 if case .contact(let email) = party {
                     let contact = try CertificateRules.authorise(email, on: certificate, at: now)
-                    try lifecycle.close(by: contact.email, reason: reason)
+                    try lifecycle.close(by: contact.email, byCustomer: true, reason: reason)
                 } else {
                     try lifecycle.close(by: party.name, reason: reason)
                 }
@@ -197,7 +232,9 @@ extension IntakeRPCService {
     }
 
     /// Loads an incident and its certificate, runs one lifecycle step, and
-    /// stores the incident with the events the step caused.
+    /// stores the incident, the articles the step added and the events it
+    /// caused. Answers with the incident as the caller may see it
+    /// (``IncidentView``).
     func change(
         _ incidentID: String,
         _ context: ServerContext,
@@ -205,7 +242,7 @@ extension IntakeRPCService {
     ) async throws -> Incident {
         let id = try Field.required(incidentID, "incident_id", "the incident to act on")
         return try await self.writes.write(context) { db, now in
-            guard let incident = try IntakeStore.incident(id, in: db), try Self.visible(incident, to: context.caller, in: db) else {
+            guard let incident = try self.incident(id, in: db), try Self.visible(incident, to: context.caller, in: db) else {
                 throw ServiceError.notFound("incident", id)
             }
             guard let certificate = try IntakeStore.certificate(incident.certificateID, in: db) else {
@@ -213,12 +250,37 @@ extension IntakeRPCService {
             }
             var lifecycle = IncidentLifecycle(incident, now: now)
             try step(&lifecycle, certificate, now)
-            if lifecycle.incident != incident { try IntakeStore.update(lifecycle.incident, in: db) }
+            if lifecycle.incident != incident {
+                try IntakeStore.update(lifecycle.incident, adding: lifecycle.addedArticles, in: db)
+            }
             let events = lifecycle.events.map {
                 IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: id, at: now)
             }
-            return (lifecycle.incident, events)
+            return (IncidentView.shown(lifecycle.incident, to: context.caller), events)
         }
+    }
+
+    /// The incident with its whole thread (``IntakeStore/incident(_:in:)``),
+    /// its contacts' languages resolved: what every handler works on.
+    func incident(_ id: String, in db: Database) throws -> Incident? {
+        guard var incident = try IntakeStore.incident(id, in: db) else { return nil }
+        try self.resolveLanguages(of: &incident, in: db)
+        return incident
+    }
+
+    /// Fills the reporting contact's and the cc contacts' languages where
+    /// the incident has none (opened before issue 22): the certificate's.
+    func resolveLanguages(of incident: inout Incident, in db: Database) throws {
+        guard incident.contact.language.isEmpty || incident.cc.contains(where: { $0.language.isEmpty }) else { return }
+        let language = try self.accounts.certificate(incident.certificateID, in: db).map(self.language(of:))
+            ?? self.offices.language(incident.office)
+        incident.contact = CertificateRules.resolved(incident.contact, certificateLanguage: language)
+        incident.cc = incident.cc.map { CertificateRules.resolved($0, certificateLanguage: language) }
+    }
+
+    /// A certificate's mail language: its own, else its office's.
+    func language(of certificate: Certificate) -> String {
+        CertificateRules.language(of: certificate, officeLanguage: self.offices.language(certificate.office))
     }
 
     // MARK: What a customer contact may see (issue 10)
@@ -246,6 +308,24 @@ extension IntakeRPCService {
             throw ServiceError.missing("certificate_id", "which of your certificates: \(own.sorted().joined(separator: ", "))")
         }
         return only
+    }
+
+    /// How a customer's message came, and who recorded it: the portal (the
+    /// contact wrote it), or mail or phone recorded for the contact by
+    /// staff (`actor`). A call made for a contact records nothing as staff.
+    static func recorded(via: Channel, actor: String, caller: Caller) throws -> (Channel, String) {
+        let via = via == .unspecified ? Channel.portal : via
+        let actor = try Field.optional(actor, "actor", max: Field.shortText)
+        if !actor.isEmpty, case .contact(let email) = caller {
+            throw ServiceError(.permissionDenied, reason: "NOT_YOURSELF", field: "actor", "a call made for \(email) may not record a message as staff; leave actor empty")
+        }
+        if !actor.isEmpty && via == .portal {
+            throw ServiceError.invalid("via", "staff record a message that came by email or phone (via); a portal message is the contact's own, without actor")
+        }
+        if actor.isEmpty && via == .phone {
+            throw ServiceError.missing("actor", "the staff id that took the call: a phone message is recorded by staff")
+        }
+        return (via, actor)
     }
 
     /// A call made for a contact acts as that contact, not as another one.

@@ -68,12 +68,12 @@ extension IntakeRPCService {
                 // R-SEV-4: the workaround reaches every open linked incident once.
                 if !workaround.isEmpty && !hadWorkaround {
                     for incidentID in problem.incidentIds {
-                        guard let incident = try IntakeStore.incident(incidentID, in: db),
+                        guard let incident = try self.incident(incidentID, in: db),
                             [.new, .inProgress, .waitingCustomer].contains(incident.state)
                         else { continue }
                         var lifecycle = IncidentLifecycle(incident, now: now)
                         try lifecycle.provideWorkaround(actor: actor, text: workaround, problemID: problem.id)
-                        try IntakeStore.update(lifecycle.incident, in: db)
+                        try IntakeStore.update(lifecycle.incident, adding: lifecycle.addedArticles, in: db)
                         if incident.severity == 1 { response.reclassifiedIncidentIds.append(incidentID) }
                         events += lifecycle.events.map { IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: incidentID, at: now) }
                     }
@@ -106,7 +106,7 @@ extension IntakeRPCService {
     private func link(
         _ incidentID: String, to problem: inout Problem, by actor: String, at now: Date, in db: Database
     ) throws -> (reclassified: Bool, events: [Support_Events_V1_Event]) {
-        guard var incident = try IntakeStore.incident(incidentID, in: db) else { throw ServiceError.notFound("incident", incidentID) }
+        guard var incident = try self.incident(incidentID, in: db) else { throw ServiceError.notFound("incident", incidentID) }
         if incident.problemID == problem.id { return (false, []) }
         guard incident.problemID.isEmpty else {
             throw ServiceError(.failedPrecondition, reason: "ALREADY_LINKED", field: "incident_id", "\(incidentID) is linked to \(incident.problemID) already; an incident belongs to one problem")
@@ -118,14 +118,16 @@ extension IntakeRPCService {
         problem.incidentIds.append(incidentID)
         var events: [Support_Events_V1_Event] = []
         var reclassified = false
+        var articles: [Article] = []
         if problem.state == .knownError && !problem.workaround.isEmpty && incident.state != .resolved {
             var lifecycle = IncidentLifecycle(incident, now: now)
             try lifecycle.provideWorkaround(actor: actor, text: problem.workaround, problemID: problem.id)
             reclassified = incident.severity == 1
             incident = lifecycle.incident
+            articles = lifecycle.addedArticles
             events = lifecycle.events.map { IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: incidentID, at: now) }
         }
-        try IntakeStore.update(incident, in: db)
+        try IntakeStore.update(incident, adding: articles, in: db)
         return (reclassified, events)
     }
 
@@ -203,6 +205,7 @@ extension IntakeRPCService {
                 office.hoursSummary = self.offices.summary(id)
                 office.calendarVersion = calendar.version
                 office.openNow = calendar.isOpen(at: now)
+                office.language = self.offices.language(id)
                 return office
             }
             return response

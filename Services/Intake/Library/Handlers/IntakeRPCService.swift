@@ -21,6 +21,7 @@ struct IntakeRPCService: RPCService {
     func register(into router: inout RPCRouter) {
         self.registerCertificates(into: &router)
         self.registerIncidents(into: &router)
+        self.registerThread(into: &router)
         self.registerProblems(into: &router)
         self.registerAccount(into: &router)
     }
@@ -51,6 +52,10 @@ struct IntakeRPCService: RPCService {
             }
             let contacts = try request.contacts.enumerated().map { try CertificateRules.validated($0.element, field: "contacts[\($0.offset)]") }
             try CertificateRules.checkContactList(contacts)
+            // Issue 22: a tokyo certificate writes to its contacts in Japanese
+            // unless it says otherwise (R-ORG-1).
+            let requestedLanguage = try CertificateRules.language(request.language, field: "language", empty: "the office's")
+            let language = requestedLanguage.isEmpty ? self.offices.language(office) : requestedLanguage
             return try await self.accounts.changing { change in try await self.writes.write(context) { db, now in
                 guard try IntakeStore.certificate(id, in: db) == nil else {
                     throw ServiceError(.alreadyExists, reason: "CERTIFICATE_EXISTS", field: "certificate_id", "certificate \(id) exists already; change its contacts with AddContact/RemoveContact")
@@ -64,17 +69,19 @@ struct IntakeRPCService: RPCService {
                 certificate.validUntil = request.validUntil
                 certificate.tam = tam
                 certificate.contacts = contacts
+                certificate.language = language
                 certificate.createdAt = .init(date: now)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "registered", at: now)
                 try IntakeStore.save(certificate, in: db, during: change)
-                return (certificate, [CertificateRules.changedEvent(certificate, by: actor, at: now)])
+                let shown = self.shown(certificate)
+                return (shown, [CertificateRules.changedEvent(shown, by: actor, at: now)])
             } }
         }
         router.register(IntakeRPC.getCertificate) { request, context in
             let id = try Field.required(request.certificateID, "certificate_id", "the certificate to show")
             return try await self.writes.read(context) { db in
                 guard let certificate = try IntakeStore.certificate(id, in: db) else { throw ServiceError.notFound("certificate", id) }
-                return certificate
+                return self.shown(certificate)
             }
         }
         router.register(IntakeRPC.listCertificates) { request, context in
@@ -83,7 +90,7 @@ struct IntakeRPCService: RPCService {
                 let fetched = try IntakeStore.certificates(office: request.office, offset: paging.offset, limit: paging.fetchLimit, in: db)
                 let (certificates, next) = paging.page(fetched)
                 var response = Support_Intake_V1_ListCertificatesResponse()
-                response.certificates = certificates.map { var c = $0; c.history = []; return c }
+                response.certificates = certificates.map { var c = $0; c.history = []; return self.shown(c) }
                 response.nextPageToken = next
                 return response
             }
@@ -98,7 +105,9 @@ struct IntakeRPCService: RPCService {
                 try CertificateRules.add(contact, to: &certificate)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "added contact \(contact.email)", at: now)
                 try IntakeStore.save(certificate, in: db, during: change)
-                return (certificate, [CertificateRules.contactsEvent(certificate, added: contact, removed: nil, by: actor, at: now)])
+                let shown = self.shown(certificate)
+                let added = CertificateRules.resolved(contact, certificateLanguage: shown.language)
+                return (shown, [CertificateRules.contactsEvent(shown, added: added, removed: nil, by: actor, at: now)])
             } }
         }
         router.register(IntakeRPC.removeContact) { request, context in
@@ -111,8 +120,16 @@ struct IntakeRPCService: RPCService {
                 let removed = try CertificateRules.remove(email, from: &certificate)
                 CertificateRules.newRevision(of: &certificate, by: actor, summary: "removed contact \(email)", at: now)
                 try IntakeStore.save(certificate, in: db, during: change)
-                return (certificate, [CertificateRules.contactsEvent(certificate, added: nil, removed: removed, by: actor, at: now)])
+                let shown = self.shown(certificate)
+                let gone = CertificateRules.resolved(removed, certificateLanguage: shown.language)
+                return (shown, [CertificateRules.contactsEvent(shown, added: nil, removed: gone, by: actor, at: now)])
             } }
         }
+    }
+
+    /// A certificate as intake returns and publishes it: its language and
+    /// its contacts' resolved (issue 22).
+    func shown(_ certificate: Certificate) -> Certificate {
+        CertificateRules.resolved(certificate, officeLanguage: self.offices.language(certificate.office))
     }
 }

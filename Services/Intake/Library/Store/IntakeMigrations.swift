@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import SupportProto
 
 /// intake's schema. Each aggregate (certificate, incident, problem,
 /// booking) is one row: the columns queries filter and order by, and the
@@ -83,6 +85,74 @@ enum IntakeMigrations {
             try db.create(table: "number_floor", ifNotExists: true) { table in
                 table.primaryKey("kind", .text)
                 table.column("floor", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("intake-5-thread") { db in
+            // Issue 22: an incident's thread of articles, a row each, so an
+            // article (or an attachment's) is appended without rewriting
+            // the incident's document.
+            try db.create(table: "article", options: .withoutRowID) { table in
+                table.column("incident_id", .text).notNull().references("incident")
+                // 1, 2, 3... within the incident; 1 is the description.
+                table.column("number", .integer).notNull()
+                table.column("kind", .integer).notNull()  // support.common.v1.ArticleKind
+                table.column("author", .text).notNull()
+                table.column("direction", .integer).notNull()  // support.common.v1.Direction
+                table.column("channel", .integer).notNull()  // support.common.v1.Channel
+                table.column("visibility", .integer).notNull()  // support.common.v1.Visibility
+                // The Timestamp exactly: seconds since 1970 and nanoseconds.
+                table.column("at", .integer).notNull()
+                table.column("at_nanos", .integer).notNull()
+                table.column("text", .text).notNull()
+                table.column("closure", .blob)  // support.common.v1.ClosureReason, for a closure
+                table.column("entered_by", .text).notNull()
+                table.primaryKey(["incident_id", "number"])
+            }
+            try Self.moveConversations(in: db)
+        }
+    }
+
+    /// Carries every incident written before issue 22 over to the thread:
+    /// its description becomes article 1 and its conversation entries the
+    /// articles after it, in order; the document then drops the
+    /// conversation (it is derived from the thread from now on). A
+    /// thousand incidents at a time, by number.
+    ///
+    /// Part of the shipped migration intake-5-thread: a change must keep
+    /// what it does.
+    static func moveConversations(in db: Database) throws {
+        var after: Int64 = 0
+        while true {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, number, document FROM incident WHERE number > ? ORDER BY number LIMIT 1000", arguments: [after]
+            )
+            guard let last = rows.last else { return }
+            after = last["number"]
+            for row in rows {
+                let id: String = row["id"]
+                var incident = try Incident(serializedBytes: row["document"] as Data)
+                var description = IncidentThread.article(
+                    .description_, author: incident.contact.email, direction: .fromCustomer, channel: incident.channel,
+                    text: incident.description_p, at: incident.openedAt.date, enteredBy: incident.enteredBy
+                )
+                description.at = incident.openedAt  // to the nanosecond
+                let thread = [description] + incident.conversation.map(IncidentThread.article(from:))
+                // The row as this migration defines it (not through the
+                // store, whose rows later migrations may change).
+                for (index, article) in thread.enumerated() {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO article (incident_id, number, kind, author, direction, channel, visibility, at, at_nanos, text, closure, entered_by)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                            """,
+                        arguments: [
+                            id, index + 1, article.kind.rawValue, article.author, article.direction.rawValue, article.channel.rawValue,
+                            article.visibility.rawValue, article.at.seconds, article.at.nanos, article.text, article.enteredBy,
+                        ]
+                    )
+                }
+                incident.conversation = []
+                try db.execute(sql: "UPDATE incident SET document = ? WHERE id = ?", arguments: [try incident.serializedBytes() as Data, id])
             }
         }
     }

@@ -51,15 +51,25 @@ enum IntakeStore {
 
     // MARK: Incidents
 
+    /// The incident with its whole thread (issue 22), internal notes
+    /// included: what a life-cycle step needs. What a caller is shown of it
+    /// is ``IncidentView``'s.
     static func incident(_ id: String, in db: Database) throws -> Incident? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM incident WHERE id = ?"), arguments: [id])
-            .map { try Incident(serializedBytes: $0) }
+        guard let document = try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM incident WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
+        var incident = try Incident(serializedBytes: document)
+        incident.thread = try Self.thread(of: id, in: db)
+        return incident
     }
 
-    /// - Returns: The incident's stored document (its encoding).
+    /// Inserts a new incident and its thread (its description).
+    ///
+    /// - Returns: The incident's stored document (its encoding, without the
+    ///   thread).
     @discardableResult
     static func insert(_ incident: Incident, number: Int64, in db: Database) throws -> Data {
-        let document: Data = try incident.serializedBytes()
+        let document = try Self.document(incident)
         try db.executeCached(
             sql: """
                 INSERT INTO incident (id, number, certificate_id, office, tier_rank, severity, state, side, opened_at, document)
@@ -71,15 +81,20 @@ enum IntakeStore {
                 incident.openedAt.date.timeIntervalSince1970, document,
             ]
         )
+        for article in incident.thread {
+            try Self.appendArticle(article, to: incident.id, in: db)
+        }
         return document
     }
 
+    /// Writes the incident's document; its new articles are appended
+    /// apart (``update(_:adding:in:)``).
     static func update(_ incident: Incident, in db: Database) throws {
         try db.executeCached(
             sql: "UPDATE incident SET severity = ?, state = ?, side = ?, document = ? WHERE id = ?",
             arguments: [
                 incident.severity, incident.state.rawValue, incident.side.rawValue,
-                try incident.serializedBytes() as Data, incident.id,
+                try Self.document(incident), incident.id,
             ]
         )
     }
@@ -93,7 +108,8 @@ enum IntakeStore {
     }
 
     /// The queue in R-SLA-4 order: enterprise first, then severity 1 first,
-    /// then oldest first. `offset` pages through it.
+    /// then oldest first. `offset` pages through it. The incidents come
+    /// without their threads.
     static func queue(_ filter: QueueFilter, offset: Int, limit: Int, in db: Database) throws -> [Incident] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
