@@ -10,7 +10,7 @@ import TestSupport
 /// (WriteBatcher); what each caller sees must not change.
 @Suite("intake group commit")
 struct GroupCommitTests {
-    @Test("concurrent opens each get their own incident, numbered without gaps, each with its IncidentOpened event")
+    @Test("concurrent opens each get their own incident, numbered without gaps, each with its IncidentOpened event and its description's ArticleAdded")
     func concurrentOpens() async throws {
         let intake = try await InProcessService.start(IntakeService.definition, fakeClock: IntakeServiceTests.fridayTenJST)
         _ = try await intake.client.call(IntakeRPC.registerCertificate, IntakeServiceTests.certificate())
@@ -20,7 +20,9 @@ struct GroupCommitTests {
         }
         #expect(Set(ids) == Set((1...40).map { String(format: "INC-%06d", $0) }))
         for id in ids {
-            #expect(try IntakeServiceTests.events(intake, incident: id).map(\.sequence) == [1])
+            let events = try IntakeServiceTests.events(intake, incident: id)
+            #expect(events.map(\.sequence) == [1, 2])
+            #expect(events.last?.articleAdded.article.number == 1)
         }
         try await intake.finish()
     }
@@ -92,7 +94,7 @@ struct GroupCommitTests {
         #expect(
             try await intake.client.call(IntakeRPC.listIncidents, .init()).incidents.map(\.id).sorted() == ["INC-000001", "INC-000002", "INC-000003"]
         )
-        #expect(try IntakeServiceTests.events(intake, incident: "INC-000001").count == 1)
+        #expect(try IntakeServiceTests.events(intake, incident: "INC-000001").count == 2, "IncidentOpened and its description's ArticleAdded, once")
         try await intake.finish()
     }
 

@@ -201,12 +201,17 @@ struct IntakeServiceTests {
             case .resolved: "resolved"
             case .reopened: "reopened"
             case .closed: "closed"
+            case .articleAdded: "article"
             default: "other"
             }
         }
-        #expect(kinds == ["opened", "info-requested", "info-provided", "response", "resolved", "reopened", "resolved", "closed"])
-        #expect(events.map(\.sequence) == Array(1...8))
-        #expect(Set(events.map(\.eventID)).count == 8)
+        // Issue 22: each change's article right after it.
+        #expect(kinds == [
+            "opened", "article", "info-requested", "article", "info-provided", "article", "response", "article", "resolved", "article",
+            "reopened", "article", "resolved", "article", "closed", "article",
+        ])
+        #expect(events.map(\.sequence) == Array(1...16))
+        #expect(Set(events.map(\.eventID)).count == 16)
         #expect(events.allSatisfy { $0.producer == "intake" && $0.occurredAt.date == intake.clock.now() })
 
         var again = Support_Intake_V1_ReopenRequest()
@@ -226,7 +231,7 @@ struct IntakeServiceTests {
         #expect(first == again)
         #expect(other.id != first.id)
         #expect(try await intake.client.call(IntakeRPC.listIncidents, .init()).incidents.count == 2)
-        #expect(try Self.events(intake, incident: first.id).count == 1)
+        #expect(try Self.events(intake, incident: first.id).count == 2, "IncidentOpened and its description's ArticleAdded, once")
         try await intake.finish()
     }
 

@@ -30,6 +30,7 @@ struct IdempotencyKeyTests {
         "/support.intake.v1.Intake/Respond", "/support.intake.v1.Intake/RequestInfo", "/support.intake.v1.Intake/ProvideInfo",
         "/support.intake.v1.Intake/Resolve", "/support.intake.v1.Intake/Reopen", "/support.intake.v1.Intake/Close",
         "/support.intake.v1.Intake/SetSeverity", "/support.intake.v1.Intake/ProvideWorkaround", "/support.intake.v1.Intake/AddNote",
+        "/support.intake.v1.Intake/Reply", "/support.intake.v1.Intake/SetCc",
         "/support.intake.v1.Intake/CloseForCustomerTimeout", "/support.intake.v1.Intake/CreateProblem",
         "/support.intake.v1.Intake/LinkIncident", "/support.intake.v1.Intake/RecordKnownError",
         "/support.intake.v1.Intake/BookHealthCheck", "/support.intake.v1.Intake/SetCompanyAccountAvailability",
@@ -189,6 +190,16 @@ struct IdempotencyKeyTests {
         note.actor = "eng.kato"
         note.text = "looks like the 12.3 engine"
         try await Self.twice(intake, IntakeRPC.addNote, note, calls: calls)
+        var reply = Support_Intake_V1_ReplyRequest()
+        reply.incidentID = id
+        reply.actor = "eng.kato"
+        reply.text = "we are looking at it"
+        try await Self.twice(intake, IntakeRPC.reply, reply, calls: calls)
+        var cc = Support_Intake_V1_SetCcRequest()
+        cc.incidentID = id
+        cc.actor = "eng.kato"
+        cc.emails = ["bob@acme.example"]
+        try await Self.twice(intake, IntakeRPC.setCc, cc, calls: calls)
         var respond = Support_Intake_V1_RespondRequest()
         respond.incidentID = id
         respond.actor = "eng.kato"
