@@ -9,7 +9,7 @@ struct IncidentCommand: AsyncParsableCommand {
         commandName: "incident", abstract: "Open incidents and carry them through their life.",
         subcommands: [
             Open.self, Show.self, List.self, Respond.self, RequestInfo.self, ProvideInfo.self, Resolve.self,
-            Reopen.self, Close.self, SetSeverity.self, Workaround.self, Note.self, EscalateCommand.self,
+            Reopen.self, Close.self, SetSeverity.self, Workaround.self, Reply.self, Note.self, Cc.self, EscalateCommand.self,
         ]
     )
 
@@ -46,7 +46,7 @@ struct IncidentCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an incident with its histories and conversation.")
+        static let configuration = CommandConfiguration(abstract: "Show an incident with its histories and its thread, internal notes marked.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The incident id, e.g. INC-000001.") var id: String
 
@@ -83,10 +83,14 @@ struct IncidentCommand: AsyncParsableCommand {
     }
 
     struct Respond: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The vendor's answer (ends the running response cycle).")
+        static let configuration = CommandConfiguration(
+            abstract: "The vendor's answer (ends the running response cycle).",
+            discussion: "An answer given on the phone counts once recorded here with --via phone (R-SLA-1)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The incident id.") var id: String
         @Option(help: "The answer.") var message: String
+        @Option(help: "How it reached the customer: portal (default), email, phone or tam.") var via: Choice<Support_Common_V1_Channel>?
         @Option(help: "Who answers.") var actor: String = IncidentCommand.staff
 
         func run() async throws {
@@ -94,6 +98,7 @@ struct IncidentCommand: AsyncParsableCommand {
             request.incidentID = self.id
             request.actor = self.actor
             request.text = self.message
+            request.via = self.via?.value ?? .unspecified
             try self.global.show(try await self.global.call("intake", IntakeRPC.respond, request), Render.incidentLine)
         }
     }
@@ -115,17 +120,26 @@ struct IncidentCommand: AsyncParsableCommand {
     }
 
     struct ProvideInfo: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "provide-info", abstract: "The customer's answer: back on the vendor's side.")
+        static let configuration = CommandConfiguration(
+            commandName: "provide-info", abstract: "The customer's answer: back on the vendor's side.",
+            discussion: "With --via phone or email, staff record a message the contact gave them (as --actor)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The incident id.") var id: String
         @Option(help: "The authorised contact answering.") var contact: String
         @Option(help: "The information.") var message: String
+        @Option(help: "How it came when staff record it: phone or email (default: the contact wrote it on the portal).") var via: Choice<Support_Common_V1_Channel>?
+        @Option(help: "Who records it (with --via; default: you).") var actor: String?
 
         func run() async throws {
             var request = Support_Intake_V1_ProvideInfoRequest()
             request.incidentID = self.id
             request.contactEmail = self.contact
             request.text = self.message
+            request.via = self.via?.value ?? .unspecified
+            // A phone or mail message is recorded by staff: you, unless --actor says who.
+            let recorded = self.via.map { $0.value != .portal } ?? false
+            request.actor = self.actor ?? (recorded ? IncidentCommand.staff : "")
             try self.global.show(try await self.global.call("intake", IntakeRPC.provideInfo, request), Render.incidentLine)
         }
     }
@@ -215,6 +229,55 @@ struct IncidentCommand: AsyncParsableCommand {
             request.actor = self.actor
             request.text = self.message
             try self.global.show(try await self.global.call("intake", IntakeRPC.provideWorkaround, request), Render.incidentLine)
+        }
+    }
+
+    struct Reply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write to the customer in the thread (no state change; the customer is mailed it).",
+            discussion: "Use respond for the answer that ends a response cycle."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The incident id.") var id: String
+        @Option(help: "The message.") var message: String
+        @Option(help: "How it reached the customer: portal (default), email, phone or tam.") var via: Choice<Support_Common_V1_Channel>?
+        @Option(help: "Who writes it.") var actor: String = IncidentCommand.staff
+
+        func run() async throws {
+            var request = Support_Intake_V1_ReplyRequest()
+            request.incidentID = self.id
+            request.actor = self.actor
+            request.text = self.message
+            request.via = self.via?.value ?? .unspecified
+            try self.global.show(try await self.global.call("intake", IntakeRPC.reply, request), Render.incidentLine)
+        }
+    }
+
+    struct Cc: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set who besides the reporting contact receives the incident's mail.",
+            discussion: "Replaces the list: authorised contacts of the certificate, at most 7 (R-ORG-3). --clear removes every cc."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The incident id.") var id: String
+        @Argument(help: "The contacts' emails.") var emails: [String] = []
+        @Flag(help: "Remove every cc (instead of giving emails).") var clear = false
+        @Option(help: "Who changes it.") var actor: String = IncidentCommand.staff
+
+        func validate() throws {
+            if self.emails.isEmpty && !self.clear { throw ValidationError("give the contacts' emails, or --clear to remove every cc") }
+            if !self.emails.isEmpty && self.clear { throw ValidationError("give either emails or --clear, not both") }
+        }
+
+        func run() async throws {
+            var request = Support_Intake_V1_SetCcRequest()
+            request.incidentID = self.id
+            request.actor = self.actor
+            request.emails = self.emails
+            let incident = try await self.global.call("intake", IntakeRPC.setCc, request)
+            try self.global.show(incident) { incident in
+                Render.incidentLine(incident) + "\ncc: " + (incident.cc.isEmpty ? "none" : incident.cc.map(\.email).joined(separator: ", "))
+            }
         }
     }
 

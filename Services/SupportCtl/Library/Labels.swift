@@ -52,6 +52,19 @@ extension Support_Common_V1_Side: Labelled {
     static let labels: [(Self, String)] = [(.vendor, "vendor"), (.customer, "customer")]
 }
 
+extension Support_Common_V1_ArticleKind: Labelled {
+    static let labels: [(Self, String)] = [
+        (.description_, "description"), (.customerMessage, "customer message"), (.response, "response"),
+        (.infoRequest, "info request"), (.workaround, "workaround"), (.reply, "reply"), (.resolution, "resolution"),
+        (.closure, "closure"), (.reopen, "reopen"), (.statusReport, "status report"),
+        (.specialistProgress, "specialist progress"), (.note, "note"),
+    ]
+}
+
+extension Support_Common_V1_Direction: Labelled {
+    static let labels: [(Self, String)] = [(.fromCustomer, "from customer"), (.toCustomer, "to customer"), (.internal, "internal")]
+}
+
 extension Support_Common_V1_OutOfScopeReason: Labelled {
     static let labels: [(Self, String)] = [
         (.alreadyResolved, "already-resolved"), (.previousSolution, "previous-solution"), (.hardwareFault, "hardware-fault"),
