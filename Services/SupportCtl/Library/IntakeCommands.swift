@@ -22,6 +22,7 @@ struct CertificateCommand: AsyncParsableCommand {
         @Option(help: "Start of validity (ISO 8601 time or YYYY-MM-DD).") var validFrom: String
         @Option(help: "End of validity (ISO 8601 time or YYYY-MM-DD).") var validUntil: String
         @Option(help: "The Technical Account Manager (R-ORG-4).") var tam: String
+        @Option(help: "The language of its contacts' mail: en or ja (default: the office's; tokyo writes in ja).") var language: String = ""
         @Option(help: "Who registers it.") var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
         func run() async throws {
@@ -34,6 +35,7 @@ struct CertificateCommand: AsyncParsableCommand {
             request.validFrom = .init(date: try Times.parse(self.validFrom, option: "--valid-from"))
             request.validUntil = .init(date: try Times.parse(self.validUntil, option: "--valid-until"))
             request.tam = self.tam
+            request.language = self.language
             let certificate = try await self.global.call("intake", IntakeRPC.registerCertificate, request, metadata: self.create.metadata)
             try self.global.show(certificate, Render.certificate)
         }
@@ -86,6 +88,7 @@ struct ContactCommand: AsyncParsableCommand {
         @Option(help: "The contact's name.") var name: String
         @Option(help: "The contact's email.") var email: String
         @Option(help: "The contact's phone.") var phone: String = ""
+        @Option(help: "The language of the contact's mail: en or ja (default: the certificate's).") var language: String = ""
         @Option(help: "Who makes the change.") var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
         func run() async throws {
@@ -95,6 +98,7 @@ struct ContactCommand: AsyncParsableCommand {
             request.contact.name = self.name
             request.contact.email = self.email
             request.contact.phone = self.phone
+            request.contact.language = self.language
             let certificate = try await self.global.call("intake", IntakeRPC.addContact, request, metadata: self.create.metadata)
             try self.global.show(certificate, Render.certificate)
         }
