@@ -161,4 +161,34 @@ struct IntakeProjectionTests {
         #expect(try !harness.isContact("ann@acme.example", ofIncident: "INC-404"))
         #expect(try harness.database.writer.read { db in try IntakeProjection.certificates(in: db).map(\.certificateID) } == ["C-1"])
     }
+
+    @Test("Issue 22: the projection keeps the mail languages and cc intake publishes, and an ArticleAdded's snapshot like any other")
+    func languages() throws {
+        let harness = try ProjectionHarness()
+        var certificate = certificateChanged(revision: 1, contacts: ["ann@acme.example"])
+        certificate.certificateChanged.language = "ja"
+        certificate.certificateChanged.contacts[0].language = "ja"
+        try harness.apply(certificate)
+        var contacts = contactsChanged(revision: 2, contacts: ["ann@acme.example", "bob@acme.example"])
+        contacts.contactsChanged.contacts[1].language = "en"
+        try harness.apply(contacts)
+        #expect(try harness.certificate()?.language == "ja", "ContactsChanged leaves the certificate's language")
+        #expect(try harness.certificate()?.contacts.map(\.language) == ["", "en"])
+
+        var snapshot = Support_Events_V1_IncidentSnapshot()
+        snapshot.certificateID = "C-1"
+        snapshot.contactEmail = "ann@acme.example"
+        snapshot.contactLanguage = "ja"
+        snapshot.cc = [.with { $0.email = "bob@acme.example"; $0.language = "en" }]
+        var added = Event()
+        added.eventID = "intake-INC-1-2"
+        added.producer = "intake"
+        added.incidentID = "INC-1"
+        added.sequence = 2
+        added.payload = .articleAdded(.with { $0.article.number = 2; $0.article.text = "we are on it" })
+        added.incidentSnapshot = snapshot
+        #expect(try harness.apply(added))
+        #expect(try harness.incident()?.contactLanguage == "ja")
+        #expect(try harness.incident()?.cc.map(\.language) == ["en"])
+    }
 }
