@@ -299,10 +299,12 @@ struct IncidentLifecycle {
         ))
     }
 
-    /// Numbers `article` after the thread's last, dates it now and adds it.
+    /// Numbers `article` after the thread's last (its attachments with
+    /// it), dates it now and adds it.
     private mutating func append(_ article: Article) -> Article {
         var article = article
         article.number = (self.incident.thread.last?.number ?? 0) + 1
+        for index in article.attachments.indices { article.attachments[index].articleNumber = article.number }
         article.at = .init(date: self.now)
         self.incident.thread.append(article)
         self.addedArticles.append(article)

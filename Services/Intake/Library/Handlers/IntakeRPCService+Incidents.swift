@@ -235,9 +235,14 @@ extension IntakeRPCService {
     /// stores the incident, the articles the step added and the events it
     /// caused. Answers with the incident as the caller may see it
     /// (``IncidentView``).
+    ///
+    /// - Parameter alsoStore: Writes what belongs with the step in the same
+    ///   transaction, after the incident and its new articles (an
+    ///   attachment's bytes under its article's number).
     func change(
         _ incidentID: String,
         _ context: ServerContext,
+        alsoStore: (@Sendable (Database, IncidentLifecycle) throws -> Void)? = nil,
         _ step: @escaping @Sendable (inout IncidentLifecycle, Certificate, Date) throws -> Void
     ) async throws -> Incident {
         let id = try Field.required(incidentID, "incident_id", "the incident to act on")
@@ -253,6 +258,7 @@ extension IntakeRPCService {
             if lifecycle.incident != incident {
                 try IntakeStore.update(lifecycle.incident, adding: lifecycle.addedArticles, in: db)
             }
+            try alsoStore?(db, lifecycle)
             let events = lifecycle.events.map {
                 IncidentSnapshots.event($0.payload, snapshot: $0.snapshot, incidentID: id, at: now)
             }
