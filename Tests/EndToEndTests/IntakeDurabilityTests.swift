@@ -47,7 +47,7 @@ struct IntakeDurabilityTests {
         // Kill intake once more while it delivers, then start the subscriber.
         try await cluster.start("sla-timer")
         let expected = try Self.outboxEventIDs(cluster)
-        #expect(expected.count == 3, "CertificateChanged, ContactsChanged, IncidentOpened")
+        #expect(expected.count == 4, "CertificateChanged, ContactsChanged, IncidentOpened, its description's ArticleAdded")
         await cluster.stop("intake", signal: SIGKILL)
         try await cluster.start("intake")
 
