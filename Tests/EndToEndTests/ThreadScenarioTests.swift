@@ -47,6 +47,7 @@ struct ThreadScenarioTests {
         for (index, heading) in headings.enumerated() where index < 6 {
             #expect(heading.contains(expected[2 * index]) && heading.hasSuffix(expected[2 * index + 1]), "\(heading)")
         }
+        #expect(headings.first?.hasPrefix("  #1  2026-12-04 10:00 JST (01:00Z)  ") == true, "times as the office reads them, beside UTC")
         #expect(lines.contains("      SECRET: their admin disabled the agent"))
         #expect(lines.contains { $0.hasPrefix("cc: Bob <bob@acme.example> (en)") }, "Bob reads English on a Japanese certificate")
 
