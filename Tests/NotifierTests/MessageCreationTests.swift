@@ -150,7 +150,7 @@ struct MessageCreationTests {
         #expect(notice.body.contains("no answer for one month"))
     }
 
-    @Test("Messages of one incident share a thread and have distinct stable Message-IDs")
+    @Test("Messages of one incident share a thread rooted at the acknowledgement and have distinct stable Message-IDs")
     func threading() throws {
         let harness = try NotifierHarness(channel: .phone)
         try harness.open()
@@ -159,7 +159,7 @@ struct MessageCreationTests {
         try harness.send(.slaWarning(warning), at: "2026-12-05T03:20:00", producer: "sla-timer")
         let messages = try harness.messages()
         #expect(messages.count == 2)
-        #expect(Set(messages.map(\.inReplyTo)) == ["<inc-000001.thread@notifier.supportdesk>"])
+        #expect(messages.map(\.inReplyTo) == ["", messages[0].messageIDHeader])
         #expect(Set(messages.map(\.messageIDHeader)).count == 2)
     }
 }

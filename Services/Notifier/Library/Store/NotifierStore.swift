@@ -104,7 +104,13 @@ enum NotifierStore {
         // Stable per message: a re-sent copy is recognisably the same mail.
         message.messageIDHeader = "<\(message.id.lowercased()).\(message.incidentID.isEmpty ? "report" : message.incidentID.lowercased())@notifier.supportdesk>"
         if !message.incidentID.isEmpty {
-            message.inReplyTo = Self.threadRoot(message.incidentID)
+            // Every later mail of the incident answers its acknowledgement, so
+            // a mail client shows one thread whichever mails a recipient has.
+            if let root = try Self.threadRoot(of: message.incidentID, in: db) {
+                message.inReplyTo = root
+            } else if message.templateName != Self.rootTemplate {
+                message.inReplyTo = Self.threadRoot(message.incidentID)
+            }
         }
         try db.executeCached(
             sql: "INSERT INTO message (number, id, dedup_key, incident_id, template, state, due_at, report_day, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -116,8 +122,21 @@ enum NotifierStore {
         return message
     }
 
-    /// The incident's thread: every message about it refers to this id, so
-    /// mail clients group them (RFC 5322 References).
+    /// The template whose mail starts an incident's thread: the acknowledgement.
+    static let rootTemplate = "incident-opened"
+
+    /// The incident's thread root: the Message-ID of its acknowledgement,
+    /// which every other mail of the incident names in `In-Reply-To` and
+    /// `References` (issue 22); nil before the acknowledgement exists.
+    static func threadRoot(of incidentID: String, in db: Database) throws -> String? {
+        try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT document FROM message WHERE incident_id = ? AND template = ? ORDER BY number LIMIT 1"),
+            arguments: [incidentID, Self.rootTemplate]
+        ).map { try Message(serializedBytes: $0).messageIDHeader }
+    }
+
+    /// The thread id of an incident without an acknowledgement (one opened
+    /// before notifier kept its messages): its mails still share a thread.
     static func threadRoot(_ incidentID: String) -> String { "<\(incidentID.lowercased()).thread@notifier.supportdesk>" }
 
     static func dueAt(_ message: Message) -> Date? {
