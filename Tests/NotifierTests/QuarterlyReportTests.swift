@@ -51,7 +51,7 @@ struct QuarterlyReportTests {
         #expect(report.cyclesMet == 1)
         #expect(report.cyclesBreached == 1)
         #expect(report.openIncidentCount == 1)
-        #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 (Sat) Asia/Tokyo) → 2 (2026-12-05 05:00 (Sat) Asia/Tokyo) | 1 | 1 | 0 | new |"))
+        #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 JST) → 2 (2026-12-05 05:00 JST) | 1 | 1 | 0 | new |"))
         #expect(report.markdown.contains("## Open items\n\n- INC-000001 (severity 2, new)"))
         let sent = try harness.messages("quarterly-report")
         #expect(Set(sent.map { $0.recipients[0].email }) == ["ann@acme.example", "tam.sato@vendor.example"])

@@ -53,7 +53,7 @@ public enum NotifierService {
             return [
                 "\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))",
                 "notifier.json: transport \(config.transport)",
-                "templates/: every message kind has its template",
+                "templates/: \(Templates.languages.map { "\($0)/" }.joined(separator: ", ")) hold every kind (staff mail in en/ only)",
             ]
         }
     )

@@ -88,6 +88,34 @@ enum NotifierStore {
             .map { try Support_Events_V1_Event(serializedBytes: $0) }
     }
 
+    // MARK: What was asked
+
+    /// The vendor's latest request for information on an incident (an
+    /// INFO_REQUEST article), which the one-month warning quotes (R-SLA-6).
+    struct InfoRequest: Equatable {
+        var article: Int
+        var text: String
+        var askedAt: Date
+    }
+
+    /// Keeps `request` unless a later article of the incident is stored.
+    static func saveInfoRequest(_ request: InfoRequest, incidentID: String, in db: Database) throws {
+        try db.executeCached(
+            sql: """
+                INSERT INTO info_request (incident_id, article_number, text, asked_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET article_number = excluded.article_number, text = excluded.text, asked_at = excluded.asked_at
+                WHERE excluded.article_number >= info_request.article_number
+                """,
+            arguments: [incidentID, request.article, request.text, request.askedAt.timeIntervalSince1970]
+        )
+    }
+
+    static func infoRequest(_ incidentID: String, in db: Database) throws -> InfoRequest? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT article_number, text, asked_at FROM info_request WHERE incident_id = ?"), arguments: [incidentID]
+        ).map { InfoRequest(article: $0["article_number"], text: $0["text"], askedAt: Date(timeIntervalSince1970: $0["asked_at"])) }
+    }
+
     // MARK: Messages
 
     /// Inserts `message` unless one with `dedupKey` exists; returns the stored one.
