@@ -42,8 +42,11 @@ extension NotifierEngine {
             try NotifierStore.saveInfoRequest(.init(article: Int(article.number), text: article.text, askedAt: written), incidentID: incident, in: db)
         }
         var values = try self.values(incident, snapshot: snapshot, due: nil)
+        // The customer-timeout closure's text is intake's English note for
+        // the record; the template explains the timeout in the reader's words.
+        let machineWritten = article.kind == .closure && article.closure.kind == .customerTimeout
         values["text"] = article.text
-        values["has_text"] = !article.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        values["has_text"] = !machineWritten && !article.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         values["at_local"] = LocalTime.text(written, zone)
         // Said on the phone and recorded by staff (R-SLA-1): the mail confirms it.
         values["by_phone"] = article.channel == .phone
@@ -54,7 +57,8 @@ extension NotifierEngine {
             values["attachments"] = article.attachments.map { ["name": $0.name, "size": Self.size($0.sizeBytes)] as [String: Any] }
         }
         if article.kind == .closure {
-            values.merge(Self.closureValues(article.closure, text: article.text)) { $1 }
+            values.merge(Self.closureValues(article.closure, text: machineWritten ? "" : article.text)) { $1 }
+            if machineWritten { values["detail"] = nil }
         }
         return Self.customerDrafts(template, snapshot, values)
     }
