@@ -279,7 +279,7 @@ struct ArticleMailTests {
         #expect(alert.body.contains("Reason: SLA breached: a response was due 2026-12-07 15:00 JST (R-ESC-3)"), "staff read the breach in local time")
     }
 
-    @Test("R-ESC-2: a requester who is no contact of the certificate is not written to")
+    @Test("R-ESC-2: a requester who is no contact of the certificate is not written to; no reason given shows none")
     func unknownRequester() throws {
         let harness = try NotifierHarness(severity: 2)
         try harness.certificate(contacts: [.with { $0.name = "Ann"; $0.email = "ann@acme.example" }])
@@ -288,8 +288,11 @@ struct ArticleMailTests {
         escalated.toLevel = .supportLead
         escalated.trigger = .customer
         escalated.requestedBy = "mallory@evil.example"
+        escalated.reason = "escalated by the customer"
         try harness.send(.escalated(escalated), at: "2026-12-07T15:00:00", producer: "escalation")
-        #expect(try harness.messages("escalation-received").map { $0.recipients[0].email } == ["ann@acme.example"])
+        let mails = try harness.messages("escalation-received")
+        #expect(mails.map { $0.recipients[0].email } == ["ann@acme.example"])
+        #expect(!mails[0].body.contains("Your reason"), "escalation's stand-in for no reason is not the customer's words")
     }
 
     @Test("R-REP-2: the status report goes to the cc contacts too, each in its language, with the state in words")

@@ -121,9 +121,15 @@ extension NotifierEngine {
             ?? self.recipients.levelOwner(level, tam: snapshot.tam, office: snapshot.office, at: at)?.recipient.name
         if let owner { values["owner_name"] = owner }
         values[level == 3 ? "owner_account_manager" : level == 2 ? "owner_support_lead" : "owner_tam"] = true
-        if !escalated.reason.isEmpty { values["reason"] = Self.localisingTimestamps(escalated.reason, zone) }
+        // The customer's own words; escalation's English stand-in for none is left out.
+        if !escalated.reason.isEmpty, escalated.reason != Self.escalationDefaultReason {
+            values["reason"] = Self.localisingTimestamps(escalated.reason, zone)
+        }
         return addressees.map { Self.customerDraft("escalation-received", $0, values) }
     }
+
+    /// The reason escalation records for a customer's escalation that gave none.
+    static let escalationDefaultReason = "escalated by the customer"
 
     /// "2.4 MB": an attachment's size as the mail lists it.
     static func size(_ bytes: UInt64) -> String {
