@@ -89,16 +89,33 @@ struct MailHeaderTests {
 
     static let textKeys = [
         "incident", "title", "customer", "recipient_name", "role", "due_local", "level_name", "reason", "remaining", "closes_local",
-        "waiting_local", "closed_local", "met_local", "report_day", "state", "priority_line", "certificate", "quarter", "period_local", "markdown",
+        "waiting_local", "met_local", "report_day", "priority_line", "certificate", "quarter", "period_start_local", "period_end_local",
+        "markdown", "text", "at_local", "author_name", "owner_name", "detail",
+    ]
+
+    /// Every flag a template tests, set, so every section renders.
+    static let flags = [
+        "phone_advised", "duty_manager", "by_phone", "has_text", "has_attachments", "owner_tam", "owner_support_lead", "owner_account_manager",
+        "state_new", "state_in_progress", "state_waiting_customer", "state_resolved", "state_closed",
+        "closure_resolved", "closure_customer_timeout", "closure_not_reproducible", "closure_out_of_scope", "closure_other",
+        "oos_already_resolved", "oos_previous_solution", "oos_hardware_fault", "oos_unsupported_platform", "oos_third_party_application",
+        "oos_information_not_provided", "oos_misuse", "oos_access_refused", "oos_cause_outside_product", "oos_other",
     ]
 
     static func values(_ text: String) -> [String: Any] {
         var values: [String: Any] = Dictionary(uniqueKeysWithValues: Self.textKeys.map { ($0, text) })
         values["incident"] = "INC-000001"
         for key in ["severity", "level", "from_level", "incident_count", "cycles_met", "cycles_breached", "escalation_count", "open_count"] { values[key] = 1 }
-        values["phone_advised"] = true
-        values["duty_manager"] = true
+        for flag in Self.flags { values[flag] = true }
+        values["attachments"] = [["name": text, "size": "2.4 MB"], ["name": "b.log", "size": "900 B"]]
+        values["asked"] = ["text": text, "at_local": text]
         return values
+    }
+
+    /// `language/kind` split.
+    static func split(_ file: String) -> (language: String, kind: String) {
+        let parts = file.split(separator: "/").map(String.init)
+        return (parts[0], parts[1])
     }
 
     static func message(subject: String, body: String, recipient: Recipient) -> Message {
@@ -119,14 +136,15 @@ struct MailHeaderTests {
         "Content-Transfer-Encoding", "X-SupportDesk-Message", "X-SupportDesk-Incident",
     ]
 
-    @Test("Every shipped template, rendered with hostile titles, names and values, parses as one mail with exactly notifier's headers, the intended recipient and the sanitised subject", arguments: Templates.required)
-    func hostileTemplates(template: String) throws {
+    @Test("Every shipped template, in every language, rendered with hostile titles, names and values, parses as one mail with exactly notifier's headers, the intended recipient and the sanitised subject", arguments: Templates.files)
+    func hostileTemplates(file: String) throws {
+        let (language, template) = Self.split(file)
         let directory = URL(fileURLWithPath: InProcessService.configDirectory).appendingPathComponent("templates")
         let templates = try Templates(directory: directory)
-        let source = try String(contentsOf: directory.appendingPathComponent("\(template).mustache"), encoding: .utf8)
+        let source = try String(contentsOf: directory.appendingPathComponent("\(file).mustache"), encoding: .utf8)
         let subjectSource = try #require(source.split(separator: "\n").first { $0.hasPrefix("Subject:") })
         for text in Self.hostile {
-            let rendered = try templates.render(template, Self.values(text))
+            let rendered = try templates.render(template, language: language, Self.values(text))
             // The subject the template gives with the values already sanitised.
             let expected = try Templates.check("{{% CONTENT_TYPE: TEXT}}\n\(subjectSource)\n\nbody", values: Self.values(Self.expectedText(text))).subject
             var recipient = Recipient()
@@ -134,7 +152,7 @@ struct MailHeaderTests {
             recipient.name = text
             let data = try MailFormat.render(Self.message(subject: rendered.subject, body: rendered.body, recipient: recipient), from: "SupportDesk <support@x.example>")
             let mail = try ParsedMail.parse(data)
-            let context = Comment(rawValue: "\(template) with \(text.debugDescription)")
+            let context = Comment(rawValue: "\(file) with \(text.debugDescription)")
             #expect(mail.defects.isEmpty, context)
             #expect(mail.names == Self.expectedHeaders, context)
             #expect(mail.to.map { $0[1] } == ["ann@acme.example"], "exactly the intended recipient; \(context)")

@@ -72,6 +72,49 @@ final class NotifierHarness {
         try self.send(.incidentOpened(.init()), at: at)
     }
 
+    var articleNumber: UInt32 = 1
+
+    /// intake's ArticleAdded for a new article of the thread, written at
+    /// local Tokyo time `at` (issue 22).
+    @discardableResult
+    func article(
+        _ kind: Support_Common_V1_ArticleKind, _ text: String, at: String, direction: Support_Common_V1_Direction = .toCustomer,
+        visibility: Support_Common_V1_Visibility = .public, channel: Support_Common_V1_Channel = .portal, author: String = "tam.sato",
+        closure: Support_Common_V1_ClosureReason? = nil, attachments: [Support_Common_V1_Attachment] = [], id: String? = nil
+    ) throws -> Event {
+        self.articleNumber += 1
+        var added = Support_Events_V1_ArticleAdded()
+        added.article.number = self.articleNumber
+        added.article.kind = kind
+        added.article.author = author
+        added.article.direction = direction
+        added.article.visibility = visibility
+        added.article.channel = channel
+        added.article.at = .init(date: jst(at))
+        added.article.text = text
+        added.article.attachments = attachments
+        if let closure { added.article.closure = closure }
+        return try self.send(.articleAdded(added), at: at, id: id)
+    }
+
+    /// intake's CertificateChanged for the incident's certificate with `contacts`.
+    func certificate(contacts: [Support_Common_V1_Contact]) throws {
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.customer = "Acme"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        certificate.revision = 1
+        certificate.contacts = contacts
+        self.sequence += 1
+        var event = Event()
+        event.eventID = "intake-cert-\(self.sequence)"
+        event.producer = "intake"
+        event.occurredAt = .init(date: jst("2026-12-01T10:00:00"))
+        event.payload = .certificateChanged(certificate)
+        try self.database.writer.write { db in try self.engine.apply(event, in: db) }
+    }
+
     func cycle(due: String, severity: Int32 = 1) -> Support_Events_V1_CycleFacts {
         var facts = Support_Events_V1_CycleFacts()
         facts.cycleID = "\(self.incident)/1"

@@ -51,7 +51,7 @@ struct QuarterlyReportTests {
         #expect(report.cyclesMet == 1)
         #expect(report.cyclesBreached == 1)
         #expect(report.openIncidentCount == 1)
-        #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 (Sat) Asia/Tokyo) → 2 (2026-12-05 05:00 (Sat) Asia/Tokyo) | 1 | 1 | 0 | new |"))
+        #expect(report.markdown.contains("| INC-000001 | mail gateway down | 1 (opened 2026-12-05 03:00 JST) → 2 (2026-12-05 05:00 JST) | 1 | 1 | 0 | new |"))
         #expect(report.markdown.contains("## Open items\n\n- INC-000001 (severity 2, new)"))
         let sent = try harness.messages("quarterly-report")
         #expect(Set(sent.map { $0.recipients[0].email }) == ["ann@acme.example", "tam.sato@vendor.example"])
@@ -61,6 +61,33 @@ struct QuarterlyReportTests {
             Result { try harness.engine.generateReport(certificate: "C-1", quarter: "2027Q1", send: false, now: jst("2026-12-10T12:00:00"), in: db) }
         }
         #expect(throws: (any Error).self) { try early.get() }
+    }
+
+    @Test("R-REP-1, R-COM-3: a Japanese contact reads the report in Japanese; the TAM in English; no rule id in either")
+    func languages() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        var certificate = Support_Events_V1_CertificateChanged()
+        certificate.certificateID = "C-1"
+        certificate.customer = "Acme"
+        certificate.office = "tokyo"
+        certificate.tam = "tam.sato"
+        certificate.revision = 1
+        certificate.contacts = [.with { $0.name = "千佳"; $0.email = "chika@acme.example"; $0.language = "ja" }]
+        try harness.send(.certificateChanged(certificate), at: "2026-10-01T09:00:00")
+        try harness.open()
+        let report = try harness.database.writer.write { db in
+            try harness.engine.generateReport(certificate: "C-1", quarter: "2026Q4", send: true, now: jst("2026-12-10T12:00:00"), in: db)
+        }
+        let sent = try harness.messages("quarterly-report")
+        let chika = try #require(sent.first { $0.recipients[0].email == "chika@acme.example" })
+        #expect(chika.subject == "[C-1] 四半期サポートレポート 2026Q4（Acme 様）")
+        #expect(chika.body.contains("# 四半期サポートレポート 2026Q4（Acme 様）"))
+        #expect(chika.body.contains("| INC-000001 | mail gateway down | 1 (受付 2026-12-05 03:00 JST) | 0 | 0 | 0 | 受付済み |"))
+        #expect(chika.body.contains("- INC-000001 (重要度 1、受付済み): mail gateway down"))
+        let tam = try #require(sent.first { $0.recipients[0].email == "tam.sato@vendor.example" })
+        #expect(tam.body.contains("# Quarterly support report 2026Q4: Acme"))
+        #expect(report.markdown.contains("period 2026-10-01 00:00 JST to 2027-01-01 00:00 JST."))
+        for mail in sent { #expect(mail.body.firstMatch(of: /R-[A-Z]+-\d/) == nil) }
     }
 
     @Test("R-REP-1, R-SLA-1: a breach sla-timer withdrew counts as met, not as breached")

@@ -46,8 +46,10 @@ struct TransportTests {
         #expect(ack.headers["Date"] == "Fri, 04 Dec 2026 18:00:00 +0000")
         #expect(ack.headers["From"] == "\"SupportDesk\" <support@x.example>")
         #expect(ack.body.contains("call our priority line"))
-        #expect(Set(mails.compactMap { $0.headers["References"] }) == ["<inc-000001.thread@notifier.supportdesk>"])
-        #expect(Set(mails.compactMap { $0.headers["In-Reply-To"] }).count == 1)
+        // The acknowledgement is the thread's root; the warning answers it (issue 22).
+        #expect(ack.headers["References"] == nil)
+        #expect(Set(mails.compactMap { $0.headers["References"] }) == [ack.headers["Message-ID"]!])
+        #expect(Set(mails.compactMap { $0.headers["In-Reply-To"] }) == [ack.headers["Message-ID"]!])
         #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == Set(messages.map(\.messageIDHeader)))
     }
 

@@ -53,7 +53,7 @@ public enum NotifierService {
             return [
                 "\(OfficeDirectory.fileName): offices \(offices.ids.joined(separator: ", "))",
                 "notifier.json: transport \(config.transport)",
-                "templates/: every message kind has its template",
+                "templates/: en/ holds every kind, \(Templates.languages.filter { $0 != Templates.defaultLanguage }.map { "\($0)/" }.joined(separator: ", ")) every customer kind (staff mail is English)",
             ]
         }
     )

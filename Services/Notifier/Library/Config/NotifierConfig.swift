@@ -230,6 +230,9 @@ extension NotifierService {
             "incident_id": "INC-000042", "title": "Scan engine stops on <boot> & \"resume\"", "customer": "Example KK",
             "severity": 1, "level": 2, "level_name": "support lead", "remaining": "15 minutes",
             "due_local": "2026-12-04 10:30 JST", "incidents": [["incident_id": "INC-000001", "severity": 2]],
+            "text": "Please send the scan log.\nThank you.", "has_text": true, "at_local": "2026-12-04 16:00 JST",
+            "has_attachments": true, "attachments": [["name": "scan.log", "size": "2.4 MB"]], "closure_out_of_scope": true, "oos_misuse": true,
+            "asked": ["text": "Which version?", "at_local": "2026-12-01 11:00 JST"],
         ]
         let rendered = try Templates.check(text, values: values)
         return (rendered.subject, rendered.body)

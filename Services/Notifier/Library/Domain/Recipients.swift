@@ -15,12 +15,41 @@ struct Recipients: Sendable {
         var standsInForTAM: Bool
     }
 
+    /// A customer's contact and the language its mail is written in
+    /// (R-COM-3): the contact's own, else English.
+    struct Addressee {
+        var recipient: Recipient
+        var language: String
+    }
+
     static func contact(_ snapshot: Snapshot) -> Recipient {
         var recipient = Recipient()
         recipient.name = snapshot.contactName.isEmpty ? snapshot.contactEmail : snapshot.contactName
         recipient.email = snapshot.contactEmail
         recipient.role = .reportingContact
         return recipient
+    }
+
+    /// Who receives the incident's customer mail (R-COM-1): the reporting
+    /// contact in `snapshot.contact_language`, then each cc contact in its
+    /// own language, each address once.
+    static func customer(_ snapshot: Snapshot) -> [Addressee] {
+        var addressees = [Addressee(recipient: Self.contact(snapshot), language: Templates.language(snapshot.contactLanguage))]
+        for cc in snapshot.cc {
+            addressees.append(Addressee(recipient: Self.contact(cc), language: Templates.language(cc.language)))
+        }
+        return Self.unique(addressees)
+    }
+
+    /// `contact` as a recipient who is not the reporting contact.
+    static func contact(_ contact: Support_Common_V1_Contact) -> Recipient {
+        Self.recipient(name: contact.name.isEmpty ? contact.email : contact.name, email: contact.email, phone: contact.phone, role: .contact)
+    }
+
+    /// Each address once, the first kept (emails compare without case).
+    static func unique(_ addressees: [Addressee]) -> [Addressee] {
+        var seen = Set<String>()
+        return addressees.filter { !$0.recipient.email.isEmpty && seen.insert($0.recipient.email.lowercased()).inserted }
     }
 
     func person(_ id: String, role: Support_Notifier_V1_RecipientRole) -> Recipient? {
@@ -75,17 +104,5 @@ struct Recipients: Sendable {
         case .businessAccountManager: "business account manager"
         default: "recipient"
         }
-    }
-}
-
-/// "2026-12-07 10:30 (Mon) Asia/Tokyo": what every template shows.
-enum LocalTime {
-    static func text(_ date: Date, _ timeZone: TimeZone) -> String {
-        var style = Date.VerbatimFormatStyle(
-            format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits) (\(weekday: .abbreviated))",
-            timeZone: timeZone, calendar: Calendar(identifier: .gregorian)
-        )
-        style.locale = Locale(identifier: "en_US_POSIX")
-        return "\(date.formatted(style)) \(timeZone.identifier)"
     }
 }

@@ -1,8 +1,14 @@
 import Foundation
 import Mustache
 
-/// The operator's message templates, `templates/<kind>.mustache` in the
-/// configuration directory, rendered with Mustache.
+/// The operator's message templates, `templates/<language>/<kind>.mustache`
+/// in the configuration directory, rendered with Mustache.
+///
+/// Customers are written to in their language (R-COM-3): every customer
+/// kind exists in every language of ``languages``. Staff mail is English:
+/// the staff kinds exist in `en/` only. Start-up refuses a set with a kind
+/// missing, a file that is no kind, a language notifier does not write, or
+/// templates left in the flat layout of before (issue 22), naming the file.
 ///
 /// A template is a header section, a blank line, and the body; `{{%
 /// CONTENT_TYPE: TEXT}}` on top keeps values unescaped (mail is plain text,
@@ -13,11 +19,30 @@ import Mustache
 /// header section. Templates set `Subject` (first, required) and nothing
 /// else; notifier writes the addresses, ids and MIME headers itself.
 struct Templates: Sendable {
-    /// The kinds notifier sends; start-up fails if one is missing.
-    static let required = [
-        "incident-opened", "sla-warning", "sla-breached", "sla-breach-withdrawn", "escalated", "status-report",
-        "customer-timeout-warning", "customer-timeout-closed", "quarterly-report",
+    /// The languages customers are written in; `en` is also the staff's
+    /// and the one a recipient without a known language gets.
+    static let languages = ["en", "ja"]
+    static let defaultLanguage = "en"
+
+    /// What the customer's contacts receive: in every language, without
+    /// rule ids (R-COM-3).
+    static let customerKinds = [
+        "incident-opened", "status-report", "customer-timeout-warning", "quarterly-report", "escalation-received",
+        "article-response", "article-info-request", "article-workaround", "article-reply", "article-resolution",
+        "article-closure", "article-reopen", "article-status-report", "article-specialist-progress",
     ]
+
+    /// What staff receive: English only; rule ids welcome.
+    static let staffKinds = ["sla-warning", "sla-breached", "sla-breach-withdrawn", "escalated"]
+
+    /// Every kind notifier sends; start-up fails if one is missing in `en/`.
+    static let required = customerKinds + staffKinds
+
+    /// Every template file a configuration directory holds, as
+    /// `language/kind` ("ja/article-response").
+    static let files: [String] = languages.flatMap { language in
+        (language == defaultLanguage ? required : customerKinds).map { "\(language)/\($0)" }
+    }
 
     /// The headers a template may set.
     static let templateHeaders = ["Subject"]
@@ -32,24 +57,58 @@ struct Templates: Sendable {
         let description: String
     }
 
-    private let library: MustacheLibrary
+    /// One library per language.
+    private let libraries: [String: MustacheLibrary]
 
-    /// Loads every `*.mustache` file in `directory`.
+    /// Loads `directory/<language>/<kind>.mustache` for every language and kind.
     init(directory: URL) throws {
-        var library = MustacheLibrary()
-        for name in Self.required {
-            let file = directory.appendingPathComponent("\(name).mustache")
-            let text: String
-            do { text = try String(contentsOf: file, encoding: .utf8) } catch {
-                throw LoadError(description: "template \(file.path) cannot be read (\(error.localizedDescription)); every kind needs one: \(Self.required.joined(separator: ", "))")
-            }
-            try Self.register(text, named: name, file: file.path, in: &library)
+        let manager = FileManager.default
+        let entries = (try? manager.contentsOfDirectory(atPath: directory.path)) ?? []
+        if let flat = entries.sorted().first(where: { $0.hasSuffix(".mustache") }) {
+            throw LoadError(
+                description: "template \(directory.appendingPathComponent(flat).path) is in the layout of before: templates now live in one directory per language (\(Self.languages.map { "\($0)/" }.joined(separator: ", "))); move the files into en/ and copy ja/ and the new kinds from deploy/config/templates"
+            )
         }
-        self.library = library
+        for entry in entries.sorted() where !Self.languages.contains(entry) {
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: directory.appendingPathComponent(entry).path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw LoadError(description: "templates directory \(directory.appendingPathComponent(entry).path) is not a language notifier writes (\(Self.languages.joined(separator: ", ")))")
+            }
+        }
+        var libraries: [String: MustacheLibrary] = [:]
+        for language in Self.languages {
+            let folder = directory.appendingPathComponent(language)
+            let kinds = language == Self.defaultLanguage ? Self.required : Self.customerKinds
+            let present = ((try? manager.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".mustache") }.sorted()
+            if let stray = present.first(where: { !kinds.contains(String($0.dropLast(".mustache".count))) }) {
+                let why = Self.staffKinds.contains(String(stray.dropLast(".mustache".count))) ? "staff mail is written in English only, from en/" : "it is no message kind"
+                throw LoadError(description: "template \(folder.appendingPathComponent(stray).path) is not used: \(why); \(language)/ holds \(kinds.joined(separator: ", "))")
+            }
+            var library = MustacheLibrary()
+            for name in kinds {
+                let file = folder.appendingPathComponent("\(name).mustache")
+                let text: String
+                do { text = try String(contentsOf: file, encoding: .utf8) } catch {
+                    throw LoadError(description: "template \(file.path) cannot be read (\(error.localizedDescription)); \(language)/ needs every kind: \(kinds.joined(separator: ", "))")
+                }
+                try Self.register(text, named: name, file: file.path, in: &library)
+            }
+            libraries[language] = library
+        }
+        self.libraries = libraries
     }
 
     private init(library: MustacheLibrary) {
-        self.library = library
+        self.libraries = [Self.defaultLanguage: library]
+    }
+
+    /// The language a recipient's mail is written in: `requested` ("ja",
+    /// "ja-JP", "JA") when notifier writes it, else English. Staff kinds
+    /// are English whatever is asked.
+    static func language(_ requested: String, kind: String? = nil) -> String {
+        if let kind, Self.staffKinds.contains(kind) { return Self.defaultLanguage }
+        let primary = requested.trimmingCharacters(in: .whitespaces).lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" }).first.map(String.init) ?? ""
+        return Self.languages.contains(primary) ? primary : Self.defaultLanguage
     }
 
     /// The library name of template `name`'s header `header`.
@@ -108,10 +167,12 @@ struct Templates: Sendable {
         return try Templates(library: library).render("checked", values)
     }
 
-    /// Renders template `name` with `values` into a subject and a body.
-    func render(_ name: String, _ values: [String: Any]) throws -> Rendered {
-        guard let text = self.library.render(values, withTemplate: name),
-            let subject = self.library.render(values, withTemplate: Self.headerTemplate(name, "Subject"))
+    /// Renders template `name` in `language` (see ``language(_:kind:)``)
+    /// with `values` into a subject and a body.
+    func render(_ name: String, language: String = Templates.defaultLanguage, _ values: [String: Any]) throws -> Rendered {
+        let library = self.libraries[Self.language(language, kind: name)] ?? self.libraries[Self.defaultLanguage]
+        guard let library, let text = library.render(values, withTemplate: name),
+            let subject = library.render(values, withTemplate: Self.headerTemplate(name, "Subject"))
         else {
             throw LoadError(description: "there is no template \(name)")
         }

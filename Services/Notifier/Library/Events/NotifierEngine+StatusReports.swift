@@ -34,31 +34,35 @@ extension NotifierEngine {
             throw Self.refusal("CLOCK_OUT_OF_RANGE", "notifier's clock (\(now)) is outside the years the calendar handles; set it to a time in 1970-9999")
         }
         let taken = try NotifierStore.reportDays(of: incident, in: db)
-        var draft = Draft(template: "status-report", recipient: Recipients.contact(snapshot), values: try self.values(incident, snapshot: snapshot, due: view.dueAt))
-        draft.values["state"] = Self.stateName(snapshot.state)
-        let key = "status|\(incident)|\(UUID().uuidString)"
+        var values = try self.values(incident, snapshot: snapshot, due: view.dueAt)
+        values.merge(Self.stateValues(snapshot.state)) { $1 }
+        // R-COM-1: the reporting contact and the cc contacts, each in its language.
+        let drafts = Self.customerDrafts("status-report", snapshot, values)
+        let batch = UUID().uuidString
         var response = StatusReportResponse()
+        let create = { (day: LocalDate, notBefore: Date?, state: Support_Notifier_V1_MessageState, reason: String) throws -> [Message] in
+            try drafts.map { draft in
+                var draft = draft
+                draft.values["report_day"] = day.description
+                return try self.create(
+                    draft, incident: incident, eventID: "", certificate: snapshot.certificateID, now: now,
+                    dedupKey: "status|\(incident)|\(batch)|\(draft.recipient.email.lowercased())",
+                    notBefore: notBefore, reportDay: day.description, state: state, reason: reason, in: db
+                )
+            }
+        }
         if !taken.contains(today.description) {
-            draft.values["report_day"] = today.description
             response.outcome = .queued
-            response.messages = [try self.create(draft, incident: incident, eventID: "", certificate: snapshot.certificateID, now: now, dedupKey: key, reportDay: today.description, in: db)]
+            response.messages = try create(today, nil, .pending, "")
         } else if deferIfSuppressed {
             var day = today.adding(days: 1)
             while taken.contains(day.description) { day = day.adding(days: 1) }
-            draft.values["report_day"] = day.description
             response.outcome = .deferred
-            response.messages = [try self.create(
-                draft, incident: incident, eventID: "", certificate: snapshot.certificateID, now: now, dedupKey: key,
-                notBefore: Self.midnight(day, office.timeZone), reportDay: day.description, in: db
-            )]
+            response.messages = try create(day, Self.midnight(day, office.timeZone), .pending, "")
         } else {
-            draft.values["report_day"] = today.description
             let reason = "a status report was already sent or queued on \(today) (\(office.timeZone.identifier)); severity 1 gets at most one a day (R-REP-2): ask again tomorrow, or with --defer to queue it for then"
             response.outcome = .suppressed
-            response.messages = [try self.create(
-                draft, incident: incident, eventID: "", certificate: snapshot.certificateID, now: now, dedupKey: key,
-                state: .suppressed, reason: reason, in: db
-            )]
+            response.messages = try create(today, nil, .suppressed, reason)
         }
         return response
     }
@@ -74,6 +78,20 @@ extension NotifierEngine {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day))!
+    }
+
+    /// The flag of `state` the status report template words in its language.
+    static func stateValues(_ state: Support_Common_V1_IncidentState) -> [String: Any] {
+        let key =
+            switch state {
+            case .new: "state_new"
+            case .inProgress: "state_in_progress"
+            case .waitingCustomer: "state_waiting_customer"
+            case .resolved: "state_resolved"
+            case .closed: "state_closed"
+            default: "state_unknown"
+            }
+        return [key: true]
     }
 
     static func stateName(_ state: Support_Common_V1_IncidentState) -> String {

@@ -40,12 +40,14 @@ struct NotifierEngine: Sendable {
         }
     }
 
-    /// One message to create: a template for one recipient.
+    /// One message to create: a template for one recipient, in its language.
     struct Draft {
         var template: String
         var recipient: Recipient
         var values: [String: Any]
         var transport: Support_Notifier_V1_Transport = .maildir
+        /// Customers' mail is in their language (R-COM-3); staff's in English.
+        var language = Templates.defaultLanguage
     }
 
     // MARK: Events
@@ -61,12 +63,10 @@ struct NotifierEngine: Sendable {
         switch event.payload {
         case .incidentOpened(let opened):
             drafts = try self.acknowledgement(opened.incident, incident: event.incidentID, in: db)
-        case .closed(let closed) where closed.reason.kind == .customerTimeout:
-            // R-SLA-6: the customer learns why the incident was closed.
-            let snapshot = closed.incident
-            var values = try self.values(event.incidentID, snapshot: snapshot, due: nil)
-            values["closed_local"] = try LocalTime.text(at, self.office(snapshot.office, incident: event.incidentID).timeZone)
-            drafts = [Draft(template: "customer-timeout-closed", recipient: Recipients.contact(snapshot), values: values)]
+        case .articleAdded(let added):
+            // R-COM-1: every public vendor article reaches the customer; the
+            // closure's (R-SLA-6 and R-SCOPE included) is the one closure mail.
+            drafts = try self.articleDrafts(added, incident: event.incidentID, at: at, in: db)
         case .slaWarning(let warning):
             let view = try self.view(event, in: db)
             try NotifierStore.setDue(warning.cycle.dueAt.date, incidentID: event.incidentID, in: db)
@@ -95,15 +95,25 @@ struct NotifierEngine: Sendable {
             values["level"] = level
             values["level_name"] = Recipients.levelName(level)
             values["from_level"] = max(1, escalated.fromLevel.rawValue)
-            values["reason"] = escalated.reason.isEmpty ? "\(escalated.trigger)" : escalated.reason
+            // escalation writes instants in UTC; staff read their office's time.
+            let zone = try self.office(view.snapshot.office, incident: event.incidentID).timeZone
+            values["reason"] = escalated.reason.isEmpty ? "\(escalated.trigger)" : Self.localisingTimestamps(escalated.reason, zone)
             drafts = Self.unique(self.escalationStaff(escalated, view: view, level: level, at: at)).flatMap { self.staffDrafts("escalated", $0, values) }
+            if escalated.trigger == .customer {
+                // R-ESC-2: the customer learns its escalation arrived and who owns the incident now.
+                drafts += try self.escalationReceived(escalated, incident: event.incidentID, view: view, level: level, at: at, in: db)
+            }
         case .customerTimeoutWarning(let warning):
             let view = try self.view(event, in: db)
             let zone = try self.office(view.snapshot.office, incident: event.incidentID).timeZone
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: nil)
             values["closes_local"] = LocalTime.text(warning.closesAt.date, zone)
             values["waiting_local"] = LocalTime.text(warning.waitingSince.date, zone)
-            drafts = [Draft(template: "customer-timeout-warning", recipient: Recipients.contact(view.snapshot), values: values)]
+            // R-SLA-6: the warning quotes what was asked and when.
+            if let asked = try NotifierStore.infoRequest(event.incidentID, in: db) {
+                values["asked"] = ["text": asked.text, "at_local": LocalTime.text(asked.askedAt, zone)]
+            }
+            drafts = Self.customerDrafts("customer-timeout-warning", view.snapshot, values)
         case .slaMet(let met):
             try NotifierStore.setDue(nil, incidentID: event.incidentID, in: db)
             guard met.withdrawsBreach else { break }
@@ -137,7 +147,7 @@ struct NotifierEngine: Sendable {
         var values = try self.values(incident, snapshot: snapshot, due: due)
         values["phone_advised"] = snapshot.phoneAdvised
         values["priority_line"] = self.config.priorityLine
-        return [Draft(template: "incident-opened", recipient: Recipients.contact(snapshot), values: values)]
+        return Self.customerDrafts("incident-opened", snapshot, values)
     }
 
     private func escalationStaff(_ escalated: Support_Events_V1_Escalated, view: NotifierStore.IncidentView, level: Int, at: Date) -> [Recipients.Staff] {
@@ -190,18 +200,35 @@ struct NotifierEngine: Sendable {
         return [mail, call]
     }
 
-    private static func unique(_ staff: [Recipients.Staff]) -> [Recipients.Staff] {
+    /// One draft of `template` per customer addressee of the incident (the
+    /// reporting contact and the cc contacts), each in its language.
+    static func customerDrafts(_ template: String, _ snapshot: Snapshot, _ values: [String: Any]) -> [Draft] {
+        Recipients.customer(snapshot).map { self.customerDraft(template, $0, values) }
+    }
+
+    static func customerDraft(_ template: String, _ addressee: Recipients.Addressee, _ values: [String: Any]) -> Draft {
+        var values = values
+        values["recipient_name"] = addressee.recipient.name
+        return Draft(template: template, recipient: addressee.recipient, values: values, language: addressee.language)
+    }
+
+    static func unique(_ staff: [Recipients.Staff]) -> [Recipients.Staff] {
         var seen = Set<String>()
         return staff.filter { seen.insert($0.recipient.email.lowercased()).inserted }
     }
 
+    /// What every template of an incident may show. Times are the
+    /// office's local time with its zone ("2026-12-07 10:30 JST", R-COM-3);
+    /// `due_local` is absent when no response is pending, so each language
+    /// says so in its own words.
     func values(_ incident: String, snapshot: Snapshot, due: Date?) throws -> [String: Any] {
         let zone = try self.office(snapshot.office, incident: incident).timeZone
-        return [
+        var values: [String: Any] = [
             "incident": incident, "severity": Int(snapshot.severity), "title": snapshot.title, "customer": snapshot.customer,
-            "recipient_name": Recipients.contact(snapshot).name, "role": "reporting contact",
-            "due_local": due.map { LocalTime.text($0, zone) } ?? "no response is pending", "level": 1, "level_name": "TAM",
+            "recipient_name": Recipients.contact(snapshot).name, "role": "reporting contact", "level": 1, "level_name": "TAM",
         ]
+        if let due { values["due_local"] = LocalTime.text(due, zone) }
+        return values
     }
 
     /// Renders `draft` and stores it as a pending message, unless `dedupKey` exists.
@@ -212,7 +239,7 @@ struct NotifierEngine: Sendable {
         in db: Database
     ) throws -> Message {
         let rendered: Templates.Rendered
-        do { rendered = try self.templates.render(draft.template, draft.values) } catch { throw EngineError.render("\(error)") }
+        do { rendered = try self.templates.render(draft.template, language: draft.language, draft.values) } catch { throw EngineError.render("\(error)") }
         var message = Message()
         message.eventID = eventID
         message.incidentID = incident

@@ -82,5 +82,15 @@ enum NotifierMigrations {
                 table.column("due_at", .double)  // the running cycle's due time, as last heard
             }
         }
+        migrator.registerMigration("notifier-4-info-requests") { db in
+            // Issue 22, R-SLA-6: the latest request for information of each
+            // incident (from ArticleAdded), quoted by the one-month warning.
+            try db.create(table: "info_request") { table in
+                table.primaryKey("incident_id", .text)
+                table.column("article_number", .integer).notNull()
+                table.column("text", .text).notNull()
+                table.column("asked_at", .double).notNull()
+            }
+        }
     }
 }

@@ -88,6 +88,34 @@ enum NotifierStore {
             .map { try Support_Events_V1_Event(serializedBytes: $0) }
     }
 
+    // MARK: What was asked
+
+    /// The vendor's latest request for information on an incident (an
+    /// INFO_REQUEST article), which the one-month warning quotes (R-SLA-6).
+    struct InfoRequest: Equatable {
+        var article: Int
+        var text: String
+        var askedAt: Date
+    }
+
+    /// Keeps `request` unless a later article of the incident is stored.
+    static func saveInfoRequest(_ request: InfoRequest, incidentID: String, in db: Database) throws {
+        try db.executeCached(
+            sql: """
+                INSERT INTO info_request (incident_id, article_number, text, asked_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(incident_id) DO UPDATE SET article_number = excluded.article_number, text = excluded.text, asked_at = excluded.asked_at
+                WHERE excluded.article_number >= info_request.article_number
+                """,
+            arguments: [incidentID, request.article, request.text, request.askedAt.timeIntervalSince1970]
+        )
+    }
+
+    static func infoRequest(_ incidentID: String, in db: Database) throws -> InfoRequest? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT article_number, text, asked_at FROM info_request WHERE incident_id = ?"), arguments: [incidentID]
+        ).map { InfoRequest(article: $0["article_number"], text: $0["text"], askedAt: Date(timeIntervalSince1970: $0["asked_at"])) }
+    }
+
     // MARK: Messages
 
     /// Inserts `message` unless one with `dedupKey` exists; returns the stored one.
@@ -104,7 +132,13 @@ enum NotifierStore {
         // Stable per message: a re-sent copy is recognisably the same mail.
         message.messageIDHeader = "<\(message.id.lowercased()).\(message.incidentID.isEmpty ? "report" : message.incidentID.lowercased())@notifier.supportdesk>"
         if !message.incidentID.isEmpty {
-            message.inReplyTo = Self.threadRoot(message.incidentID)
+            // Every later mail of the incident answers its acknowledgement, so
+            // a mail client shows one thread whichever mails a recipient has.
+            if let root = try Self.threadRoot(of: message.incidentID, in: db) {
+                message.inReplyTo = root
+            } else if message.templateName != Self.rootTemplate {
+                message.inReplyTo = Self.threadRoot(message.incidentID)
+            }
         }
         try db.executeCached(
             sql: "INSERT INTO message (number, id, dedup_key, incident_id, template, state, due_at, report_day, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -116,8 +150,21 @@ enum NotifierStore {
         return message
     }
 
-    /// The incident's thread: every message about it refers to this id, so
-    /// mail clients group them (RFC 5322 References).
+    /// The template whose mail starts an incident's thread: the acknowledgement.
+    static let rootTemplate = "incident-opened"
+
+    /// The incident's thread root: the Message-ID of its acknowledgement,
+    /// which every other mail of the incident names in `In-Reply-To` and
+    /// `References` (issue 22); nil before the acknowledgement exists.
+    static func threadRoot(of incidentID: String, in db: Database) throws -> String? {
+        try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT document FROM message WHERE incident_id = ? AND template = ? ORDER BY number LIMIT 1"),
+            arguments: [incidentID, Self.rootTemplate]
+        ).map { try Message(serializedBytes: $0).messageIDHeader }
+    }
+
+    /// The thread id of an incident without an acknowledgement (one opened
+    /// before notifier kept its messages): its mails still share a thread.
     static func threadRoot(_ incidentID: String) -> String { "<\(incidentID.lowercased()).thread@notifier.supportdesk>" }
 
     static func dueAt(_ message: Message) -> Date? {
