@@ -98,6 +98,38 @@ struct OperateTests {
         #expect(valid.stdout.contains("access.json"))
     }
 
+    @Test("An installed configuration with the templates of before issue 22 is upgraded by deploy/upgrade-templates and notifier accepts it, the operator's edits kept")
+    func upgradeTemplates() async throws {
+        let shipped = InProcessService.configDirectory
+        let config = try TemporaryDirectory()
+        defer { config.remove() }
+        try FileManager.default.removeItem(atPath: config.path)
+        try FileManager.default.copyItem(atPath: shipped, toPath: config.path)
+        // The layout of before: the English templates directly in templates/,
+        // one of them edited by the operator, and the retired closure mail.
+        let templates = "\(config.path)/templates"
+        try FileManager.default.removeItem(atPath: templates)
+        try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+        for kind in ["incident-opened", "escalated", "sla-warning", "sla-breached", "sla-breach-withdrawn", "status-report", "quarterly-report", "customer-timeout-warning"] {
+            try FileManager.default.copyItem(atPath: "\(shipped)/templates/en/\(kind).mustache", toPath: "\(templates)/\(kind).mustache")
+        }
+        let edited = "Subject: [{{incident}}] Received by ACME support\n\nWe have your request {{incident}}.\n"
+        try edited.write(toFile: "\(templates)/incident-opened.mustache", atomically: true, encoding: .utf8)
+        try "Subject: closed\n\nclosed\n".write(toFile: "\(templates)/customer-timeout-closed.mustache", atomically: true, encoding: .utf8)
+
+        let before = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/notifier", ["--check-config", "--config-dir", config.path])
+        #expect(before.status == 1, "notifier must refuse the old layout rather than mail without templates")
+        let upgrade = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-templates").path, [config.path])
+        #expect(upgrade.status == 0, "\(upgrade.stdout)\(upgrade.stderr)")
+        let after = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/notifier", ["--check-config", "--config-dir", config.path])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(try String(contentsOfFile: "\(templates)/en/incident-opened.mustache", encoding: .utf8) == edited, "the operator's edit is kept")
+        #expect(FileManager.default.fileExists(atPath: "\(templates)/ja/incident-opened.mustache"))
+        #expect(FileManager.default.fileExists(atPath: "\(config.path)/templates.retired/customer-timeout-closed.mustache"))
+        let again = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-templates").path, [config.path])
+        #expect(again.status == 0 && again.stdout.isEmpty, "a second run changes nothing: \(again.stdout)")
+    }
+
     static func mode(_ path: String) throws -> Int {
         try ((FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1) & 0o777
     }
