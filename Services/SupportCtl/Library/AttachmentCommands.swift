@@ -17,7 +17,8 @@ extension IncidentCommand {
                 2 MiB that intake checks against it before storing the file (at most
                 --max-attachment-bytes of intake, 25 MiB by default). A name the incident
                 already has gets a number: dump.dmp, then dump-2.dmp. Progress goes to
-                stderr for files over 4 MiB; the incident's id is printed when done.
+                stderr for files over 4 MiB; when done, the incident and the name the file
+                is stored under are printed. --timeout applies to each chunk.
                 """
         )
         @OptionGroup var global: GlobalOptions
