@@ -73,18 +73,31 @@ public enum AttachmentTransfer {
         begin.sha256 = sha256
         let started = try await connection.call(IntakeRPC.beginAttachment, begin)
         let chunk = Int(max(1, min(started.maxChunkBytes == 0 ? 2 << 20 : started.maxChunkBytes, 2 << 20)))
+        try await Self.send(path, size: size, to: started.uploadID, chunkBytes: chunk, over: connection, progress: progress)
+        var commit = Support_Intake_V1_CommitAttachmentRequest()
+        commit.uploadID = started.uploadID
+        return (try await connection.call(IntakeRPC.commitAttachment, commit), size, sha256)
+    }
 
+    /// Writes the file at `path` to the upload `uploadID` from `offset`
+    /// until intake holds all `size` bytes: a chunk whose answer was lost
+    /// is sent again (the same bytes at an offset received change
+    /// nothing), and an `UPLOAD_OFFSET` refusal resumes where intake says.
+    public static func send(
+        _ path: String, size: UInt64, to uploadID: String, from offset: UInt64 = 0, chunkBytes: Int = 2 << 20,
+        over connection: Connection, progress: Progress? = nil
+    ) async throws {
         let handle = try Self.open(path)
         defer { try? handle.close() }
-        var offset: UInt64 = 0
+        var offset = offset
         var failures = 0
         while offset < size {
             try handle.seek(toOffset: offset)
-            guard let data = try handle.read(upToCount: chunk), !data.isEmpty else {
+            guard let data = try handle.read(upToCount: chunkBytes), !data.isEmpty else {
                 throw Failure(description: "\(path) ended at \(offset) bytes while it was sent, not \(size); it changed: attach it again")
             }
             var write = Support_Intake_V1_WriteAttachmentRequest()
-            write.uploadID = started.uploadID
+            write.uploadID = uploadID
             write.offset = offset
             write.data = data
             do {
@@ -101,13 +114,8 @@ public enum AttachmentTransfer {
                 } else if error.code != .unavailable && error.code != .deadlineExceeded {
                     throw error
                 }
-                // A Write is safe to send again: the same bytes at an offset
-                // already received change nothing.
             }
         }
-        var commit = Support_Intake_V1_CommitAttachmentRequest()
-        commit.uploadID = started.uploadID
-        return (try await connection.call(IntakeRPC.commitAttachment, commit), size, sha256)
     }
 
     /// The offset an `UPLOAD_OFFSET` refusal says to resume from.
