@@ -144,6 +144,26 @@ public struct ServiceWriter: Sendable {
         return response
     }
 
+    /// A refusal that leaves a change behind: intake.proto promises that a
+    /// CommitAttachment whose bytes do not match their SHA-256 discards the
+    /// upload it refuses. A body given to ``write(_:_:)`` that throws is
+    /// rolled back, so this one *returns* the error instead: its changes
+    /// commit through the write path (storage checked, group commit,
+    /// durable before the caller hears), then the caller is refused with
+    /// it. Nothing is recorded under the call's idempotency key (no refusal
+    /// is) and no event is written, so a retry is judged again.
+    public func refuse(
+        _ context: ServerContext,
+        _ body: @escaping @Sendable (Database, Date) throws -> ServiceError
+    ) async throws -> Never {
+        try self.checkStorage()
+        let now = self.clock.now()
+        let refusal = try await Self.mappingConflicts(context) {
+            try await self.database.batcher.write { db in try body(db, now) }
+        }
+        throw refusal
+    }
+
     /// The first call's response bytes, when `context` repeats its request.
     private static func replay(_ earlier: IdempotencyRecords.Record, for context: ServerContext) throws -> Data {
         guard earlier.request == context.payload else {

@@ -22,6 +22,11 @@ struct VisibilityTests {
     /// Article.entered_by), the linked problem (Incident.problem_id).
     static let note = "SECRET-NOTE-0b7e4c19 the customer's admin broke it"
     static let recorder = "op.secret-recorder"
+    /// An internal attachment: its name and bytes are staff-only.
+    static let internalFile = "SECRET-FILE-5d21.log"
+    static let internalBytes = Data("SECRET-BYTES-77a0 heap dump of their admin console".utf8)
+    /// A public attachment the contact may read.
+    static let publicFile = "trace.txt"
     static let contact = "p1@c-1.example"
     static let forContact: Metadata = [Caller.metadataKey: "contact:\(contact)"]
 
@@ -30,7 +35,35 @@ struct VisibilityTests {
         let intake: InProcessService
         let problemID: String
 
-        var secrets: [String] { [VisibilityTests.note, VisibilityTests.recorder, self.problemID] }
+        var secrets: [String] {
+            [VisibilityTests.note, VisibilityTests.recorder, self.problemID, VisibilityTests.internalFile,
+             String(decoding: VisibilityTests.internalBytes, as: UTF8.self)]
+        }
+
+        /// Uploads `data` as `name` through Begin, Write and Commit.
+        @discardableResult
+        func attach(
+            _ data: Data, as name: String, to incident: String, actor: String = "", contact: String = "",
+            visibility: Support_Common_V1_Visibility = .unspecified, metadata: Metadata = Metadata()
+        ) async throws -> [any SwiftProtobuf.Message] {
+            var begin = Support_Intake_V1_BeginAttachmentRequest()
+            begin.incidentID = incident
+            begin.actor = actor
+            begin.contactEmail = contact
+            begin.name = name
+            begin.sizeBytes = UInt64(data.count)
+            begin.sha256 = ContentDigest.hex(of: data)
+            begin.visibility = visibility
+            let started = try await self.intake.client.call(IntakeRPC.beginAttachment, begin, metadata: metadata)
+            var write = Support_Intake_V1_WriteAttachmentRequest()
+            write.uploadID = started.uploadID
+            write.data = data
+            let written = try await self.intake.client.call(IntakeRPC.writeAttachment, write, metadata: metadata)
+            var commit = Support_Intake_V1_CommitAttachmentRequest()
+            commit.uploadID = started.uploadID
+            let committed = try await self.intake.client.call(IntakeRPC.commitAttachment, commit, metadata: metadata)
+            return [started, written, committed]
+        }
 
         /// An incident in `state` that has everything a contact must not
         /// see: opened by phone as recorded by staff, an internal note,
@@ -62,6 +95,8 @@ struct VisibilityTests {
             call.via = .phone
             call.actor = VisibilityTests.recorder
             _ = try await self.intake.client.call(IntakeRPC.provideInfo, call)
+            try await self.attach(VisibilityTests.internalBytes, as: VisibilityTests.internalFile, to: id, actor: "eng.kato", visibility: .internal)
+            try await self.attach(Data("stack trace the customer may read".utf8), as: VisibilityTests.publicFile, to: id, actor: "eng.kato")
             if state == .resolved {
                 var resolve = Support_Intake_V1_ResolveRequest()
                 resolve.incidentID = id
@@ -121,16 +156,39 @@ struct VisibilityTests {
         IntakeRPC.listOffices.fullName: { fixture in
             [try await fixture.intake.client.call(IntakeRPC.listOffices, .init(), metadata: forContact)]
         },
+        // The contact uploads (Begin, Write, Commit answer it): Commit's
+        // incident carries the thread, which has the internal file's article.
+        IntakeRPC.beginAttachment.fullName: { fixture in
+            let id = try await fixture.incident(.inProgress)
+            return try await fixture.attach(Data("their log".utf8), as: "client.log", to: id, contact: contact, metadata: forContact)
+        },
+        IntakeRPC.writeAttachment.fullName: { fixture in
+            let id = try await fixture.incident(.inProgress)
+            return try await fixture.attach(Data("their log".utf8), as: "client.log", to: id, contact: contact, metadata: forContact)
+        },
+        IntakeRPC.commitAttachment.fullName: { fixture in
+            let id = try await fixture.incident(.inProgress)
+            return try await fixture.attach(Data("their log".utf8), as: "client.log", to: id, contact: contact, metadata: forContact)
+        },
+        IntakeRPC.readAttachment.fullName: { fixture in
+            let id = try await fixture.incident(.inProgress)
+            var read = Support_Intake_V1_ReadAttachmentRequest()
+            read.incidentID = id
+            read.name = publicFile
+            let readable = try await fixture.intake.client.call(IntakeRPC.readAttachment, read, metadata: forContact)
+            #expect(readable.data == Data("stack trace the customer may read".utf8))
+            // The internal file does not exist for the contact.
+            read.name = internalFile
+            await #expect(throws: RPCError.self) { try await fixture.intake.client.call(IntakeRPC.readAttachment, read, metadata: forContact) }
+            return [readable]
+        },
     ]
 
     /// Customer-facing methods intake.proto declares that intake does not
     /// serve yet (issue 22's attachments, built apart). Allowed without a
     /// case only while intake does not serve them: the day it does,
     /// `everyCustomerMethodHasACase` fails until their case is in ``cases``.
-    static let notServedYet: Set<String> = [
-        IntakeRPC.beginAttachment.fullName, IntakeRPC.writeAttachment.fullName,
-        IntakeRPC.commitAttachment.fullName, IntakeRPC.readAttachment.fullName,
-    ]
+    static let notServedYet: Set<String> = []
 
     /// intake's customer-facing methods, from the contract and the access table.
     static var customerMethods: Set<String> {
@@ -171,6 +229,8 @@ struct VisibilityTests {
         #expect(staffView.conversation.contains { $0.kind == .note })
         #expect(staffView.enteredBy == Self.recorder && staffView.problemID == fixture.problemID)
         #expect(staffView.thread.contains { $0.enteredBy == Self.recorder })
+        #expect(staffView.thread.contains { $0.visibility == .internal && $0.attachments.map(\.name) == [Self.internalFile] },
+                "staff see the internal file on its note")
 
         let call = try #require(Self.cases[method])
         let responses = try await call(fixture)
@@ -188,6 +248,7 @@ struct VisibilityTests {
             }
             for incident in incidents {
                 #expect(incident.thread.allSatisfy { $0.visibility == .public && $0.direction != .internal && $0.enteredBy.isEmpty })
+                #expect(!incident.thread.flatMap(\.attachments).contains { $0.name == Self.internalFile })
                 #expect(!incident.conversation.contains { $0.kind == .note })
                 #expect(incident.enteredBy.isEmpty && incident.problemID.isEmpty)
             }

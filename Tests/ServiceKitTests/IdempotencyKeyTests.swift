@@ -34,6 +34,8 @@ struct IdempotencyKeyTests {
         "/support.intake.v1.Intake/CloseForCustomerTimeout", "/support.intake.v1.Intake/CreateProblem",
         "/support.intake.v1.Intake/LinkIncident", "/support.intake.v1.Intake/RecordKnownError",
         "/support.intake.v1.Intake/BookHealthCheck", "/support.intake.v1.Intake/SetCompanyAccountAvailability",
+        "/support.intake.v1.Intake/BeginAttachment", "/support.intake.v1.Intake/WriteAttachment",
+        "/support.intake.v1.Intake/CommitAttachment",
         "/support.escalation.v1.Escalation/Escalate", "/support.escalation.v1.Escalation/SetRoster",
         "/support.notifier.v1.Notifier/Retry", "/support.notifier.v1.Notifier/RequestStatusReport",
         "/support.notifier.v1.Notifier/GenerateReport",
@@ -47,7 +49,7 @@ struct IdempotencyKeyTests {
         "/support.intake.v1.Intake/GetIncident", "/support.intake.v1.Intake/ListIncidents",
         "/support.intake.v1.Intake/GetProblem", "/support.intake.v1.Intake/ListProblems",
         "/support.intake.v1.Intake/ListHealthChecks", "/support.intake.v1.Intake/GetCompanyAccountAvailability",
-        "/support.intake.v1.Intake/ListOffices",
+        "/support.intake.v1.Intake/ListOffices", "/support.intake.v1.Intake/ReadAttachment",
         "/support.escalation.v1.Escalation/GetEscalations", "/support.escalation.v1.Escalation/ListOpenEscalations",
         "/support.escalation.v1.Escalation/Responsible", "/support.escalation.v1.Escalation/GetRoster",
         "/support.notifier.v1.Notifier/ListMessages", "/support.notifier.v1.Notifier/GetMessage",
@@ -249,6 +251,24 @@ struct IdempotencyKeyTests {
         timeout.incidentID = waiting.id
         timeout.waitingSince = asked.sideSince
         try await Self.twice(intake, IntakeRPC.closeForCustomerTimeout, timeout, calls: calls)
+
+        // intake: an attachment, begun, written and committed (issue 22).
+        let file = Data("Scanner crashed at 03:12".utf8)
+        var begin = Support_Intake_V1_BeginAttachmentRequest()
+        begin.incidentID = outbreak.id
+        begin.actor = "eng.kato"
+        begin.name = "scanner.log"
+        begin.sizeBytes = UInt64(file.count)
+        begin.sha256 = ContentDigest.hex(of: file)
+        let upload = try await Self.twice(intake, IntakeRPC.beginAttachment, begin, calls: calls)
+        var write = Support_Intake_V1_WriteAttachmentRequest()
+        write.uploadID = upload.uploadID
+        write.data = file
+        let written = try await Self.twice(intake, IntakeRPC.writeAttachment, write, calls: calls)
+        #expect(written.receivedBytes == UInt64(file.count), "written once, not twice")
+        var commit = Support_Intake_V1_CommitAttachmentRequest()
+        commit.uploadID = upload.uploadID
+        try await Self.twice(intake, IntakeRPC.commitAttachment, commit, calls: calls)
 
         // intake: problems, health checks, the Company Account.
         var problem = Support_Intake_V1_CreateProblemRequest()

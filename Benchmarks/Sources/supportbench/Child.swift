@@ -42,12 +42,13 @@ final class Child: Sendable {
 
     /// Starts a SupportDesk service on `runtime` with a fake clock.
     static func service(
-        _ name: String, runtime: String, fakeClock: String, alone: Bool = false
+        _ name: String, runtime: String, fakeClock: String, alone: Bool = false, extra: [String] = []
     ) throws -> Child {
         var arguments = [
             name, "--runtime-dir", runtime, "--fake-clock", fakeClock, "--config-dir", Self.configDirectory, "--log-level", "warning",
         ]
         if alone { arguments.append("--alone") }
+        arguments += extra
         return try Self.launch(name, arguments, log: "\(runtime)/\(name).log")
     }
 

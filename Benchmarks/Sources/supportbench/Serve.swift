@@ -30,6 +30,7 @@ struct Serve: AsyncParsableCommand {
 
     @Argument var kind: Kind
     @Flag(help: "A service without event subscribers: its outbox is written but not delivered.") var alone = false
+    @Option(help: "intake's --max-attachment-bytes.") var maxAttachmentBytes: UInt64 = IntakeService.defaultMaxAttachmentBytes
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
@@ -59,7 +60,7 @@ struct Serve: AsyncParsableCommand {
 
     private var definition: ServiceDefinition {
         switch self.kind {
-        case .intake: IntakeService.definition
+        case .intake: IntakeService.definition(maxAttachmentBytes: self.maxAttachmentBytes)
         case .slaTimer: SLATimerService.definition
         case .escalation: EscalationService.definition
         default: NotifierService.definition

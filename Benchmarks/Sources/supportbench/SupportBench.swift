@@ -25,7 +25,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the results as JSON to this file.", valueName: "file"))
     var json: String?
 
-    @Option(help: ArgumentHelp("Run only these benchmarks: rpc, intake, timers, events (comma-separated).", valueName: "name"))
+    @Option(help: ArgumentHelp("Run only these benchmarks: rpc, intake, timers, events, attachments (comma-separated).", valueName: "name"))
     var only: String?
 
     @Option(help: ArgumentHelp("Arm only this many timers (one scale, 10k of them due together), to profile one run.", visibility: .hidden))
@@ -37,7 +37,7 @@ struct Run: AsyncParsableCommand {
         }
     }
 
-    static let all = ["rpc", "intake", "timers", "events"]
+    static let all = ["rpc", "intake", "timers", "events", "attachments"]
     var selected: [String] {
         self.only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? Self.all
     }
@@ -57,6 +57,7 @@ struct Run: AsyncParsableCommand {
             case "intake": try await IntakeBenchmark(scale: scale, work: work, report: report).run()
             case "timers": try await TimerBenchmark(scale: scale, work: work, report: report).run()
             case "events": try await EventPathBenchmark(scale: scale, work: work, report: report).run()
+            case "attachments": try await AttachmentBenchmark(scale: scale, work: work, report: report).run()
             default: break
             }
         }

@@ -10,6 +10,7 @@ struct IncidentCommand: AsyncParsableCommand {
         subcommands: [
             Open.self, Show.self, List.self, Respond.self, RequestInfo.self, ProvideInfo.self, Resolve.self,
             Reopen.self, Close.self, SetSeverity.self, Workaround.self, Reply.self, Note.self, Cc.self, EscalateCommand.self,
+            Attach.self, Attachment.self,
         ]
     )
 

@@ -12,6 +12,8 @@ import SwiftProtobuf
 struct IntakeRPCService: RPCService {
     let environment: ServiceEnvironment
     let offices: Offices
+    /// The largest attachment accepted, in bytes (`--max-attachment-bytes`).
+    var maxAttachmentBytes: UInt64 = AttachmentRules.defaultMaximumBytes
     /// Certificates and the Company Account for OpenIncident's writer.
     let accounts = AccountCache()
 
@@ -24,6 +26,7 @@ struct IntakeRPCService: RPCService {
         self.registerThread(into: &router)
         self.registerProblems(into: &router)
         self.registerAccount(into: &router)
+        self.registerAttachments(into: &router)
     }
 
     /// Every mutating call goes through ServiceKit's one write path:

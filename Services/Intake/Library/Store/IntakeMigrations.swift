@@ -110,6 +110,54 @@ enum IntakeMigrations {
             }
             try Self.moveConversations(in: db)
         }
+        migrator.registerMigration("intake-6-attachments") { db in
+            // Attachments (issue 22, R-SCOPE-1): AttachmentStore reads and
+            // writes these. An upload is kept after its commit until it
+            // expires, so that a second CommitAttachment answers OK.
+            try db.create(table: "attachment_upload") { table in
+                table.primaryKey("upload_id", .text)
+                table.column("incident_id", .text).notNull().references("incident")
+                // The contact's email (by_contact) or the staff id.
+                table.column("who", .text).notNull()
+                table.column("by_contact", .boolean).notNull()
+                table.column("name", .text).notNull()
+                table.column("media_type", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("sha256", .text).notNull()
+                table.column("text", .text).notNull()
+                table.column("visibility", .integer).notNull()
+                table.column("received", .integer).notNull()
+                table.column("created_at", .double).notNull()
+                table.column("expires_at", .double).notNull()
+                // The name it was stored under, once committed.
+                table.column("committed_name", .text)
+            }
+            try db.create(index: "attachment_upload_expiry", on: "attachment_upload", columns: ["expires_at"])
+            // An incident's attachments; name is unique within the incident.
+            try db.create(table: "attachment") { table in
+                table.column("incident_id", .text).notNull().references("incident")
+                table.column("name", .text).notNull()
+                table.column("media_type", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("sha256", .text).notNull()
+                // Internal ones are never read by a contact.
+                table.column("visibility", .integer).notNull()
+                table.column("article_number", .integer).notNull()
+                // The upload whose bytes these are (attachment_chunk).
+                table.column("content_id", .text).notNull().unique()
+                table.column("added_at", .double).notNull()
+                table.column("added_by", .text).notNull()
+                table.primaryKey(["incident_id", "name"])
+            }
+            // Bytes in rows of at most 1 MiB, by upload id and start offset:
+            // an upload's rows become its attachment's without a copy.
+            try db.create(table: "attachment_chunk") { table in
+                table.column("content_id", .text).notNull()
+                table.column("start", .integer).notNull()
+                table.column("data", .blob).notNull()
+                table.primaryKey(["content_id", "start"])
+            }
+        }
     }
 
     /// Carries every incident written before issue 22 over to the thread:

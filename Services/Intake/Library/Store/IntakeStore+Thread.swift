@@ -12,13 +12,19 @@ import SwiftProtobuf
 extension IntakeStore {
     /// The incident's thread, oldest first, internal notes included.
     static func thread(of incidentID: String, in db: Database) throws -> [Article] {
-        try Row.fetchAll(
+        var thread = try Row.fetchAll(
             db.cachedStatement(sql: """
                 SELECT number, kind, author, direction, channel, visibility, at, at_nanos, text, closure, entered_by
                 FROM article WHERE incident_id = ? ORDER BY number
                 """),
             arguments: [incidentID]
         ).map(Self.article)
+        // Each article's files (AttachmentStore), by the article's number.
+        let files = Dictionary(grouping: try AttachmentStore.attachments(of: incidentID, in: db).map(\.attachment), by: \.articleNumber)
+        if !files.isEmpty {
+            for index in thread.indices { thread[index].attachments = files[thread[index].number] ?? [] }
+        }
+        return thread
     }
 
     /// Appends `article` to the incident's thread as its next number.
