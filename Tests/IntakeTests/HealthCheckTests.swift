@@ -79,7 +79,7 @@ struct HealthCheckTests {
         let missing = await Self.failure { _ = try await Self.book(intake, "2027-01-15", agreedWith: "") }
         #expect(missing.code == .invalidArgument)
         #expect(missing.field == "agreed_with")
-        let booked = try await Self.book(intake, "2027-01-15", agreedWith: "P1@C-1.example")
+        let booked = try await Self.book(intake, "2026-12-21", agreedWith: "P1@C-1.example")
         #expect(booked.agreedWith == Self.contact)
         #expect(booked.id == "HC-C-1-1")
         try await intake.finish()
