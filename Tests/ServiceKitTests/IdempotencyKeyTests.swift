@@ -296,7 +296,7 @@ struct IdempotencyKeyTests {
         book.certificateID = "C-1"
         book.date = "2027-01-15"
         book.agreedWith = "ann@acme.example"
-        try await Self.twice(intake, IntakeRPC.bookHealthCheck, book, calls: calls)
+        let booked = try await Self.twice(intake, IntakeRPC.bookHealthCheck, book, calls: calls)
         var account = Support_Intake_V1_SetCompanyAccountAvailabilityRequest()
         account.actor = "ops"
         account.available = false
@@ -394,13 +394,13 @@ struct IdempotencyKeyTests {
         // check's day.
         var reschedule = Support_Intake_V1_RescheduleHealthCheckRequest()
         reschedule.actor = "tam.sato"
-        reschedule.bookingID = "HC-C-1-1"
+        reschedule.bookingID = booked.id
         reschedule.date = "2027-01-18"
         reschedule.agreedWith = "ann@acme.example"
         try await Self.twice(intake, IntakeRPC.rescheduleHealthCheck, reschedule, calls: calls)
         var cancel = Support_Intake_V1_CancelHealthCheckRequest()
         cancel.actor = "tam.sato"
-        cancel.bookingID = "HC-C-1-1"
+        cancel.bookingID = booked.id
         cancel.agreedWith = "ann@acme.example"
         try await Self.twice(intake, IntakeRPC.cancelHealthCheck, cancel, calls: calls)
         book.date = "2027-01-19"
@@ -408,7 +408,7 @@ struct IdempotencyKeyTests {
         _ = try await intake.clock.set(to: ISO8601DateFormatter().date(from: "2027-01-19T17:00:00+09:00")!)
         var findings = Support_Intake_V1_RecordHealthCheckFindingsRequest()
         findings.actor = "tam.sato"
-        findings.bookingID = "HC-C-1-1"
+        findings.bookingID = booked.id
         findings.findings = "scanning is off on two servers"
         try await Self.twice(intake, IntakeRPC.recordHealthCheckFindings, findings, calls: calls)
 
