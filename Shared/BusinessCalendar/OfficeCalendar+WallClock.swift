@@ -64,6 +64,13 @@ extension OfficeCalendar {
         return low
     }
 
+    /// The first instant of local day `date` in the office (R-ORG-1: dates
+    /// are the office's calendar days): local midnight, or the end of a
+    /// spring-forward gap that swallows it.
+    public func startOfDay(_ date: LocalDate) -> Date {
+        Date(timeIntervalSince1970: Double(self.instant(ofLocal: date.dayNumber * 86_400, role: .start)))
+    }
+
     func offset(at second: Int) -> Int {
         self.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(second)))
     }

@@ -20,7 +20,8 @@
 /// keeps working while another restarts.
 ///
 /// Producers and kinds:
-///   intake     incident life cycle, certificates, Company Account
+///   intake     incident life cycle, certificates, Company Account,
+///              health-check findings
 ///   sla-timer  SLAWarning, SLABreached, SLAMet, CustomerTimeoutWarning,
 ///              CustomerTimeout
 ///   escalation Escalated
@@ -238,6 +239,14 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     set {_uniqueStorage()._payload = .articleAdded(newValue)}
   }
 
+  public var healthCheckFindingsRecorded: Support_Events_V1_HealthCheckFindingsRecorded {
+    get {
+      if case .healthCheckFindingsRecorded(let v)? = _storage._payload {return v}
+      return Support_Events_V1_HealthCheckFindingsRecorded()
+    }
+    set {_uniqueStorage()._payload = .healthCheckFindingsRecorded(newValue)}
+  }
+
   /// sla-timer (30-39)
   public var slaWarning: Support_Events_V1_SLAWarning {
     get {
@@ -305,6 +314,7 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     case certificateChanged(Support_Events_V1_CertificateChanged)
     case companyAccountAvailabilityChanged(Support_Events_V1_CompanyAccountAvailabilityChanged)
     case articleAdded(Support_Events_V1_ArticleAdded)
+    case healthCheckFindingsRecorded(Support_Events_V1_HealthCheckFindingsRecorded)
     /// sla-timer (30-39)
     case slaWarning(Support_Events_V1_SLAWarning)
     case slaBreached(Support_Events_V1_SLABreached)
@@ -747,6 +757,41 @@ public nonisolated struct Support_Events_V1_ArticleAdded: Sendable {
 
   fileprivate var _incident: Support_Events_V1_IncidentSnapshot? = nil
   fileprivate var _article: Support_Common_V1_Article? = nil
+}
+
+/// The certificate's TAM recorded a health check's findings and
+/// recommendations (R-HC-1, intake's RecordHealthCheckFindings). notifier
+/// mails the report to every contact listed here, each in their language.
+public nonisolated struct Support_Events_V1_HealthCheckFindingsRecorded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var bookingID: String = String()
+
+  public var certificateID: String = String()
+
+  public var customer: String = String()
+
+  /// The office whose local date `date` is.
+  public var office: String = String()
+
+  /// The day of the check, YYYY-MM-DD in the office's local time.
+  public var date: String = String()
+
+  /// Staff id of the TAM who recorded it.
+  public var tam: String = String()
+
+  /// The certificate's authorised contacts at that moment, languages
+  /// resolved.
+  public var contacts: [Support_Common_V1_Contact] = []
+
+  /// Findings and recommendations, plain text.
+  public var findings: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A certificate's contact list changed (R-ORG-2): a new revision. Subscribers
@@ -1340,7 +1385,7 @@ nonisolated extension Support_Events_V1_DeliverResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{3}article_added\0\u{4}\u{8}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{3}article_added\0\u{3}health_check_findings_recorded\0\u{4}\u{7}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -1563,6 +1608,19 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
             _storage._payload = .articleAdded(v)
           }
         }()
+        case 23: try {
+          var v: Support_Events_V1_HealthCheckFindingsRecorded?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .healthCheckFindingsRecorded(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .healthCheckFindingsRecorded(v)
+          }
+        }()
         case 30: try {
           var v: Support_Events_V1_SLAWarning?
           var hadOneofValue = false
@@ -1726,6 +1784,10 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
       case .articleAdded?: try {
         guard case .articleAdded(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      }()
+      case .healthCheckFindingsRecorded?: try {
+        guard case .healthCheckFindingsRecorded(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       }()
       case .slaWarning?: try {
         guard case .slaWarning(let v)? = _storage._payload else { preconditionFailure() }
@@ -2427,6 +2489,71 @@ nonisolated extension Support_Events_V1_ArticleAdded: SwiftProtobuf.Message, Swi
   public static func ==(lhs: Support_Events_V1_ArticleAdded, rhs: Support_Events_V1_ArticleAdded) -> Bool {
     if lhs._incident != rhs._incident {return false}
     if lhs._article != rhs._article {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Events_V1_HealthCheckFindingsRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HealthCheckFindingsRecorded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}booking_id\0\u{3}certificate_id\0\u{1}customer\0\u{1}office\0\u{1}date\0\u{1}tam\0\u{1}contacts\0\u{1}findings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.certificateID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customer) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.office) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.date) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.tam) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.findings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.bookingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bookingID, fieldNumber: 1)
+    }
+    if !self.certificateID.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificateID, fieldNumber: 2)
+    }
+    if !self.customer.isEmpty {
+      try visitor.visitSingularStringField(value: self.customer, fieldNumber: 3)
+    }
+    if !self.office.isEmpty {
+      try visitor.visitSingularStringField(value: self.office, fieldNumber: 4)
+    }
+    if !self.date.isEmpty {
+      try visitor.visitSingularStringField(value: self.date, fieldNumber: 5)
+    }
+    if !self.tam.isEmpty {
+      try visitor.visitSingularStringField(value: self.tam, fieldNumber: 6)
+    }
+    if !self.contacts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 7)
+    }
+    if !self.findings.isEmpty {
+      try visitor.visitSingularStringField(value: self.findings, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Events_V1_HealthCheckFindingsRecorded, rhs: Support_Events_V1_HealthCheckFindingsRecorded) -> Bool {
+    if lhs.bookingID != rhs.bookingID {return false}
+    if lhs.certificateID != rhs.certificateID {return false}
+    if lhs.customer != rhs.customer {return false}
+    if lhs.office != rhs.office {return false}
+    if lhs.date != rhs.date {return false}
+    if lhs.tam != rhs.tam {return false}
+    if lhs.contacts != rhs.contacts {return false}
+    if lhs.findings != rhs.findings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -21,7 +21,8 @@
 ///   (Reopen, Close), exactly one of the two must be set (INVALID_ARGUMENT
 ///   otherwise).
 /// - Calls that create something (RegisterCertificate, AddContact,
-///   OpenIncident, CreateProblem, BookHealthCheck) honour the
+///   OpenIncident, CreateProblem, BookHealthCheck) and every other
+///   mutating call honour the
 ///   "idempotency.key" metadata: the same key returns the first call's result
 ///   and creates nothing new.
 /// - INVALID_ARGUMENT names the bad field in StatusDetail.field; a refusal's
@@ -143,6 +144,19 @@ public nonisolated struct Support_Intake_V1_Certificate: @unchecked Sendable {
   /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
   public mutating func clearValidUntil() {_uniqueStorage()._validUntil = nil}
 
+  /// The same period as the office's calendar days, YYYY-MM-DD, both
+  /// inclusive (R-ORG-1): the office's local date at valid_from, and at the
+  /// last instant before valid_until.
+  public var validFromDate: String {
+    get {_storage._validFromDate}
+    set {_uniqueStorage()._validFromDate = newValue}
+  }
+
+  public var validUntilDate: String {
+    get {_storage._validUntilDate}
+    set {_uniqueStorage()._validUntilDate = newValue}
+  }
+
   /// Staff id of the TAM (R-ORG-4).
   public var tam: String {
     get {_storage._tam}
@@ -246,6 +260,9 @@ public nonisolated struct Support_Intake_V1_RegisterCertificateRequest: Sendable
 
   public var office: String = String()
 
+  /// The validity period as instants: valid_from inclusive, valid_until
+  /// exclusive. Give each bound either as an instant or as a date below,
+  /// not both (INVALID_ARGUMENT naming the date field).
   public var validFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_validFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_validFrom = newValue}
@@ -263,6 +280,18 @@ public nonisolated struct Support_Intake_V1_RegisterCertificateRequest: Sendable
   public var hasValidUntil: Bool {self._validUntil != nil}
   /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
   public mutating func clearValidUntil() {self._validUntil = nil}
+
+  /// The validity period as the office's calendar days, YYYY-MM-DD (R-ORG-1):
+  /// valid from the start of valid_from_date in the office's time zone
+  /// through the end of valid_until_date (inclusive), so a Tokyo
+  /// certificate 2027-01-01..2027-12-31 covers 2027-01-01T00:00+09:00 up to
+  /// 2028-01-01T00:00+09:00. Intake stores the instants.
+  ///   INVALID_ARGUMENT not a date (field "valid_from_date" or
+  ///                    "valid_until_date"); valid_until_date before
+  ///                    valid_from_date (field "valid_until_date").
+  public var validFromDate: String = String()
+
+  public var validUntilDate: String = String()
 
   public var tam: String = String()
 
@@ -1396,67 +1425,139 @@ public nonisolated struct Support_Intake_V1_ListProblemsResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Support_Intake_V1_HealthCheckBooking: Sendable {
+public nonisolated struct Support_Intake_V1_HealthCheckBooking: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// "HC-" and six or more digits.
-  public var id: String = String()
+  /// "HC-<certificate id>-<certificate year>": one per certificate year, kept
+  /// when the check is rescheduled or cancelled and booked again.
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var certificateID: String = String()
+  public var certificateID: String {
+    get {_storage._certificateID}
+    set {_uniqueStorage()._certificateID = newValue}
+  }
 
   /// The agreed business day, YYYY-MM-DD in the office's local time (a date,
   /// not an instant, is what both sides agree on).
-  public var date: String = String()
+  public var date: String {
+    get {_storage._date}
+    set {_uniqueStorage()._date = newValue}
+  }
 
   /// That day's business hours as instants.
   public var startsAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_startsAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_startsAt = newValue}
+    get {_storage._startsAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._startsAt = newValue}
   }
   /// Returns true if `startsAt` has been explicitly set.
-  public var hasStartsAt: Bool {self._startsAt != nil}
+  public var hasStartsAt: Bool {_storage._startsAt != nil}
   /// Clears the value of `startsAt`. Subsequent reads from it will return its default value.
-  public mutating func clearStartsAt() {self._startsAt = nil}
+  public mutating func clearStartsAt() {_uniqueStorage()._startsAt = nil}
 
   public var endsAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_endsAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_endsAt = newValue}
+    get {_storage._endsAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._endsAt = newValue}
   }
   /// Returns true if `endsAt` has been explicitly set.
-  public var hasEndsAt: Bool {self._endsAt != nil}
+  public var hasEndsAt: Bool {_storage._endsAt != nil}
   /// Clears the value of `endsAt`. Subsequent reads from it will return its default value.
-  public mutating func clearEndsAt() {self._endsAt = nil}
+  public mutating func clearEndsAt() {_uniqueStorage()._endsAt = nil}
 
   /// 1 for the first year of the certificate's validity, then 2, 3...
-  public var certificateYear: UInt32 = 0
+  public var certificateYear: UInt32 {
+    get {_storage._certificateYear}
+    set {_uniqueStorage()._certificateYear = newValue}
+  }
 
-  public var office: String = String()
+  public var office: String {
+    get {_storage._office}
+    set {_uniqueStorage()._office = newValue}
+  }
 
-  public var bookedBy: String = String()
+  public var bookedBy: String {
+    get {_storage._bookedBy}
+    set {_uniqueStorage()._bookedBy = newValue}
+  }
 
-  /// The contact who agreed the date (R-HC-2).
-  public var agreedWith: String = String()
+  /// The contact who agreed the date (R-HC-2); after a reschedule or a
+  /// cancellation, the contact who agreed that.
+  public var agreedWith: String {
+    get {_storage._agreedWith}
+    set {_uniqueStorage()._agreedWith = newValue}
+  }
 
   public var bookedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_bookedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_bookedAt = newValue}
+    get {_storage._bookedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._bookedAt = newValue}
   }
   /// Returns true if `bookedAt` has been explicitly set.
-  public var hasBookedAt: Bool {self._bookedAt != nil}
+  public var hasBookedAt: Bool {_storage._bookedAt != nil}
   /// Clears the value of `bookedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearBookedAt() {self._bookedAt = nil}
+  public mutating func clearBookedAt() {_uniqueStorage()._bookedAt = nil}
 
-  public var notes: String = String()
+  public var notes: String {
+    get {_storage._notes}
+    set {_uniqueStorage()._notes = newValue}
+  }
+
+  /// The date before the last RescheduleHealthCheck; empty if never moved.
+  public var rescheduledFrom: String {
+    get {_storage._rescheduledFrom}
+    set {_uniqueStorage()._rescheduledFrom = newValue}
+  }
+
+  /// Set by CancelHealthCheck; a cancelled check does not count as the
+  /// year's (R-HC-1).
+  public var cancelledAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._cancelledAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._cancelledAt = newValue}
+  }
+  /// Returns true if `cancelledAt` has been explicitly set.
+  public var hasCancelledAt: Bool {_storage._cancelledAt != nil}
+  /// Clears the value of `cancelledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCancelledAt() {_uniqueStorage()._cancelledAt = nil}
+
+  public var cancelledBy: String {
+    get {_storage._cancelledBy}
+    set {_uniqueStorage()._cancelledBy = newValue}
+  }
+
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  /// The report of findings and recommendations (R-HC-1), and who recorded
+  /// it when; empty until RecordHealthCheckFindings.
+  public var findings: String {
+    get {_storage._findings}
+    set {_uniqueStorage()._findings = newValue}
+  }
+
+  public var findingsRecordedBy: String {
+    get {_storage._findingsRecordedBy}
+    set {_uniqueStorage()._findingsRecordedBy = newValue}
+  }
+
+  public var findingsRecordedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._findingsRecordedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._findingsRecordedAt = newValue}
+  }
+  /// Returns true if `findingsRecordedAt` has been explicitly set.
+  public var hasFindingsRecordedAt: Bool {_storage._findingsRecordedAt != nil}
+  /// Clears the value of `findingsRecordedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFindingsRecordedAt() {_uniqueStorage()._findingsRecordedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _startsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _endsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _bookedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Support_Intake_V1_BookHealthCheckRequest: Sendable {
@@ -1471,9 +1572,71 @@ public nonisolated struct Support_Intake_V1_BookHealthCheckRequest: Sendable {
   /// YYYY-MM-DD in the office's local time.
   public var date: String = String()
 
+  /// An authorised contact of the certificate (R-HC-2).
   public var agreedWith: String = String()
 
   public var notes: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_RescheduleHealthCheckRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actor: String = String()
+
+  public var bookingID: String = String()
+
+  /// The new day, YYYY-MM-DD in the office's local time.
+  public var date: String = String()
+
+  /// An authorised contact of the certificate who agreed the new date.
+  public var agreedWith: String = String()
+
+  /// Replaces the booking's notes when not empty.
+  public var notes: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_CancelHealthCheckRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actor: String = String()
+
+  public var bookingID: String = String()
+
+  /// An authorised contact of the certificate who agreed the cancellation.
+  public var agreedWith: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Support_Intake_V1_RecordHealthCheckFindingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The certificate's TAM (R-HC-1: the TAM delivers the report).
+  public var actor: String = String()
+
+  public var bookingID: String = String()
+
+  /// Findings and recommendations, plain text, mailed to the contacts as
+  /// written.
+  public var findings: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1626,7 +1789,7 @@ nonisolated extension Support_Intake_V1_ProblemState: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Certificate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{1}history\0\u{3}created_at\0\u{3}updated_at\0\u{1}language\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}revision\0\u{1}contacts\0\u{1}history\0\u{3}created_at\0\u{3}updated_at\0\u{1}language\0\u{3}valid_from_date\0\u{3}valid_until_date\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1635,6 +1798,8 @@ nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, Swif
     var _office: String = String()
     var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _validFromDate: String = String()
+    var _validUntilDate: String = String()
     var _tam: String = String()
     var _language: String = String()
     var _revision: UInt32 = 0
@@ -1658,6 +1823,8 @@ nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, Swif
       _office = source._office
       _validFrom = source._validFrom
       _validUntil = source._validUntil
+      _validFromDate = source._validFromDate
+      _validUntilDate = source._validUntilDate
       _tam = source._tam
       _language = source._language
       _revision = source._revision
@@ -1696,6 +1863,8 @@ nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, Swif
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._language) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._validFromDate) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._validUntilDate) }()
         default: break
         }
       }
@@ -1747,6 +1916,12 @@ nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, Swif
       if !_storage._language.isEmpty {
         try visitor.visitSingularStringField(value: _storage._language, fieldNumber: 13)
       }
+      if !_storage._validFromDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._validFromDate, fieldNumber: 14)
+      }
+      if !_storage._validUntilDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._validUntilDate, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1762,6 +1937,8 @@ nonisolated extension Support_Intake_V1_Certificate: SwiftProtobuf.Message, Swif
         if _storage._office != rhs_storage._office {return false}
         if _storage._validFrom != rhs_storage._validFrom {return false}
         if _storage._validUntil != rhs_storage._validUntil {return false}
+        if _storage._validFromDate != rhs_storage._validFromDate {return false}
+        if _storage._validUntilDate != rhs_storage._validUntilDate {return false}
         if _storage._tam != rhs_storage._tam {return false}
         if _storage._language != rhs_storage._language {return false}
         if _storage._revision != rhs_storage._revision {return false}
@@ -1834,7 +2011,7 @@ nonisolated extension Support_Intake_V1_CertificateRevision: SwiftProtobuf.Messa
 
 nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterCertificateRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}contacts\0\u{1}language\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}certificate_id\0\u{1}customer\0\u{1}tier\0\u{1}office\0\u{3}valid_from\0\u{3}valid_until\0\u{1}tam\0\u{1}contacts\0\u{1}language\0\u{3}valid_from_date\0\u{3}valid_until_date\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1852,6 +2029,8 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
       case 8: try { try decoder.decodeSingularStringField(value: &self.tam) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.language) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.validFromDate) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.validUntilDate) }()
       default: break
       }
     }
@@ -1892,6 +2071,12 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
     if !self.language.isEmpty {
       try visitor.visitSingularStringField(value: self.language, fieldNumber: 10)
     }
+    if !self.validFromDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.validFromDate, fieldNumber: 11)
+    }
+    if !self.validUntilDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.validUntilDate, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1903,6 +2088,8 @@ nonisolated extension Support_Intake_V1_RegisterCertificateRequest: SwiftProtobu
     if lhs.office != rhs.office {return false}
     if lhs._validFrom != rhs._validFrom {return false}
     if lhs._validUntil != rhs._validUntil {return false}
+    if lhs.validFromDate != rhs.validFromDate {return false}
+    if lhs.validUntilDate != rhs.validUntilDate {return false}
     if lhs.tam != rhs.tam {return false}
     if lhs.contacts != rhs.contacts {return false}
     if lhs.language != rhs.language {return false}
@@ -3967,83 +4154,188 @@ nonisolated extension Support_Intake_V1_ListProblemsResponse: SwiftProtobuf.Mess
 
 nonisolated extension Support_Intake_V1_HealthCheckBooking: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckBooking"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}certificate_id\0\u{1}date\0\u{3}starts_at\0\u{3}ends_at\0\u{3}certificate_year\0\u{1}office\0\u{3}booked_by\0\u{3}agreed_with\0\u{3}booked_at\0\u{1}notes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}certificate_id\0\u{1}date\0\u{3}starts_at\0\u{3}ends_at\0\u{3}certificate_year\0\u{1}office\0\u{3}booked_by\0\u{3}agreed_with\0\u{3}booked_at\0\u{1}notes\0\u{3}rescheduled_from\0\u{3}cancelled_at\0\u{3}cancelled_by\0\u{3}cancel_reason\0\u{1}findings\0\u{3}findings_recorded_by\0\u{3}findings_recorded_at\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _certificateID: String = String()
+    var _date: String = String()
+    var _startsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _endsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _certificateYear: UInt32 = 0
+    var _office: String = String()
+    var _bookedBy: String = String()
+    var _agreedWith: String = String()
+    var _bookedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _notes: String = String()
+    var _rescheduledFrom: String = String()
+    var _cancelledAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _cancelledBy: String = String()
+    var _cancelReason: String = String()
+    var _findings: String = String()
+    var _findingsRecordedBy: String = String()
+    var _findingsRecordedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _certificateID = source._certificateID
+      _date = source._date
+      _startsAt = source._startsAt
+      _endsAt = source._endsAt
+      _certificateYear = source._certificateYear
+      _office = source._office
+      _bookedBy = source._bookedBy
+      _agreedWith = source._agreedWith
+      _bookedAt = source._bookedAt
+      _notes = source._notes
+      _rescheduledFrom = source._rescheduledFrom
+      _cancelledAt = source._cancelledAt
+      _cancelledBy = source._cancelledBy
+      _cancelReason = source._cancelReason
+      _findings = source._findings
+      _findingsRecordedBy = source._findingsRecordedBy
+      _findingsRecordedAt = source._findingsRecordedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.certificateID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.date) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._startsAt) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._endsAt) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.certificateYear) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.office) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.bookedBy) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.agreedWith) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._bookedAt) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.notes) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._certificateID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._date) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._startsAt) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._endsAt) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._certificateYear) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._office) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._bookedBy) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._agreedWith) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._bookedAt) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._notes) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._rescheduledFrom) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._cancelledAt) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._cancelledBy) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._findings) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._findingsRecordedBy) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._findingsRecordedAt) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.certificateID.isEmpty {
-      try visitor.visitSingularStringField(value: self.certificateID, fieldNumber: 2)
-    }
-    if !self.date.isEmpty {
-      try visitor.visitSingularStringField(value: self.date, fieldNumber: 3)
-    }
-    try { if let v = self._startsAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._endsAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.certificateYear != 0 {
-      try visitor.visitSingularUInt32Field(value: self.certificateYear, fieldNumber: 6)
-    }
-    if !self.office.isEmpty {
-      try visitor.visitSingularStringField(value: self.office, fieldNumber: 7)
-    }
-    if !self.bookedBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.bookedBy, fieldNumber: 8)
-    }
-    if !self.agreedWith.isEmpty {
-      try visitor.visitSingularStringField(value: self.agreedWith, fieldNumber: 9)
-    }
-    try { if let v = self._bookedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    if !self.notes.isEmpty {
-      try visitor.visitSingularStringField(value: self.notes, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._certificateID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._certificateID, fieldNumber: 2)
+      }
+      if !_storage._date.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._date, fieldNumber: 3)
+      }
+      try { if let v = _storage._startsAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._endsAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._certificateYear != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._certificateYear, fieldNumber: 6)
+      }
+      if !_storage._office.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._office, fieldNumber: 7)
+      }
+      if !_storage._bookedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._bookedBy, fieldNumber: 8)
+      }
+      if !_storage._agreedWith.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agreedWith, fieldNumber: 9)
+      }
+      try { if let v = _storage._bookedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._notes.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._notes, fieldNumber: 11)
+      }
+      if !_storage._rescheduledFrom.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rescheduledFrom, fieldNumber: 12)
+      }
+      try { if let v = _storage._cancelledAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._cancelledBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelledBy, fieldNumber: 14)
+      }
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 15)
+      }
+      if !_storage._findings.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._findings, fieldNumber: 16)
+      }
+      if !_storage._findingsRecordedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._findingsRecordedBy, fieldNumber: 17)
+      }
+      try { if let v = _storage._findingsRecordedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Support_Intake_V1_HealthCheckBooking, rhs: Support_Intake_V1_HealthCheckBooking) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.certificateID != rhs.certificateID {return false}
-    if lhs.date != rhs.date {return false}
-    if lhs._startsAt != rhs._startsAt {return false}
-    if lhs._endsAt != rhs._endsAt {return false}
-    if lhs.certificateYear != rhs.certificateYear {return false}
-    if lhs.office != rhs.office {return false}
-    if lhs.bookedBy != rhs.bookedBy {return false}
-    if lhs.agreedWith != rhs.agreedWith {return false}
-    if lhs._bookedAt != rhs._bookedAt {return false}
-    if lhs.notes != rhs.notes {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._certificateID != rhs_storage._certificateID {return false}
+        if _storage._date != rhs_storage._date {return false}
+        if _storage._startsAt != rhs_storage._startsAt {return false}
+        if _storage._endsAt != rhs_storage._endsAt {return false}
+        if _storage._certificateYear != rhs_storage._certificateYear {return false}
+        if _storage._office != rhs_storage._office {return false}
+        if _storage._bookedBy != rhs_storage._bookedBy {return false}
+        if _storage._agreedWith != rhs_storage._agreedWith {return false}
+        if _storage._bookedAt != rhs_storage._bookedAt {return false}
+        if _storage._notes != rhs_storage._notes {return false}
+        if _storage._rescheduledFrom != rhs_storage._rescheduledFrom {return false}
+        if _storage._cancelledAt != rhs_storage._cancelledAt {return false}
+        if _storage._cancelledBy != rhs_storage._cancelledBy {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._findings != rhs_storage._findings {return false}
+        if _storage._findingsRecordedBy != rhs_storage._findingsRecordedBy {return false}
+        if _storage._findingsRecordedAt != rhs_storage._findingsRecordedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4094,6 +4386,141 @@ nonisolated extension Support_Intake_V1_BookHealthCheckRequest: SwiftProtobuf.Me
     if lhs.date != rhs.date {return false}
     if lhs.agreedWith != rhs.agreedWith {return false}
     if lhs.notes != rhs.notes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_RescheduleHealthCheckRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RescheduleHealthCheckRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}booking_id\0\u{1}date\0\u{3}agreed_with\0\u{1}notes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.date) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.agreedWith) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.notes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 1)
+    }
+    if !self.bookingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bookingID, fieldNumber: 2)
+    }
+    if !self.date.isEmpty {
+      try visitor.visitSingularStringField(value: self.date, fieldNumber: 3)
+    }
+    if !self.agreedWith.isEmpty {
+      try visitor.visitSingularStringField(value: self.agreedWith, fieldNumber: 4)
+    }
+    if !self.notes.isEmpty {
+      try visitor.visitSingularStringField(value: self.notes, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_RescheduleHealthCheckRequest, rhs: Support_Intake_V1_RescheduleHealthCheckRequest) -> Bool {
+    if lhs.actor != rhs.actor {return false}
+    if lhs.bookingID != rhs.bookingID {return false}
+    if lhs.date != rhs.date {return false}
+    if lhs.agreedWith != rhs.agreedWith {return false}
+    if lhs.notes != rhs.notes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_CancelHealthCheckRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelHealthCheckRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}booking_id\0\u{3}agreed_with\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.agreedWith) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 1)
+    }
+    if !self.bookingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bookingID, fieldNumber: 2)
+    }
+    if !self.agreedWith.isEmpty {
+      try visitor.visitSingularStringField(value: self.agreedWith, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_CancelHealthCheckRequest, rhs: Support_Intake_V1_CancelHealthCheckRequest) -> Bool {
+    if lhs.actor != rhs.actor {return false}
+    if lhs.bookingID != rhs.bookingID {return false}
+    if lhs.agreedWith != rhs.agreedWith {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Intake_V1_RecordHealthCheckFindingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordHealthCheckFindingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{3}booking_id\0\u{1}findings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.findings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 1)
+    }
+    if !self.bookingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bookingID, fieldNumber: 2)
+    }
+    if !self.findings.isEmpty {
+      try visitor.visitSingularStringField(value: self.findings, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Intake_V1_RecordHealthCheckFindingsRequest, rhs: Support_Intake_V1_RecordHealthCheckFindingsRequest) -> Bool {
+    if lhs.actor != rhs.actor {return false}
+    if lhs.bookingID != rhs.bookingID {return false}
+    if lhs.findings != rhs.findings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

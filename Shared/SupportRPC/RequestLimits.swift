@@ -31,7 +31,7 @@ public enum RequestLimits {
     /// Fields whose proto name is one of these take ``textLimit``.
     public static let textFields: Set<String> = [
         "message", "body", "text", "detail", "description", "note", "reason", "summary", "workaround", "markdown", "comment",
-        "resolution", "root_cause", "permanent_fix",
+        "resolution", "root_cause", "permanent_fix", "findings",
     ]
 
     /// The seconds of a Timestamp: 1970-01-01T00:00:00Z through

@@ -66,6 +66,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.events.v1.DeliverResponse", &support__events__v1__deliver_response__descriptor },
     { "support.events.v1.Escalated", &support__events__v1__escalated__descriptor },
     { "support.events.v1.Event", &support__events__v1__event__descriptor },
+    { "support.events.v1.HealthCheckFindingsRecorded", &support__events__v1__health_check_findings_recorded__descriptor },
     { "support.events.v1.IncidentOpened", &support__events__v1__incident_opened__descriptor },
     { "support.events.v1.IncidentSnapshot", &support__events__v1__incident_snapshot__descriptor },
     { "support.events.v1.InfoProvided", &support__events__v1__info_provided__descriptor },
@@ -88,6 +89,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.intake.v1.BeginAttachmentRequest", &support__intake__v1__begin_attachment_request__descriptor },
     { "support.intake.v1.BeginAttachmentResponse", &support__intake__v1__begin_attachment_response__descriptor },
     { "support.intake.v1.BookHealthCheckRequest", &support__intake__v1__book_health_check_request__descriptor },
+    { "support.intake.v1.CancelHealthCheckRequest", &support__intake__v1__cancel_health_check_request__descriptor },
     { "support.intake.v1.Certificate", &support__intake__v1__certificate__descriptor },
     { "support.intake.v1.CertificateRevision", &support__intake__v1__certificate_revision__descriptor },
     { "support.intake.v1.CloseForCustomerTimeoutRequest", &support__intake__v1__close_for_customer_timeout_request__descriptor },
@@ -121,6 +123,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.intake.v1.ProvideWorkaroundRequest", &support__intake__v1__provide_workaround_request__descriptor },
     { "support.intake.v1.ReadAttachmentRequest", &support__intake__v1__read_attachment_request__descriptor },
     { "support.intake.v1.ReadAttachmentResponse", &support__intake__v1__read_attachment_response__descriptor },
+    { "support.intake.v1.RecordHealthCheckFindingsRequest", &support__intake__v1__record_health_check_findings_request__descriptor },
     { "support.intake.v1.RecordKnownErrorRequest", &support__intake__v1__record_known_error_request__descriptor },
     { "support.intake.v1.RecordKnownErrorResponse", &support__intake__v1__record_known_error_response__descriptor },
     { "support.intake.v1.RegisterCertificateRequest", &support__intake__v1__register_certificate_request__descriptor },
@@ -128,6 +131,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.intake.v1.ReopenRequest", &support__intake__v1__reopen_request__descriptor },
     { "support.intake.v1.ReplyRequest", &support__intake__v1__reply_request__descriptor },
     { "support.intake.v1.RequestInfoRequest", &support__intake__v1__request_info_request__descriptor },
+    { "support.intake.v1.RescheduleHealthCheckRequest", &support__intake__v1__reschedule_health_check_request__descriptor },
     { "support.intake.v1.ResolveRequest", &support__intake__v1__resolve_request__descriptor },
     { "support.intake.v1.RespondRequest", &support__intake__v1__respond_request__descriptor },
     { "support.intake.v1.SetCcRequest", &support__intake__v1__set_cc_request__descriptor },
@@ -181,4 +185,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 163;
+const size_t sd_conformance_entry_count = 167;

@@ -266,7 +266,7 @@ struct IntakeServiceTests {
         _ = try await intake.client.call(IntakeRPC.registerCertificate, Self.certificate())
         func book(_ date: String) async throws -> Support_Intake_V1_HealthCheckBooking {
             var request = Support_Intake_V1_BookHealthCheckRequest()
-            request.actor = "tam.sato"; request.certificateID = "C-1"; request.date = date
+            request.actor = "tam.sato"; request.certificateID = "C-1"; request.date = date; request.agreedWith = "p1@c-1.example"
             return try await intake.client.call(IntakeRPC.bookHealthCheck, request)
         }
         let soon = await #expect(throws: RPCError.self) { try await book("2026-12-14") }

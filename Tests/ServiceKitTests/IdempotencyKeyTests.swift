@@ -34,6 +34,8 @@ struct IdempotencyKeyTests {
         "/support.intake.v1.Intake/CloseForCustomerTimeout", "/support.intake.v1.Intake/CreateProblem",
         "/support.intake.v1.Intake/LinkIncident", "/support.intake.v1.Intake/RecordKnownError",
         "/support.intake.v1.Intake/BookHealthCheck", "/support.intake.v1.Intake/SetCompanyAccountAvailability",
+        "/support.intake.v1.Intake/RescheduleHealthCheck", "/support.intake.v1.Intake/CancelHealthCheck",
+        "/support.intake.v1.Intake/RecordHealthCheckFindings",
         "/support.intake.v1.Intake/BeginAttachment", "/support.intake.v1.Intake/WriteAttachment",
         "/support.intake.v1.Intake/CommitAttachment",
         "/support.escalation.v1.Escalation/Escalate", "/support.escalation.v1.Escalation/SetRoster",
@@ -294,7 +296,7 @@ struct IdempotencyKeyTests {
         book.certificateID = "C-1"
         book.date = "2027-01-15"
         book.agreedWith = "ann@acme.example"
-        try await Self.twice(intake, IntakeRPC.bookHealthCheck, book, calls: calls)
+        let booked = try await Self.twice(intake, IntakeRPC.bookHealthCheck, book, calls: calls)
         var account = Support_Intake_V1_SetCompanyAccountAvailabilityRequest()
         account.actor = "ops"
         account.available = false
@@ -386,6 +388,29 @@ struct IdempotencyKeyTests {
         #expect(gone?.code == .notFound && gone?.details.first?.reason == "EVENT_NOT_PARKED")
         let goneRetry = await #expect(throws: RPCError.self) { try await escalation.client.call(AdminRPC.retryParkedEvent, retryParked) }
         #expect(goneRetry?.code == .notFound)
+
+        // intake: moving, cancelling and closing a health check (R-HC-1,
+        // issue 23), last because the findings need intake's clock on the
+        // check's day.
+        var reschedule = Support_Intake_V1_RescheduleHealthCheckRequest()
+        reschedule.actor = "tam.sato"
+        reschedule.bookingID = booked.id
+        reschedule.date = "2027-01-18"
+        reschedule.agreedWith = "ann@acme.example"
+        try await Self.twice(intake, IntakeRPC.rescheduleHealthCheck, reschedule, calls: calls)
+        var cancel = Support_Intake_V1_CancelHealthCheckRequest()
+        cancel.actor = "tam.sato"
+        cancel.bookingID = booked.id
+        cancel.agreedWith = "ann@acme.example"
+        try await Self.twice(intake, IntakeRPC.cancelHealthCheck, cancel, calls: calls)
+        book.date = "2027-01-19"
+        _ = try await intake.client.call(IntakeRPC.bookHealthCheck, book)
+        _ = try await intake.clock.set(to: ISO8601DateFormatter().date(from: "2027-01-19T17:00:00+09:00")!)
+        var findings = Support_Intake_V1_RecordHealthCheckFindingsRequest()
+        findings.actor = "tam.sato"
+        findings.bookingID = booked.id
+        findings.findings = "scanning is off on two servers"
+        try await Self.twice(intake, IntakeRPC.recordHealthCheckFindings, findings, calls: calls)
 
         #expect(calls.methods.withLock { $0 } == Self.mutating, "every mutating method was called twice")
         for service in [intake, escalation, notifier, slaTimer] { try await service.finish() }

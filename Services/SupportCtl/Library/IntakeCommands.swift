@@ -19,8 +19,8 @@ struct CertificateCommand: AsyncParsableCommand {
         @Option(help: "The customer organisation.") var customer: String
         @Option(help: "The vendor office whose local time governs it (e.g. tokyo).") var office: String
         @Option(help: "enterprise or standard.") var tier: Choice<Support_Common_V1_Tier>
-        @Option(help: "Start of validity (ISO 8601 time or YYYY-MM-DD).") var validFrom: String
-        @Option(help: "End of validity (ISO 8601 time or YYYY-MM-DD).") var validUntil: String
+        @Option(help: "First day of validity, YYYY-MM-DD in the office's calendar (or an ISO 8601 time).") var validFrom: String
+        @Option(help: "Last day of validity, inclusive: YYYY-MM-DD in the office's calendar (or an ISO 8601 time, exclusive).") var validUntil: String
         @Option(help: "The Technical Account Manager (R-ORG-4).") var tam: String
         @Option(help: "The language of its contacts' mail: en or ja (default: the office's; tokyo writes in ja).") var language: String = ""
         @Option(help: "Who registers it.") var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
@@ -32,8 +32,18 @@ struct CertificateCommand: AsyncParsableCommand {
             request.customer = self.customer
             request.office = self.office
             request.tier = self.tier.value
-            request.validFrom = .init(date: try Times.parse(self.validFrom, option: "--valid-from"))
-            request.validUntil = .init(date: try Times.parse(self.validUntil, option: "--valid-until"))
+            // R-ORG-1: a bare date is the office's calendar day, which intake
+            // turns into instants in the office's time zone (issue 23).
+            if Times.isDate(self.validFrom) {
+                request.validFromDate = self.validFrom
+            } else {
+                request.validFrom = .init(date: try Times.parse(self.validFrom, option: "--valid-from"))
+            }
+            if Times.isDate(self.validUntil) {
+                request.validUntilDate = self.validUntil
+            } else {
+                request.validUntil = .init(date: try Times.parse(self.validUntil, option: "--valid-until"))
+            }
             request.tam = self.tam
             request.language = self.language
             let certificate = try await self.global.call("intake", IntakeRPC.registerCertificate, request, metadata: self.create.metadata)
@@ -158,50 +168,12 @@ struct PortalCommand: AsyncParsableCommand {
     }
 }
 
-/// `supportctl healthcheck book|list` (R-HC-1, R-HC-2).
-struct HealthCheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "healthcheck", abstract: "Book the yearly health check (a business day, at least 14 days ahead).",
-        subcommands: [Book.self, List.self]
-    )
-
-    struct Book: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Book a certificate year's health check.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var create: CreateOptions
-        @Option(help: "The certificate id.") var certificate: String
-        @Option(help: "The day, YYYY-MM-DD in the office's time zone.") var date: String
-        @Option(help: "The customer contact who agreed the date.") var agreedWith: String = ""
-        @Option(help: "Who books it.") var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
-
-        func run() async throws {
-            var request = Support_Intake_V1_BookHealthCheckRequest()
-            request.actor = self.actor
-            request.certificateID = self.certificate
-            request.date = self.date
-            request.agreedWith = self.agreedWith
-            let booking = try await self.global.call("intake", IntakeRPC.bookHealthCheck, request, metadata: self.create.metadata)
-            try self.global.show(booking) { "\($0.id): \($0.date) (\($0.startsAt.text) to \($0.endsAt.text)), certificate year \($0.certificateYear)" }
-        }
-    }
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a certificate's health checks.")
-        @OptionGroup var global: GlobalOptions
-        @Option(help: "The certificate id.") var certificate: String
-
-        func run() async throws {
-            var request = Support_Intake_V1_ListHealthChecksRequest()
-            request.certificateID = self.certificate
-            let response = try await self.global.call("intake", IntakeRPC.listHealthChecks, request)
-            try self.global.show(response) { response in
-                Output.table(["ID", "DATE", "YEAR", "AGREED WITH"], response.bookings.map { [$0.id, $0.date, "\($0.certificateYear)", $0.agreedWith] })
-            }
-        }
-    }
-}
-
 enum Times {
+    /// True for a bare YYYY-MM-DD date.
+    static func isDate(_ text: String) -> Bool {
+        text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil
+    }
+
     /// An ISO 8601 time, or a date (midnight UTC).
     static func parse(_ text: String, option: String) throws -> Date {
         if let time = ServiceOptions.parseTime(text) { return time }

@@ -6,7 +6,9 @@ enum Render {
     static func certificate(_ certificate: Support_Intake_V1_Certificate) -> String {
         var lines = [
             "\(certificate.id)  \(certificate.customer)  (\(certificate.tier.label), office \(certificate.office), revision \(certificate.revision))",
-            "valid \(certificate.validFrom.text(office: certificate.office)) to \(certificate.validUntil.text(office: certificate.office)); TAM \(certificate.tam)",
+            certificate.validFromDate.isEmpty
+                ? "valid \(certificate.validFrom.text(office: certificate.office)) to \(certificate.validUntil.text(office: certificate.office)); TAM \(certificate.tam)"
+                : "valid \(certificate.validFromDate) through \(certificate.validUntilDate) (\(certificate.office) days); TAM \(certificate.tam)",
             "contacts (\(certificate.contacts.count) of 8):",
         ]
         if !certificate.language.isEmpty { lines[1] += "; mail in \(certificate.language)" }

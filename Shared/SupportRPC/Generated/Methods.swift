@@ -107,6 +107,9 @@ public enum IntakeRPC {
     public static let getProblem = RPCMethod<Support_Intake_V1_GetProblemRequest, Support_Intake_V1_Problem>("/support.intake.v1.Intake/GetProblem")
     public static let listProblems = RPCMethod<Support_Intake_V1_ListProblemsRequest, Support_Intake_V1_ListProblemsResponse>("/support.intake.v1.Intake/ListProblems")
     public static let bookHealthCheck = RPCMethod<Support_Intake_V1_BookHealthCheckRequest, Support_Intake_V1_HealthCheckBooking>("/support.intake.v1.Intake/BookHealthCheck")
+    public static let rescheduleHealthCheck = RPCMethod<Support_Intake_V1_RescheduleHealthCheckRequest, Support_Intake_V1_HealthCheckBooking>("/support.intake.v1.Intake/RescheduleHealthCheck")
+    public static let cancelHealthCheck = RPCMethod<Support_Intake_V1_CancelHealthCheckRequest, Support_Intake_V1_HealthCheckBooking>("/support.intake.v1.Intake/CancelHealthCheck")
+    public static let recordHealthCheckFindings = RPCMethod<Support_Intake_V1_RecordHealthCheckFindingsRequest, Support_Intake_V1_HealthCheckBooking>("/support.intake.v1.Intake/RecordHealthCheckFindings")
     public static let listHealthChecks = RPCMethod<Support_Intake_V1_ListHealthChecksRequest, Support_Intake_V1_ListHealthChecksResponse>("/support.intake.v1.Intake/ListHealthChecks")
     public static let setCompanyAccountAvailability = RPCMethod<Support_Intake_V1_SetCompanyAccountAvailabilityRequest, Support_Intake_V1_CompanyAccountAvailability>("/support.intake.v1.Intake/SetCompanyAccountAvailability")
     public static let getCompanyAccountAvailability = RPCMethod<Support_Intake_V1_GetCompanyAccountAvailabilityRequest, Support_Intake_V1_CompanyAccountAvailability>("/support.intake.v1.Intake/GetCompanyAccountAvailability")
@@ -143,6 +146,9 @@ public enum IntakeRPC {
         AnyRPCMethod(getProblem),
         AnyRPCMethod(listProblems),
         AnyRPCMethod(bookHealthCheck),
+        AnyRPCMethod(rescheduleHealthCheck),
+        AnyRPCMethod(cancelHealthCheck),
+        AnyRPCMethod(recordHealthCheckFindings),
         AnyRPCMethod(listHealthChecks),
         AnyRPCMethod(setCompanyAccountAvailability),
         AnyRPCMethod(getCompanyAccountAvailability),
@@ -249,7 +255,8 @@ public enum ProtoFieldNames {
         "support.events.v1.DeliverRequest": [1: "events"],
         "support.events.v1.DeliverResponse": [1: "applied_event_ids", 2: "duplicate_count"],
         "support.events.v1.Escalated": [1: "escalation_id", 2: "from_level", 3: "to_level", 4: "trigger", 5: "requested_by", 6: "reason", 7: "level_owner", 8: "responsible", 9: "tam_contact", 10: "duty_manager_replaced_tam", 11: "sla_cycle_id", 12: "certificate_id", 13: "office", 14: "tier", 15: "severity", 16: "title"],
-        "support.events.v1.Event": [1: "event_id", 2: "incident_id", 3: "sequence", 4: "occurred_at", 5: "producer", 6: "causation_event_id", 7: "request_id", 10: "incident_opened", 11: "response_given", 12: "info_requested", 13: "info_provided", 14: "severity_changed", 15: "workaround_provided", 16: "resolved", 17: "reopened", 18: "closed", 19: "contacts_changed", 20: "certificate_changed", 21: "company_account_availability_changed", 22: "article_added", 30: "sla_warning", 31: "sla_breached", 32: "sla_met", 33: "customer_timeout", 34: "customer_timeout_warning", 40: "escalated"],
+        "support.events.v1.Event": [1: "event_id", 2: "incident_id", 3: "sequence", 4: "occurred_at", 5: "producer", 6: "causation_event_id", 7: "request_id", 10: "incident_opened", 11: "response_given", 12: "info_requested", 13: "info_provided", 14: "severity_changed", 15: "workaround_provided", 16: "resolved", 17: "reopened", 18: "closed", 19: "contacts_changed", 20: "certificate_changed", 21: "company_account_availability_changed", 22: "article_added", 23: "health_check_findings_recorded", 30: "sla_warning", 31: "sla_breached", 32: "sla_met", 33: "customer_timeout", 34: "customer_timeout_warning", 40: "escalated"],
+        "support.events.v1.HealthCheckFindingsRecorded": [1: "booking_id", 2: "certificate_id", 3: "customer", 4: "office", 5: "date", 6: "tam", 7: "contacts", 8: "findings"],
         "support.events.v1.IncidentOpened": [1: "incident", 2: "description"],
         "support.events.v1.IncidentSnapshot": [1: "certificate_id", 2: "customer", 3: "tier", 4: "office", 5: "tam", 6: "severity", 7: "state", 8: "side", 9: "previous_state", 10: "previous_side", 11: "channel", 12: "kind", 13: "phone_advised", 14: "contact_email", 15: "contact_name", 16: "title", 17: "opened_at", 18: "problem_id", 19: "contact_language", 20: "cc"],
         "support.events.v1.InfoProvided": [1: "incident", 2: "contact_email", 3: "text"],
@@ -271,7 +278,8 @@ public enum ProtoFieldNames {
         "support.intake.v1.BeginAttachmentRequest": [1: "incident_id", 2: "contact_email", 3: "actor", 4: "name", 5: "media_type", 6: "size_bytes", 7: "sha256", 8: "text", 9: "visibility"],
         "support.intake.v1.BeginAttachmentResponse": [1: "upload_id", 2: "max_chunk_bytes", 3: "expires_at"],
         "support.intake.v1.BookHealthCheckRequest": [1: "actor", 2: "certificate_id", 3: "date", 4: "agreed_with", 5: "notes"],
-        "support.intake.v1.Certificate": [1: "id", 2: "customer", 3: "tier", 4: "office", 5: "valid_from", 6: "valid_until", 7: "tam", 8: "revision", 9: "contacts", 10: "history", 11: "created_at", 12: "updated_at", 13: "language"],
+        "support.intake.v1.CancelHealthCheckRequest": [1: "actor", 2: "booking_id", 3: "agreed_with", 4: "reason"],
+        "support.intake.v1.Certificate": [1: "id", 2: "customer", 3: "tier", 4: "office", 5: "valid_from", 6: "valid_until", 7: "tam", 8: "revision", 9: "contacts", 10: "history", 11: "created_at", 12: "updated_at", 13: "language", 14: "valid_from_date", 15: "valid_until_date"],
         "support.intake.v1.CertificateRevision": [1: "revision", 2: "at", 3: "actor", 4: "summary", 5: "contacts"],
         "support.intake.v1.CloseForCustomerTimeoutRequest": [1: "incident_id", 2: "waiting_since"],
         "support.intake.v1.CloseRequest": [1: "incident_id", 2: "contact_email", 3: "actor", 4: "reason"],
@@ -282,7 +290,7 @@ public enum ProtoFieldNames {
         "support.intake.v1.GetCertificateRequest": [1: "certificate_id"],
         "support.intake.v1.GetIncidentRequest": [1: "incident_id"],
         "support.intake.v1.GetProblemRequest": [1: "problem_id"],
-        "support.intake.v1.HealthCheckBooking": [1: "id", 2: "certificate_id", 3: "date", 4: "starts_at", 5: "ends_at", 6: "certificate_year", 7: "office", 8: "booked_by", 9: "agreed_with", 10: "booked_at", 11: "notes"],
+        "support.intake.v1.HealthCheckBooking": [1: "id", 2: "certificate_id", 3: "date", 4: "starts_at", 5: "ends_at", 6: "certificate_year", 7: "office", 8: "booked_by", 9: "agreed_with", 10: "booked_at", 11: "notes", 12: "rescheduled_from", 13: "cancelled_at", 14: "cancelled_by", 15: "cancel_reason", 16: "findings", 17: "findings_recorded_by", 18: "findings_recorded_at"],
         "support.intake.v1.Incident": [1: "id", 2: "certificate_id", 3: "customer", 4: "tier", 5: "office", 6: "tam", 7: "contact", 8: "channel", 9: "kind", 10: "severity", 11: "severity_history", 12: "title", 13: "description", 14: "state", 15: "side", 16: "side_since", 17: "phone_advised", 18: "conversation", 19: "resolution", 20: "closure_reason", 21: "problem_id", 22: "transitions", 23: "opened_at", 24: "updated_at", 25: "resolved_at", 26: "closed_at", 27: "entered_by", 28: "thread", 29: "cc"],
         "support.intake.v1.LinkIncidentRequest": [1: "actor", 2: "problem_id", 3: "incident_id"],
         "support.intake.v1.LinkIncidentResponse": [1: "problem", 2: "reclassified"],
@@ -302,13 +310,15 @@ public enum ProtoFieldNames {
         "support.intake.v1.ProvideWorkaroundRequest": [1: "incident_id", 2: "actor", 3: "text"],
         "support.intake.v1.ReadAttachmentRequest": [1: "incident_id", 2: "name", 3: "offset", 4: "max_bytes"],
         "support.intake.v1.ReadAttachmentResponse": [1: "attachment", 2: "data", 3: "end"],
+        "support.intake.v1.RecordHealthCheckFindingsRequest": [1: "actor", 2: "booking_id", 3: "findings"],
         "support.intake.v1.RecordKnownErrorRequest": [1: "actor", 2: "problem_id", 3: "root_cause", 4: "workaround", 5: "permanent_fix"],
         "support.intake.v1.RecordKnownErrorResponse": [1: "problem", 2: "reclassified_incident_ids"],
-        "support.intake.v1.RegisterCertificateRequest": [1: "actor", 2: "certificate_id", 3: "customer", 4: "tier", 5: "office", 6: "valid_from", 7: "valid_until", 8: "tam", 9: "contacts", 10: "language"],
+        "support.intake.v1.RegisterCertificateRequest": [1: "actor", 2: "certificate_id", 3: "customer", 4: "tier", 5: "office", 6: "valid_from", 7: "valid_until", 8: "tam", 9: "contacts", 10: "language", 11: "valid_from_date", 12: "valid_until_date"],
         "support.intake.v1.RemoveContactRequest": [1: "actor", 2: "certificate_id", 3: "email", 4: "expected_revision"],
         "support.intake.v1.ReopenRequest": [1: "incident_id", 2: "contact_email", 3: "actor", 4: "reason"],
         "support.intake.v1.ReplyRequest": [1: "incident_id", 2: "actor", 3: "text", 4: "via"],
         "support.intake.v1.RequestInfoRequest": [1: "incident_id", 2: "actor", 3: "text"],
+        "support.intake.v1.RescheduleHealthCheckRequest": [1: "actor", 2: "booking_id", 3: "date", 4: "agreed_with", 5: "notes"],
         "support.intake.v1.ResolveRequest": [1: "incident_id", 2: "actor", 3: "resolution"],
         "support.intake.v1.RespondRequest": [1: "incident_id", 2: "actor", 3: "text", 4: "via"],
         "support.intake.v1.SetCcRequest": [1: "incident_id", 2: "actor", 3: "emails"],

@@ -136,9 +136,73 @@ enum CertificateRules {
         guard now >= certificate.validFrom.date, now < certificate.validUntil.date else {
             throw ServiceError(
                 .failedPrecondition, reason: "CERTIFICATE_NOT_VALID",
-                "certificate \(certificate.id) is valid from \(certificate.validFrom.date.formatted(.iso8601)) until \(certificate.validUntil.date.formatted(.iso8601)); it does not cover now (R-ORG-3). Renew it first."
+                "certificate \(certificate.id) is valid \(Self.period(of: certificate)); it does not cover now (R-ORG-3). Renew it first."
             )
         }
+    }
+
+    /// "from 2027-01-01 through 2027-12-31 (tokyo office days)" when the
+    /// local days are known, else the instants in UTC.
+    static func period(of certificate: Certificate) -> String {
+        guard !certificate.validFromDate.isEmpty, !certificate.validUntilDate.isEmpty else {
+            return "from \(certificate.validFrom.date.formatted(.iso8601)) until \(certificate.validUntil.date.formatted(.iso8601))"
+        }
+        return "from \(certificate.validFromDate) through \(certificate.validUntilDate) (days of the \(certificate.office) office)"
+    }
+
+    // MARK: Validity as office-local days (R-ORG-1, issue 23)
+
+    /// The validity period a RegisterCertificateRequest asks for, as
+    /// instants: each bound given either as a Timestamp or as a date in the
+    /// office's calendar, valid_until_date inclusive (the certificate holds
+    /// through the end of that local day).
+    static func validity(
+        from request: Support_Intake_V1_RegisterCertificateRequest, calendar: OfficeCalendar
+    ) throws -> (from: Date, until: Date) {
+        let from = try Self.bound(
+            instant: request.hasValidFrom ? request.validFrom.date : nil, date: request.validFromDate,
+            field: "valid_from", calendar: calendar, dayAfter: false
+        )
+        let until = try Self.bound(
+            instant: request.hasValidUntil ? request.validUntil.date : nil, date: request.validUntilDate,
+            field: "valid_until", calendar: calendar, dayAfter: true
+        )
+        guard until > from else {
+            let field = request.validUntilDate.isEmpty ? "valid_until" : "valid_until_date"
+            throw ServiceError.invalid(field, "the validity period ends before it begins; valid_until_date is the last day covered (inclusive), valid_until the first instant not covered")
+        }
+        return (from, until)
+    }
+
+    private static func bound(instant: Date?, date text: String, field: String, calendar: OfficeCalendar, dayAfter: Bool) throws -> Date {
+        let dateField = "\(field)_date"
+        let text = text.trimmedOfWhitespace()
+        switch (instant, text.isEmpty) {
+        case (let instant?, true):
+            return instant
+        case (.some, false):
+            throw ServiceError.invalid(dateField, "give \(field) or \(dateField), not both")
+        case (nil, true):
+            throw ServiceError.missing(dateField, "the validity period: \(dateField) as YYYY-MM-DD in the office's calendar (or \(field) as an instant)")
+        case (nil, false):
+            // 1971...9998: both the day's start and the next day's stay
+            // inside the times a Timestamp may carry (issue 21).
+            guard let date = LocalDate(text), (1971...9998).contains(date.year) else {
+                throw ServiceError.invalid(dateField, "\(text) is not a date like 2027-01-01 between 1971 and 9998")
+            }
+            return calendar.startOfDay(dayAfter ? date.adding(days: 1) : date)
+        }
+    }
+
+    /// The office-local days of the validity period, both inclusive: what
+    /// people agreed, shown beside the instants.
+    static func localDays(of certificate: inout Certificate, calendar: OfficeCalendar) {
+        guard certificate.hasValidFrom, certificate.hasValidUntil,
+            let first = calendar.localDate(at: certificate.validFrom.date),
+            let last = calendar.localDate(at: certificate.validUntil.date.addingTimeInterval(-0.001))
+        else { return }
+        certificate.validFromDate = first.description
+        certificate.validUntilDate = last.description
     }
 
     /// - Parameter certificate: As published: languages resolved

@@ -131,44 +131,8 @@ extension IntakeRPCService {
         return (reclassified, events)
     }
 
-    /// Health checks (R-HC-1, R-HC-2), the Company Account (R-CH-3), offices.
+    /// The Company Account (R-CH-3) and offices.
     func registerAccount(into router: inout RPCRouter) {
-        router.register(IntakeRPC.bookHealthCheck) { request, context in
-            let actor = try Field.required(request.actor, "actor", "the TAM or staff id booking it")
-            let certificateID = try Field.required(request.certificateID, "certificate_id", "the certificate")
-            let dateText = try Field.required(request.date, "date", "the day of the check, YYYY-MM-DD in the office's time zone")
-            guard let date = LocalDate(dateText) else { throw ServiceError.invalid("date", "\(dateText) is not a date like 2027-03-15") }
-            let agreedWith = try Field.optional(request.agreedWith, "agreed_with", max: Field.shortText)
-            let notes = try Field.optional(request.notes, "notes")
-            return try await self.writes.write(context) { db, now in
-                guard let certificate = try IntakeStore.certificate(certificateID, in: db) else {
-                    throw ServiceError.notFound("certificate", certificateID)
-                }
-                guard let calendar = self.offices.calendar(certificate.office) else {
-                    throw ServiceError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(certificate.office) is not configured; add it to offices.json")
-                }
-                let booking = try HealthCheckRules.book(
-                    date: date, certificate: certificate, calendar: calendar, now: now,
-                    existing: try IntakeStore.healthChecks(certificateID: certificateID, in: db)
-                )
-                var stored = booking
-                stored.id = "HC-\(certificateID)-\(booking.certificateYear)"
-                stored.bookedBy = actor
-                stored.agreedWith = agreedWith
-                stored.notes = notes
-                stored.bookedAt = .init(date: now)
-                try IntakeStore.insert(stored, in: db)
-                return (stored, [])
-            }
-        }
-        router.register(IntakeRPC.listHealthChecks) { request, context in
-            let certificateID = try Field.required(request.certificateID, "certificate_id", "the certificate")
-            return try await self.writes.read(context) { db in
-                var response = Support_Intake_V1_ListHealthChecksResponse()
-                response.bookings = try IntakeStore.healthChecks(certificateID: certificateID, in: db)
-                return response
-            }
-        }
         router.register(IntakeRPC.setCompanyAccountAvailability) { request, context in
             let actor = try Field.required(request.actor, "actor", "the operator changing it")
             let note = try Field.optional(request.note, "note")

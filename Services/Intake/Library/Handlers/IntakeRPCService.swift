@@ -26,6 +26,7 @@ struct IntakeRPCService: RPCService {
         self.registerThread(into: &router)
         self.registerProblems(into: &router)
         self.registerAccount(into: &router)
+        self.registerHealthChecks(into: &router)
         self.registerAttachments(into: &router)
     }
 
@@ -43,16 +44,12 @@ struct IntakeRPCService: RPCService {
             let customer = try Field.required(request.customer, "customer", "the customer organisation")
             guard request.tier != .unspecified else { throw ServiceError.missing("tier", "enterprise or standard") }
             let office = try Field.required(request.office, "office", "the vendor office whose time governs it")
-            guard self.offices.calendar(office) != nil else {
+            guard let calendar = self.offices.calendar(office) else {
                 throw ServiceError.invalid("office", "there is no office \(office); known offices: \(self.offices.ids.joined(separator: ", "))")
             }
             let tam = try Field.required(request.tam, "tam", "the Technical Account Manager (R-ORG-4)")
-            guard request.hasValidFrom, request.hasValidUntil else {
-                throw ServiceError.missing("valid_from", "the validity period, valid_from and valid_until")
-            }
-            guard request.validUntil.date > request.validFrom.date else {
-                throw ServiceError.invalid("valid_until", "valid_until must be after valid_from")
-            }
+            // R-ORG-1: dates are the office's calendar days (issue 23).
+            let validity = try CertificateRules.validity(from: request, calendar: calendar)
             let contacts = try request.contacts.enumerated().map { try CertificateRules.validated($0.element, field: "contacts[\($0.offset)]") }
             try CertificateRules.checkContactList(contacts)
             // Issue 22: a tokyo certificate writes to its contacts in Japanese
@@ -68,8 +65,9 @@ struct IntakeRPCService: RPCService {
                 certificate.customer = customer
                 certificate.tier = request.tier
                 certificate.office = office
-                certificate.validFrom = request.validFrom
-                certificate.validUntil = request.validUntil
+                certificate.validFrom = .init(date: validity.from)
+                certificate.validUntil = .init(date: validity.until)
+                CertificateRules.localDays(of: &certificate, calendar: calendar)
                 certificate.tam = tam
                 certificate.contacts = contacts
                 certificate.language = language
@@ -132,7 +130,13 @@ struct IntakeRPCService: RPCService {
 
     /// A certificate as intake returns and publishes it: its language and
     /// its contacts' resolved (issue 22).
+    /// Its validity's office-local days too, for a certificate stored
+    /// before issue 23 without them.
     func shown(_ certificate: Certificate) -> Certificate {
-        CertificateRules.resolved(certificate, officeLanguage: self.offices.language(certificate.office))
+        var certificate = CertificateRules.resolved(certificate, officeLanguage: self.offices.language(certificate.office))
+        if certificate.validFromDate.isEmpty, let calendar = self.offices.calendar(certificate.office) {
+            CertificateRules.localDays(of: &certificate, calendar: calendar)
+        }
+        return certificate
     }
 }

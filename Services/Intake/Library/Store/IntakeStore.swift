@@ -175,17 +175,33 @@ enum IntakeStore {
 
     // MARK: Health checks, Company Account, numbers
 
-    static func insert(_ booking: HealthCheckBooking, in db: Database) throws {
+    /// Writes `booking`: a new one, a change, or a year booked again
+    /// after its check was cancelled (the id is the year's).
+    static func save(_ booking: HealthCheckBooking, in db: Database) throws {
         try db.executeCached(
-            sql: "INSERT INTO health_check (id, certificate_id, certificate_year, document) VALUES (?, ?, ?, ?)",
+            sql: """
+                INSERT INTO health_check (id, certificate_id, certificate_year, document) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET document = excluded.document
+                """,
             arguments: [booking.id, booking.certificateID, booking.certificateYear, try booking.serializedBytes() as Data]
         )
     }
 
+    static func healthCheck(_ id: String, in db: Database) throws -> HealthCheckBooking? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM health_check WHERE id = ?"), arguments: [id])
+            .map { try HealthCheckBooking(serializedBytes: $0) }
+    }
+
+    /// A certificate's bookings by year, or every certificate's for an
+    /// empty id.
     static func healthChecks(certificateID: String, in db: Database) throws -> [HealthCheckBooking] {
-        try Data.fetchAll(
-            db.cachedStatement(sql: "SELECT document FROM health_check WHERE certificate_id = ? ORDER BY certificate_year"), arguments: [certificateID]
-        ).map { try HealthCheckBooking(serializedBytes: $0) }
+        let rows =
+            certificateID.isEmpty
+            ? try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM health_check ORDER BY certificate_id, certificate_year"))
+            : try Data.fetchAll(
+                db.cachedStatement(sql: "SELECT document FROM health_check WHERE certificate_id = ? ORDER BY certificate_year"), arguments: [certificateID]
+            )
+        return try rows.map { try HealthCheckBooking(serializedBytes: $0) }
     }
 
     /// R-CH-3: the portal is available unless an operator said otherwise.

@@ -30,6 +30,7 @@ struct Templates: Sendable {
         "incident-opened", "status-report", "customer-timeout-warning", "quarterly-report", "escalation-received",
         "article-response", "article-info-request", "article-workaround", "article-reply", "article-resolution",
         "article-closure", "article-reopen", "article-status-report", "article-specialist-progress",
+        "healthcheck-findings",
     ]
 
     /// What staff receive: English only; rule ids welcome.

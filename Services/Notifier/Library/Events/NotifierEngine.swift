@@ -126,6 +126,8 @@ struct NotifierEngine: Sendable {
             values["level"] = view.level
             values["level_name"] = Recipients.levelName(view.level)
             drafts = self.levelOwnerAndTAM(view, at: at).map { self.staffDraft("sla-breach-withdrawn", $0, values) }
+        case .healthCheckFindingsRecorded(let recorded):
+            try self.healthCheckFindings(recorded, event: event, in: db)  // R-HC-1, NotifierEngine+HealthChecks
         default:
             break
         }

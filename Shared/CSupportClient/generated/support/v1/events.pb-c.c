@@ -637,6 +637,51 @@ void   support__events__v1__article_added__free_unpacked
   assert(message->base.descriptor == &support__events__v1__article_added__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__events__v1__health_check_findings_recorded__init
+                     (Support__Events__V1__HealthCheckFindingsRecorded         *message)
+{
+  static const Support__Events__V1__HealthCheckFindingsRecorded init_value = SUPPORT__EVENTS__V1__HEALTH_CHECK_FINDINGS_RECORDED__INIT;
+  *message = init_value;
+}
+size_t support__events__v1__health_check_findings_recorded__get_packed_size
+                     (const Support__Events__V1__HealthCheckFindingsRecorded *message)
+{
+  assert(message->base.descriptor == &support__events__v1__health_check_findings_recorded__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__events__v1__health_check_findings_recorded__pack
+                     (const Support__Events__V1__HealthCheckFindingsRecorded *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__events__v1__health_check_findings_recorded__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__events__v1__health_check_findings_recorded__pack_to_buffer
+                     (const Support__Events__V1__HealthCheckFindingsRecorded *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__events__v1__health_check_findings_recorded__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Events__V1__HealthCheckFindingsRecorded *
+       support__events__v1__health_check_findings_recorded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Events__V1__HealthCheckFindingsRecorded *)
+     protobuf_c_message_unpack (&support__events__v1__health_check_findings_recorded__descriptor,
+                                allocator, len, data);
+}
+void   support__events__v1__health_check_findings_recorded__free_unpacked
+                     (Support__Events__V1__HealthCheckFindingsRecorded *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__events__v1__health_check_findings_recorded__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__events__v1__contacts_changed__init
                      (Support__Events__V1__ContactsChanged         *message)
 {
@@ -1221,7 +1266,7 @@ const ProtobufCMessageDescriptor support__events__v1__deliver_response__descript
   (ProtobufCMessageInit) support__events__v1__deliver_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[26] =
+static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[27] =
 {
   {
     "event_id",
@@ -1464,6 +1509,18 @@ static const ProtobufCFieldDescriptor support__events__v1__event__field_descript
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "health_check_findings_recorded",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Events__V1__Event, payload_case),
+    offsetof(Support__Events__V1__Event, health_check_findings_recorded),
+    &support__events__v1__health_check_findings_recorded__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "sla_warning",
     30,
     PROTOBUF_C_LABEL_NONE,
@@ -1543,10 +1600,11 @@ static const unsigned support__events__v1__event__field_indices_by_name[] = {
   15,   /* field[15] = closed */
   18,   /* field[18] = company_account_availability_changed */
   16,   /* field[16] = contacts_changed */
-  23,   /* field[23] = customer_timeout */
-  24,   /* field[24] = customer_timeout_warning */
-  25,   /* field[25] = escalated */
+  24,   /* field[24] = customer_timeout */
+  25,   /* field[25] = customer_timeout_warning */
+  26,   /* field[26] = escalated */
   0,   /* field[0] = event_id */
+  20,   /* field[20] = health_check_findings_recorded */
   1,   /* field[1] = incident_id */
   7,   /* field[7] = incident_opened */
   10,   /* field[10] = info_provided */
@@ -1559,18 +1617,18 @@ static const unsigned support__events__v1__event__field_indices_by_name[] = {
   8,   /* field[8] = response_given */
   2,   /* field[2] = sequence */
   11,   /* field[11] = severity_changed */
-  21,   /* field[21] = sla_breached */
-  22,   /* field[22] = sla_met */
-  20,   /* field[20] = sla_warning */
+  22,   /* field[22] = sla_breached */
+  23,   /* field[23] = sla_met */
+  21,   /* field[21] = sla_warning */
   12,   /* field[12] = workaround_provided */
 };
 static const ProtobufCIntRange support__events__v1__event__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 10, 7 },
-  { 30, 20 },
-  { 40, 25 },
-  { 0, 26 }
+  { 30, 21 },
+  { 40, 26 },
+  { 0, 27 }
 };
 const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
 {
@@ -1580,7 +1638,7 @@ const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
   "Support__Events__V1__Event",
   "support.events.v1",
   sizeof(Support__Events__V1__Event),
-  26,
+  27,
   support__events__v1__event__field_descriptors,
   support__events__v1__event__field_indices_by_name,
   4,  support__events__v1__event__number_ranges,
@@ -2536,6 +2594,135 @@ const ProtobufCMessageDescriptor support__events__v1__article_added__descriptor 
   support__events__v1__article_added__field_indices_by_name,
   1,  support__events__v1__article_added__number_ranges,
   (ProtobufCMessageInit) support__events__v1__article_added__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__events__v1__health_check_findings_recorded__field_descriptors[8] =
+{
+  {
+    "booking_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, booking_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "certificate_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, certificate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, customer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "office",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, office),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tam",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, tam),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contacts",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, n_contacts),
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, contacts),
+    &support__common__v1__contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "findings",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__HealthCheckFindingsRecorded, findings),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__events__v1__health_check_findings_recorded__field_indices_by_name[] = {
+  0,   /* field[0] = booking_id */
+  1,   /* field[1] = certificate_id */
+  6,   /* field[6] = contacts */
+  2,   /* field[2] = customer */
+  4,   /* field[4] = date */
+  7,   /* field[7] = findings */
+  3,   /* field[3] = office */
+  5,   /* field[5] = tam */
+};
+static const ProtobufCIntRange support__events__v1__health_check_findings_recorded__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor support__events__v1__health_check_findings_recorded__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.events.v1.HealthCheckFindingsRecorded",
+  "HealthCheckFindingsRecorded",
+  "Support__Events__V1__HealthCheckFindingsRecorded",
+  "support.events.v1",
+  sizeof(Support__Events__V1__HealthCheckFindingsRecorded),
+  8,
+  support__events__v1__health_check_findings_recorded__field_descriptors,
+  support__events__v1__health_check_findings_recorded__field_indices_by_name,
+  1,  support__events__v1__health_check_findings_recorded__number_ranges,
+  (ProtobufCMessageInit) support__events__v1__health_check_findings_recorded__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor support__events__v1__contacts_changed__field_descriptors[6] =

@@ -32,6 +32,7 @@ typedef struct Support__Events__V1__Resolved Support__Events__V1__Resolved;
 typedef struct Support__Events__V1__Reopened Support__Events__V1__Reopened;
 typedef struct Support__Events__V1__Closed Support__Events__V1__Closed;
 typedef struct Support__Events__V1__ArticleAdded Support__Events__V1__ArticleAdded;
+typedef struct Support__Events__V1__HealthCheckFindingsRecorded Support__Events__V1__HealthCheckFindingsRecorded;
 typedef struct Support__Events__V1__ContactsChanged Support__Events__V1__ContactsChanged;
 typedef struct Support__Events__V1__CertificateChanged Support__Events__V1__CertificateChanged;
 typedef struct Support__Events__V1__CompanyAccountAvailabilityChanged Support__Events__V1__CompanyAccountAvailabilityChanged;
@@ -100,6 +101,7 @@ typedef enum {
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_CERTIFICATE_CHANGED = 20,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_COMPANY_ACCOUNT_AVAILABILITY_CHANGED = 21,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_ARTICLE_ADDED = 22,
+  SUPPORT__EVENTS__V1__EVENT__PAYLOAD_HEALTH_CHECK_FINDINGS_RECORDED = 23,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_WARNING = 30,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_BREACHED = 31,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_MET = 32,
@@ -166,6 +168,7 @@ struct  Support__Events__V1__Event
     Support__Events__V1__CertificateChanged *certificate_changed;
     Support__Events__V1__CompanyAccountAvailabilityChanged *company_account_availability_changed;
     Support__Events__V1__ArticleAdded *article_added;
+    Support__Events__V1__HealthCheckFindingsRecorded *health_check_findings_recorded;
     /*
      * sla-timer (30-39)
      */
@@ -425,6 +428,45 @@ struct  Support__Events__V1__ArticleAdded
 #define SUPPORT__EVENTS__V1__ARTICLE_ADDED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__article_added__descriptor) \
     , NULL, NULL }
+
+
+/*
+ * The certificate's TAM recorded a health check's findings and
+ * recommendations (R-HC-1, intake's RecordHealthCheckFindings). notifier
+ * mails the report to every contact listed here, each in their language.
+ */
+struct  Support__Events__V1__HealthCheckFindingsRecorded
+{
+  ProtobufCMessage base;
+  char *booking_id;
+  char *certificate_id;
+  char *customer;
+  /*
+   * The office whose local date `date` is.
+   */
+  char *office;
+  /*
+   * The day of the check, YYYY-MM-DD in the office's local time.
+   */
+  char *date;
+  /*
+   * Staff id of the TAM who recorded it.
+   */
+  char *tam;
+  /*
+   * The certificate's authorised contacts at that moment, languages
+   * resolved.
+   */
+  size_t n_contacts;
+  Support__Common__V1__Contact **contacts;
+  /*
+   * Findings and recommendations, plain text.
+   */
+  char *findings;
+};
+#define SUPPORT__EVENTS__V1__HEALTH_CHECK_FINDINGS_RECORDED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__health_check_findings_recorded__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -976,6 +1018,25 @@ Support__Events__V1__ArticleAdded *
 void   support__events__v1__article_added__free_unpacked
                      (Support__Events__V1__ArticleAdded *message,
                       ProtobufCAllocator *allocator);
+/* Support__Events__V1__HealthCheckFindingsRecorded methods */
+void   support__events__v1__health_check_findings_recorded__init
+                     (Support__Events__V1__HealthCheckFindingsRecorded         *message);
+size_t support__events__v1__health_check_findings_recorded__get_packed_size
+                     (const Support__Events__V1__HealthCheckFindingsRecorded   *message);
+size_t support__events__v1__health_check_findings_recorded__pack
+                     (const Support__Events__V1__HealthCheckFindingsRecorded   *message,
+                      uint8_t             *out);
+size_t support__events__v1__health_check_findings_recorded__pack_to_buffer
+                     (const Support__Events__V1__HealthCheckFindingsRecorded   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Events__V1__HealthCheckFindingsRecorded *
+       support__events__v1__health_check_findings_recorded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__events__v1__health_check_findings_recorded__free_unpacked
+                     (Support__Events__V1__HealthCheckFindingsRecorded *message,
+                      ProtobufCAllocator *allocator);
 /* Support__Events__V1__ContactsChanged methods */
 void   support__events__v1__contacts_changed__init
                      (Support__Events__V1__ContactsChanged         *message);
@@ -1229,6 +1290,9 @@ typedef void (*Support__Events__V1__Closed_Closure)
 typedef void (*Support__Events__V1__ArticleAdded_Closure)
                  (const Support__Events__V1__ArticleAdded *message,
                   void *closure_data);
+typedef void (*Support__Events__V1__HealthCheckFindingsRecorded_Closure)
+                 (const Support__Events__V1__HealthCheckFindingsRecorded *message,
+                  void *closure_data);
 typedef void (*Support__Events__V1__ContactsChanged_Closure)
                  (const Support__Events__V1__ContactsChanged *message,
                   void *closure_data);
@@ -1303,6 +1367,7 @@ extern const ProtobufCMessageDescriptor support__events__v1__resolved__descripto
 extern const ProtobufCMessageDescriptor support__events__v1__reopened__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__closed__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__article_added__descriptor;
+extern const ProtobufCMessageDescriptor support__events__v1__health_check_findings_recorded__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__contacts_changed__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__certificate_changed__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__company_account_availability_changed__descriptor;

@@ -2077,6 +2077,141 @@ void   support__intake__v1__book_health_check_request__free_unpacked
   assert(message->base.descriptor == &support__intake__v1__book_health_check_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__intake__v1__reschedule_health_check_request__init
+                     (Support__Intake__V1__RescheduleHealthCheckRequest         *message)
+{
+  static const Support__Intake__V1__RescheduleHealthCheckRequest init_value = SUPPORT__INTAKE__V1__RESCHEDULE_HEALTH_CHECK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__reschedule_health_check_request__get_packed_size
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__reschedule_health_check_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__reschedule_health_check_request__pack
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__reschedule_health_check_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__reschedule_health_check_request__pack_to_buffer
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__reschedule_health_check_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__RescheduleHealthCheckRequest *
+       support__intake__v1__reschedule_health_check_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__RescheduleHealthCheckRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__reschedule_health_check_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__reschedule_health_check_request__free_unpacked
+                     (Support__Intake__V1__RescheduleHealthCheckRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__reschedule_health_check_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__cancel_health_check_request__init
+                     (Support__Intake__V1__CancelHealthCheckRequest         *message)
+{
+  static const Support__Intake__V1__CancelHealthCheckRequest init_value = SUPPORT__INTAKE__V1__CANCEL_HEALTH_CHECK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__cancel_health_check_request__get_packed_size
+                     (const Support__Intake__V1__CancelHealthCheckRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__cancel_health_check_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__cancel_health_check_request__pack
+                     (const Support__Intake__V1__CancelHealthCheckRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__cancel_health_check_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__cancel_health_check_request__pack_to_buffer
+                     (const Support__Intake__V1__CancelHealthCheckRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__cancel_health_check_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__CancelHealthCheckRequest *
+       support__intake__v1__cancel_health_check_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__CancelHealthCheckRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__cancel_health_check_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__cancel_health_check_request__free_unpacked
+                     (Support__Intake__V1__CancelHealthCheckRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__cancel_health_check_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   support__intake__v1__record_health_check_findings_request__init
+                     (Support__Intake__V1__RecordHealthCheckFindingsRequest         *message)
+{
+  static const Support__Intake__V1__RecordHealthCheckFindingsRequest init_value = SUPPORT__INTAKE__V1__RECORD_HEALTH_CHECK_FINDINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t support__intake__v1__record_health_check_findings_request__get_packed_size
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest *message)
+{
+  assert(message->base.descriptor == &support__intake__v1__record_health_check_findings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__intake__v1__record_health_check_findings_request__pack
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__intake__v1__record_health_check_findings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__intake__v1__record_health_check_findings_request__pack_to_buffer
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__intake__v1__record_health_check_findings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Intake__V1__RecordHealthCheckFindingsRequest *
+       support__intake__v1__record_health_check_findings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Intake__V1__RecordHealthCheckFindingsRequest *)
+     protobuf_c_message_unpack (&support__intake__v1__record_health_check_findings_request__descriptor,
+                                allocator, len, data);
+}
+void   support__intake__v1__record_health_check_findings_request__free_unpacked
+                     (Support__Intake__V1__RecordHealthCheckFindingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__intake__v1__record_health_check_findings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__intake__v1__list_health_checks_request__init
                      (Support__Intake__V1__ListHealthChecksRequest         *message)
 {
@@ -2437,7 +2572,7 @@ void   support__intake__v1__office__free_unpacked
   assert(message->base.descriptor == &support__intake__v1__office__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_descriptors[13] =
+static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_descriptors[15] =
 {
   {
     "id",
@@ -2595,6 +2730,30 @@ static const ProtobufCFieldDescriptor support__intake__v1__certificate__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "valid_from_date",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__Certificate, valid_from_date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "valid_until_date",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__Certificate, valid_until_date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__certificate__field_indices_by_name[] = {
   8,   /* field[8] = contacts */
@@ -2609,12 +2768,14 @@ static const unsigned support__intake__v1__certificate__field_indices_by_name[] 
   2,   /* field[2] = tier */
   11,   /* field[11] = updated_at */
   4,   /* field[4] = valid_from */
+  13,   /* field[13] = valid_from_date */
   5,   /* field[5] = valid_until */
+  14,   /* field[14] = valid_until_date */
 };
 static const ProtobufCIntRange support__intake__v1__certificate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__certificate__descriptor =
 {
@@ -2624,7 +2785,7 @@ const ProtobufCMessageDescriptor support__intake__v1__certificate__descriptor =
   "Support__Intake__V1__Certificate",
   "support.intake.v1",
   sizeof(Support__Intake__V1__Certificate),
-  13,
+  15,
   support__intake__v1__certificate__field_descriptors,
   support__intake__v1__certificate__field_indices_by_name,
   1,  support__intake__v1__certificate__number_ranges,
@@ -2721,7 +2882,7 @@ const ProtobufCMessageDescriptor support__intake__v1__certificate_revision__desc
   (ProtobufCMessageInit) support__intake__v1__certificate_revision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_request__field_descriptors[12] =
 {
   {
     "actor",
@@ -2843,6 +3004,30 @@ static const ProtobufCFieldDescriptor support__intake__v1__register_certificate_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "valid_from_date",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RegisterCertificateRequest, valid_from_date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "valid_until_date",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RegisterCertificateRequest, valid_until_date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__register_certificate_request__field_indices_by_name[] = {
   0,   /* field[0] = actor */
@@ -2854,12 +3039,14 @@ static const unsigned support__intake__v1__register_certificate_request__field_i
   7,   /* field[7] = tam */
   3,   /* field[3] = tier */
   5,   /* field[5] = valid_from */
+  10,   /* field[10] = valid_from_date */
   6,   /* field[6] = valid_until */
+  11,   /* field[11] = valid_until_date */
 };
 static const ProtobufCIntRange support__intake__v1__register_certificate_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__register_certificate_request__descriptor =
 {
@@ -2869,7 +3056,7 @@ const ProtobufCMessageDescriptor support__intake__v1__register_certificate_reque
   "Support__Intake__V1__RegisterCertificateRequest",
   "support.intake.v1",
   sizeof(Support__Intake__V1__RegisterCertificateRequest),
-  10,
+  12,
   support__intake__v1__register_certificate_request__field_descriptors,
   support__intake__v1__register_certificate_request__field_indices_by_name,
   1,  support__intake__v1__register_certificate_request__number_ranges,
@@ -6238,7 +6425,7 @@ const ProtobufCMessageDescriptor support__intake__v1__list_problems_response__de
   (ProtobufCMessageInit) support__intake__v1__list_problems_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__intake__v1__health_check_booking__field_descriptors[11] =
+static const ProtobufCFieldDescriptor support__intake__v1__health_check_booking__field_descriptors[18] =
 {
   {
     "id",
@@ -6372,24 +6559,115 @@ static const ProtobufCFieldDescriptor support__intake__v1__health_check_booking_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rescheduled_from",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, rescheduled_from),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancelled_at",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, cancelled_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancelled_by",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, cancelled_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancel_reason",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, cancel_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "findings",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, findings),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "findings_recorded_by",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, findings_recorded_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "findings_recorded_at",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__HealthCheckBooking, findings_recorded_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__intake__v1__health_check_booking__field_indices_by_name[] = {
   8,   /* field[8] = agreed_with */
   9,   /* field[9] = booked_at */
   7,   /* field[7] = booked_by */
+  14,   /* field[14] = cancel_reason */
+  12,   /* field[12] = cancelled_at */
+  13,   /* field[13] = cancelled_by */
   1,   /* field[1] = certificate_id */
   5,   /* field[5] = certificate_year */
   2,   /* field[2] = date */
   4,   /* field[4] = ends_at */
+  15,   /* field[15] = findings */
+  17,   /* field[17] = findings_recorded_at */
+  16,   /* field[16] = findings_recorded_by */
   0,   /* field[0] = id */
   10,   /* field[10] = notes */
   6,   /* field[6] = office */
+  11,   /* field[11] = rescheduled_from */
   3,   /* field[3] = starts_at */
 };
 static const ProtobufCIntRange support__intake__v1__health_check_booking__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor support__intake__v1__health_check_booking__descriptor =
 {
@@ -6399,7 +6677,7 @@ const ProtobufCMessageDescriptor support__intake__v1__health_check_booking__desc
   "Support__Intake__V1__HealthCheckBooking",
   "support.intake.v1",
   sizeof(Support__Intake__V1__HealthCheckBooking),
-  11,
+  18,
   support__intake__v1__health_check_booking__field_descriptors,
   support__intake__v1__health_check_booking__field_indices_by_name,
   1,  support__intake__v1__health_check_booking__number_ranges,
@@ -6494,6 +6772,237 @@ const ProtobufCMessageDescriptor support__intake__v1__book_health_check_request_
   support__intake__v1__book_health_check_request__field_indices_by_name,
   1,  support__intake__v1__book_health_check_request__number_ranges,
   (ProtobufCMessageInit) support__intake__v1__book_health_check_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__reschedule_health_check_request__field_descriptors[5] =
+{
+  {
+    "actor",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RescheduleHealthCheckRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "booking_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RescheduleHealthCheckRequest, booking_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RescheduleHealthCheckRequest, date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agreed_with",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RescheduleHealthCheckRequest, agreed_with),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "notes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RescheduleHealthCheckRequest, notes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__reschedule_health_check_request__field_indices_by_name[] = {
+  0,   /* field[0] = actor */
+  3,   /* field[3] = agreed_with */
+  1,   /* field[1] = booking_id */
+  2,   /* field[2] = date */
+  4,   /* field[4] = notes */
+};
+static const ProtobufCIntRange support__intake__v1__reschedule_health_check_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__reschedule_health_check_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.RescheduleHealthCheckRequest",
+  "RescheduleHealthCheckRequest",
+  "Support__Intake__V1__RescheduleHealthCheckRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__RescheduleHealthCheckRequest),
+  5,
+  support__intake__v1__reschedule_health_check_request__field_descriptors,
+  support__intake__v1__reschedule_health_check_request__field_indices_by_name,
+  1,  support__intake__v1__reschedule_health_check_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__reschedule_health_check_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__cancel_health_check_request__field_descriptors[4] =
+{
+  {
+    "actor",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__CancelHealthCheckRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "booking_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__CancelHealthCheckRequest, booking_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agreed_with",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__CancelHealthCheckRequest, agreed_with),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__CancelHealthCheckRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__cancel_health_check_request__field_indices_by_name[] = {
+  0,   /* field[0] = actor */
+  2,   /* field[2] = agreed_with */
+  1,   /* field[1] = booking_id */
+  3,   /* field[3] = reason */
+};
+static const ProtobufCIntRange support__intake__v1__cancel_health_check_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__cancel_health_check_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.CancelHealthCheckRequest",
+  "CancelHealthCheckRequest",
+  "Support__Intake__V1__CancelHealthCheckRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__CancelHealthCheckRequest),
+  4,
+  support__intake__v1__cancel_health_check_request__field_descriptors,
+  support__intake__v1__cancel_health_check_request__field_indices_by_name,
+  1,  support__intake__v1__cancel_health_check_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__cancel_health_check_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__intake__v1__record_health_check_findings_request__field_descriptors[3] =
+{
+  {
+    "actor",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RecordHealthCheckFindingsRequest, actor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "booking_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RecordHealthCheckFindingsRequest, booking_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "findings",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Intake__V1__RecordHealthCheckFindingsRequest, findings),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__intake__v1__record_health_check_findings_request__field_indices_by_name[] = {
+  0,   /* field[0] = actor */
+  1,   /* field[1] = booking_id */
+  2,   /* field[2] = findings */
+};
+static const ProtobufCIntRange support__intake__v1__record_health_check_findings_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor support__intake__v1__record_health_check_findings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.intake.v1.RecordHealthCheckFindingsRequest",
+  "RecordHealthCheckFindingsRequest",
+  "Support__Intake__V1__RecordHealthCheckFindingsRequest",
+  "support.intake.v1",
+  sizeof(Support__Intake__V1__RecordHealthCheckFindingsRequest),
+  3,
+  support__intake__v1__record_health_check_findings_request__field_descriptors,
+  support__intake__v1__record_health_check_findings_request__field_indices_by_name,
+  1,  support__intake__v1__record_health_check_findings_request__number_ranges,
+  (ProtobufCMessageInit) support__intake__v1__record_health_check_findings_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor support__intake__v1__list_health_checks_request__field_descriptors[1] =
@@ -6946,7 +7455,7 @@ const ProtobufCEnumDescriptor support__intake__v1__problem_state__descriptor =
   support__intake__v1__problem_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descriptors[34] =
+static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descriptors[37] =
 {
   { "RegisterCertificate", &support__intake__v1__register_certificate_request__descriptor, &support__intake__v1__certificate__descriptor },
   { "GetCertificate", &support__intake__v1__get_certificate_request__descriptor, &support__intake__v1__certificate__descriptor },
@@ -6978,6 +7487,9 @@ static const ProtobufCMethodDescriptor support__intake__v1__intake__method_descr
   { "GetProblem", &support__intake__v1__get_problem_request__descriptor, &support__intake__v1__problem__descriptor },
   { "ListProblems", &support__intake__v1__list_problems_request__descriptor, &support__intake__v1__list_problems_response__descriptor },
   { "BookHealthCheck", &support__intake__v1__book_health_check_request__descriptor, &support__intake__v1__health_check_booking__descriptor },
+  { "RescheduleHealthCheck", &support__intake__v1__reschedule_health_check_request__descriptor, &support__intake__v1__health_check_booking__descriptor },
+  { "CancelHealthCheck", &support__intake__v1__cancel_health_check_request__descriptor, &support__intake__v1__health_check_booking__descriptor },
+  { "RecordHealthCheckFindings", &support__intake__v1__record_health_check_findings_request__descriptor, &support__intake__v1__health_check_booking__descriptor },
   { "ListHealthChecks", &support__intake__v1__list_health_checks_request__descriptor, &support__intake__v1__list_health_checks_response__descriptor },
   { "SetCompanyAccountAvailability", &support__intake__v1__set_company_account_availability_request__descriptor, &support__intake__v1__company_account_availability__descriptor },
   { "GetCompanyAccountAvailability", &support__intake__v1__get_company_account_availability_request__descriptor, &support__intake__v1__company_account_availability__descriptor },
@@ -6988,34 +7500,37 @@ const unsigned support__intake__v1__intake__method_indices_by_name[] = {
   16,        /* AddNote */
   19,        /* BeginAttachment */
   29,        /* BookHealthCheck */
+  31,        /* CancelHealthCheck */
   13,        /* Close */
   23,        /* CloseForCustomerTimeout */
   21,        /* CommitAttachment */
   24,        /* CreateProblem */
   1,        /* GetCertificate */
-  32,        /* GetCompanyAccountAvailability */
+  35,        /* GetCompanyAccountAvailability */
   6,        /* GetIncident */
   27,        /* GetProblem */
   25,        /* LinkIncident */
   2,        /* ListCertificates */
-  30,        /* ListHealthChecks */
+  33,        /* ListHealthChecks */
   7,        /* ListIncidents */
-  33,        /* ListOffices */
+  36,        /* ListOffices */
   28,        /* ListProblems */
   5,        /* OpenIncident */
   10,        /* ProvideInfo */
   15,        /* ProvideWorkaround */
   22,        /* ReadAttachment */
+  32,        /* RecordHealthCheckFindings */
   26,        /* RecordKnownError */
   0,        /* RegisterCertificate */
   4,        /* RemoveContact */
   12,        /* Reopen */
   17,        /* Reply */
   9,        /* RequestInfo */
+  30,        /* RescheduleHealthCheck */
   11,        /* Resolve */
   8,        /* Respond */
   18,        /* SetCc */
-  31,        /* SetCompanyAccountAvailability */
+  34,        /* SetCompanyAccountAvailability */
   14,        /* SetSeverity */
   20         /* WriteAttachment */
 };
@@ -7026,7 +7541,7 @@ const ProtobufCServiceDescriptor support__intake__v1__intake__descriptor =
   "Intake",
   "Support__Intake__V1__Intake",
   "support.intake.v1",
-  34,
+  37,
   support__intake__v1__intake__method_descriptors,
   support__intake__v1__intake__method_indices_by_name
 };
@@ -7270,13 +7785,37 @@ void support__intake__v1__intake__book_health_check(ProtobufCService *service,
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void support__intake__v1__intake__reschedule_health_check(ProtobufCService *service,
+                                                          const Support__Intake__V1__RescheduleHealthCheckRequest *input,
+                                                          Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__cancel_health_check(ProtobufCService *service,
+                                                      const Support__Intake__V1__CancelHealthCheckRequest *input,
+                                                      Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void support__intake__v1__intake__record_health_check_findings(ProtobufCService *service,
+                                                               const Support__Intake__V1__RecordHealthCheckFindingsRequest *input,
+                                                               Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &support__intake__v1__intake__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void support__intake__v1__intake__list_health_checks(ProtobufCService *service,
                                                      const Support__Intake__V1__ListHealthChecksRequest *input,
                                                      Support__Intake__V1__ListHealthChecksResponse_Closure closure,
                                                      void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__set_company_account_availability(ProtobufCService *service,
                                                                    const Support__Intake__V1__SetCompanyAccountAvailabilityRequest *input,
@@ -7284,7 +7823,7 @@ void support__intake__v1__intake__set_company_account_availability(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__get_company_account_availability(ProtobufCService *service,
                                                                    const Support__Intake__V1__GetCompanyAccountAvailabilityRequest *input,
@@ -7292,7 +7831,7 @@ void support__intake__v1__intake__get_company_account_availability(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__list_offices(ProtobufCService *service,
                                                const Support__Intake__V1__ListOfficesRequest *input,
@@ -7300,7 +7839,7 @@ void support__intake__v1__intake__list_offices(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &support__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void support__intake__v1__intake__init (Support__Intake__V1__Intake_Service *service,
                                         Support__Intake__V1__Intake_ServiceDestroy destroy)

@@ -63,6 +63,9 @@ typedef struct Support__Intake__V1__ListProblemsRequest Support__Intake__V1__Lis
 typedef struct Support__Intake__V1__ListProblemsResponse Support__Intake__V1__ListProblemsResponse;
 typedef struct Support__Intake__V1__HealthCheckBooking Support__Intake__V1__HealthCheckBooking;
 typedef struct Support__Intake__V1__BookHealthCheckRequest Support__Intake__V1__BookHealthCheckRequest;
+typedef struct Support__Intake__V1__RescheduleHealthCheckRequest Support__Intake__V1__RescheduleHealthCheckRequest;
+typedef struct Support__Intake__V1__CancelHealthCheckRequest Support__Intake__V1__CancelHealthCheckRequest;
+typedef struct Support__Intake__V1__RecordHealthCheckFindingsRequest Support__Intake__V1__RecordHealthCheckFindingsRequest;
 typedef struct Support__Intake__V1__ListHealthChecksRequest Support__Intake__V1__ListHealthChecksRequest;
 typedef struct Support__Intake__V1__ListHealthChecksResponse Support__Intake__V1__ListHealthChecksResponse;
 typedef struct Support__Intake__V1__CompanyAccountAvailability Support__Intake__V1__CompanyAccountAvailability;
@@ -133,6 +136,13 @@ struct  Support__Intake__V1__Certificate
   Google__Protobuf__Timestamp *valid_from;
   Google__Protobuf__Timestamp *valid_until;
   /*
+   * The same period as the office's calendar days, YYYY-MM-DD, both
+   * inclusive (R-ORG-1): the office's local date at valid_from, and at the
+   * last instant before valid_until.
+   */
+  char *valid_from_date;
+  char *valid_until_date;
+  /*
    * Staff id of the TAM (R-ORG-4).
    */
   char *tam;
@@ -160,7 +170,7 @@ struct  Support__Intake__V1__Certificate
 };
 #define SUPPORT__INTAKE__V1__CERTIFICATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__certificate__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, NULL, NULL }
 
 
 /*
@@ -195,8 +205,25 @@ struct  Support__Intake__V1__RegisterCertificateRequest
   char *customer;
   Support__Common__V1__Tier tier;
   char *office;
+  /*
+   * The validity period as instants: valid_from inclusive, valid_until
+   * exclusive. Give each bound either as an instant or as a date below,
+   * not both (INVALID_ARGUMENT naming the date field).
+   */
   Google__Protobuf__Timestamp *valid_from;
   Google__Protobuf__Timestamp *valid_until;
+  /*
+   * The validity period as the office's calendar days, YYYY-MM-DD (R-ORG-1):
+   * valid from the start of valid_from_date in the office's time zone
+   * through the end of valid_until_date (inclusive), so a Tokyo
+   * certificate 2027-01-01..2027-12-31 covers 2027-01-01T00:00+09:00 up to
+   * 2028-01-01T00:00+09:00. Intake stores the instants.
+   *   INVALID_ARGUMENT not a date (field "valid_from_date" or
+   *                    "valid_until_date"); valid_until_date before
+   *                    valid_from_date (field "valid_until_date").
+   */
+  char *valid_from_date;
+  char *valid_until_date;
   char *tam;
   /*
    * The initial contacts, at most 8.
@@ -211,7 +238,7 @@ struct  Support__Intake__V1__RegisterCertificateRequest
 };
 #define SUPPORT__INTAKE__V1__REGISTER_CERTIFICATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__register_certificate_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Intake__V1__GetCertificateRequest
@@ -960,7 +987,8 @@ struct  Support__Intake__V1__HealthCheckBooking
 {
   ProtobufCMessage base;
   /*
-   * "HC-" and six or more digits.
+   * "HC-<certificate id>-<certificate year>": one per certificate year, kept
+   * when the check is rescheduled or cancelled and booked again.
    */
   char *id;
   char *certificate_id;
@@ -981,15 +1009,34 @@ struct  Support__Intake__V1__HealthCheckBooking
   char *office;
   char *booked_by;
   /*
-   * The contact who agreed the date (R-HC-2).
+   * The contact who agreed the date (R-HC-2); after a reschedule or a
+   * cancellation, the contact who agreed that.
    */
   char *agreed_with;
   Google__Protobuf__Timestamp *booked_at;
   char *notes;
+  /*
+   * The date before the last RescheduleHealthCheck; empty if never moved.
+   */
+  char *rescheduled_from;
+  /*
+   * Set by CancelHealthCheck; a cancelled check does not count as the
+   * year's (R-HC-1).
+   */
+  Google__Protobuf__Timestamp *cancelled_at;
+  char *cancelled_by;
+  char *cancel_reason;
+  /*
+   * The report of findings and recommendations (R-HC-1), and who recorded
+   * it when; empty until RecordHealthCheckFindings.
+   */
+  char *findings;
+  char *findings_recorded_by;
+  Google__Protobuf__Timestamp *findings_recorded_at;
 };
 #define SUPPORT__INTAKE__V1__HEALTH_CHECK_BOOKING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__health_check_booking__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Support__Intake__V1__BookHealthCheckRequest
@@ -1001,12 +1048,73 @@ struct  Support__Intake__V1__BookHealthCheckRequest
    * YYYY-MM-DD in the office's local time.
    */
   char *date;
+  /*
+   * An authorised contact of the certificate (R-HC-2).
+   */
   char *agreed_with;
   char *notes;
 };
 #define SUPPORT__INTAKE__V1__BOOK_HEALTH_CHECK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__book_health_check_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Intake__V1__RescheduleHealthCheckRequest
+{
+  ProtobufCMessage base;
+  char *actor;
+  char *booking_id;
+  /*
+   * The new day, YYYY-MM-DD in the office's local time.
+   */
+  char *date;
+  /*
+   * An authorised contact of the certificate who agreed the new date.
+   */
+  char *agreed_with;
+  /*
+   * Replaces the booking's notes when not empty.
+   */
+  char *notes;
+};
+#define SUPPORT__INTAKE__V1__RESCHEDULE_HEALTH_CHECK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__reschedule_health_check_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Intake__V1__CancelHealthCheckRequest
+{
+  ProtobufCMessage base;
+  char *actor;
+  char *booking_id;
+  /*
+   * An authorised contact of the certificate who agreed the cancellation.
+   */
+  char *agreed_with;
+  char *reason;
+};
+#define SUPPORT__INTAKE__V1__CANCEL_HEALTH_CHECK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__cancel_health_check_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Support__Intake__V1__RecordHealthCheckFindingsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate's TAM (R-HC-1: the TAM delivers the report).
+   */
+  char *actor;
+  char *booking_id;
+  /*
+   * Findings and recommendations, plain text, mailed to the contacts as
+   * written.
+   */
+  char *findings;
+};
+#define SUPPORT__INTAKE__V1__RECORD_HEALTH_CHECK_FINDINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__intake__v1__record_health_check_findings_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Intake__V1__ListHealthChecksRequest
@@ -2008,6 +2116,63 @@ Support__Intake__V1__BookHealthCheckRequest *
 void   support__intake__v1__book_health_check_request__free_unpacked
                      (Support__Intake__V1__BookHealthCheckRequest *message,
                       ProtobufCAllocator *allocator);
+/* Support__Intake__V1__RescheduleHealthCheckRequest methods */
+void   support__intake__v1__reschedule_health_check_request__init
+                     (Support__Intake__V1__RescheduleHealthCheckRequest         *message);
+size_t support__intake__v1__reschedule_health_check_request__get_packed_size
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest   *message);
+size_t support__intake__v1__reschedule_health_check_request__pack
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__reschedule_health_check_request__pack_to_buffer
+                     (const Support__Intake__V1__RescheduleHealthCheckRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__RescheduleHealthCheckRequest *
+       support__intake__v1__reschedule_health_check_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__reschedule_health_check_request__free_unpacked
+                     (Support__Intake__V1__RescheduleHealthCheckRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__CancelHealthCheckRequest methods */
+void   support__intake__v1__cancel_health_check_request__init
+                     (Support__Intake__V1__CancelHealthCheckRequest         *message);
+size_t support__intake__v1__cancel_health_check_request__get_packed_size
+                     (const Support__Intake__V1__CancelHealthCheckRequest   *message);
+size_t support__intake__v1__cancel_health_check_request__pack
+                     (const Support__Intake__V1__CancelHealthCheckRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__cancel_health_check_request__pack_to_buffer
+                     (const Support__Intake__V1__CancelHealthCheckRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__CancelHealthCheckRequest *
+       support__intake__v1__cancel_health_check_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__cancel_health_check_request__free_unpacked
+                     (Support__Intake__V1__CancelHealthCheckRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Intake__V1__RecordHealthCheckFindingsRequest methods */
+void   support__intake__v1__record_health_check_findings_request__init
+                     (Support__Intake__V1__RecordHealthCheckFindingsRequest         *message);
+size_t support__intake__v1__record_health_check_findings_request__get_packed_size
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest   *message);
+size_t support__intake__v1__record_health_check_findings_request__pack
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest   *message,
+                      uint8_t             *out);
+size_t support__intake__v1__record_health_check_findings_request__pack_to_buffer
+                     (const Support__Intake__V1__RecordHealthCheckFindingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Intake__V1__RecordHealthCheckFindingsRequest *
+       support__intake__v1__record_health_check_findings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__intake__v1__record_health_check_findings_request__free_unpacked
+                     (Support__Intake__V1__RecordHealthCheckFindingsRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Support__Intake__V1__ListHealthChecksRequest methods */
 void   support__intake__v1__list_health_checks_request__init
                      (Support__Intake__V1__ListHealthChecksRequest         *message);
@@ -2300,6 +2465,15 @@ typedef void (*Support__Intake__V1__HealthCheckBooking_Closure)
 typedef void (*Support__Intake__V1__BookHealthCheckRequest_Closure)
                  (const Support__Intake__V1__BookHealthCheckRequest *message,
                   void *closure_data);
+typedef void (*Support__Intake__V1__RescheduleHealthCheckRequest_Closure)
+                 (const Support__Intake__V1__RescheduleHealthCheckRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__CancelHealthCheckRequest_Closure)
+                 (const Support__Intake__V1__CancelHealthCheckRequest *message,
+                  void *closure_data);
+typedef void (*Support__Intake__V1__RecordHealthCheckFindingsRequest_Closure)
+                 (const Support__Intake__V1__RecordHealthCheckFindingsRequest *message,
+                  void *closure_data);
 typedef void (*Support__Intake__V1__ListHealthChecksRequest_Closure)
                  (const Support__Intake__V1__ListHealthChecksRequest *message,
                   void *closure_data);
@@ -2451,6 +2625,18 @@ struct Support__Intake__V1__Intake_Service
                             const Support__Intake__V1__BookHealthCheckRequest *input,
                             Support__Intake__V1__HealthCheckBooking_Closure closure,
                             void *closure_data);
+  void (*reschedule_health_check)(Support__Intake__V1__Intake_Service *service,
+                                  const Support__Intake__V1__RescheduleHealthCheckRequest *input,
+                                  Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                  void *closure_data);
+  void (*cancel_health_check)(Support__Intake__V1__Intake_Service *service,
+                              const Support__Intake__V1__CancelHealthCheckRequest *input,
+                              Support__Intake__V1__HealthCheckBooking_Closure closure,
+                              void *closure_data);
+  void (*record_health_check_findings)(Support__Intake__V1__Intake_Service *service,
+                                       const Support__Intake__V1__RecordHealthCheckFindingsRequest *input,
+                                       Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                       void *closure_data);
   void (*list_health_checks)(Support__Intake__V1__Intake_Service *service,
                              const Support__Intake__V1__ListHealthChecksRequest *input,
                              Support__Intake__V1__ListHealthChecksResponse_Closure closure,
@@ -2505,6 +2691,9 @@ void support__intake__v1__intake__init (Support__Intake__V1__Intake_Service *ser
       function_prefix__ ## get_problem,\
       function_prefix__ ## list_problems,\
       function_prefix__ ## book_health_check,\
+      function_prefix__ ## reschedule_health_check,\
+      function_prefix__ ## cancel_health_check,\
+      function_prefix__ ## record_health_check_findings,\
       function_prefix__ ## list_health_checks,\
       function_prefix__ ## set_company_account_availability,\
       function_prefix__ ## get_company_account_availability,\
@@ -2629,6 +2818,18 @@ void support__intake__v1__intake__book_health_check(ProtobufCService *service,
                                                     const Support__Intake__V1__BookHealthCheckRequest *input,
                                                     Support__Intake__V1__HealthCheckBooking_Closure closure,
                                                     void *closure_data);
+void support__intake__v1__intake__reschedule_health_check(ProtobufCService *service,
+                                                          const Support__Intake__V1__RescheduleHealthCheckRequest *input,
+                                                          Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                          void *closure_data);
+void support__intake__v1__intake__cancel_health_check(ProtobufCService *service,
+                                                      const Support__Intake__V1__CancelHealthCheckRequest *input,
+                                                      Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                      void *closure_data);
+void support__intake__v1__intake__record_health_check_findings(ProtobufCService *service,
+                                                               const Support__Intake__V1__RecordHealthCheckFindingsRequest *input,
+                                                               Support__Intake__V1__HealthCheckBooking_Closure closure,
+                                                               void *closure_data);
 void support__intake__v1__intake__list_health_checks(ProtobufCService *service,
                                                      const Support__Intake__V1__ListHealthChecksRequest *input,
                                                      Support__Intake__V1__ListHealthChecksResponse_Closure closure,
@@ -2696,6 +2897,9 @@ extern const ProtobufCMessageDescriptor support__intake__v1__list_problems_reque
 extern const ProtobufCMessageDescriptor support__intake__v1__list_problems_response__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__health_check_booking__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__book_health_check_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__reschedule_health_check_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__cancel_health_check_request__descriptor;
+extern const ProtobufCMessageDescriptor support__intake__v1__record_health_check_findings_request__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__list_health_checks_request__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__list_health_checks_response__descriptor;
 extern const ProtobufCMessageDescriptor support__intake__v1__company_account_availability__descriptor;
