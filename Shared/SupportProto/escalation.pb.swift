@@ -14,6 +14,10 @@
 /// certificate overrides) and which duty manager stands in for the TAM out
 /// of hours (R-ORG-4).
 ///
+/// An event escalation cannot fully staff (no roster, an unknown person) is
+/// applied as far as it can be and flagged (EscalationRecord.
+/// unstaffed_reason), never refused: missing staff never blocks a stream.
+///
 /// Escalation keeps its own view of each incident (state, side, severity,
 /// tier, office, contacts) from intake's events, so it never calls intake on
 /// the hot path; it also serves support.events.v1.EventSink for them and for
@@ -135,6 +139,49 @@ public nonisolated enum Support_Escalation_V1_Weekday: SwiftProtobuf.Enum, Swift
 
 }
 
+/// When a specialist group works (§3).
+public nonisolated enum Support_Escalation_V1_GroupHours: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Around the clock, every day (definition-database releases).
+  case roundTheClock // = 1
+
+  /// The office's business hours (patch engineering, R-ORG-5).
+  case business // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .roundTheClock
+    case 2: self = .business
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .roundTheClock: return 1
+    case .business: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Support_Escalation_V1_GroupHours] = [
+    .unspecified,
+    .roundTheClock,
+    .business,
+  ]
+
+}
+
 /// A span of one weekday in the office's local time. Minutes rather than
 /// "HH:MM" strings keep it exact and let a shift end at 24:00 (1440).
 public nonisolated struct Support_Escalation_V1_Shift: Sendable {
@@ -178,14 +225,40 @@ public nonisolated struct Support_Escalation_V1_DutyManager: Sendable {
   fileprivate var _person: Support_Common_V1_Person? = nil
 }
 
-/// Who holds each level, for an office or, as an override, one certificate.
-/// In an override an unset person, or an empty duty_managers list, inherits
-/// the office roster's.
+/// A team specialist requests are queued to (§3), e.g. id "definitions"
+/// (24x7) or "patch" (business hours). Stored and published with the roster.
+public nonisolated struct Support_Escalation_V1_SpecialistGroup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var email: String = String()
+
+  public var phone: String = String()
+
+  public var hours: Support_Escalation_V1_GroupHours = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Who holds each level, for an office or, as an override, one certificate;
+/// the one roster of the system (R-ORG-4, issue 23): notifier resolves every
+/// staff recipient from it (support.events.v1.RosterChanged).
+/// In an override an unset person, or an empty list, inherits the office
+/// roster's.
 public nonisolated struct Support_Escalation_V1_Roster: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The office id of offices.json, or "*" for the fallback roster: what
+  /// every office without a roster of its own uses.
   public var office: String {
     get {_storage._office}
     set {_uniqueStorage()._office = newValue}
@@ -197,7 +270,9 @@ public nonisolated struct Support_Escalation_V1_Roster: @unchecked Sendable {
     set {_uniqueStorage()._certificateID = newValue}
   }
 
-  /// Level 1 (R-ORG-4).
+  /// Deprecated: the single TAM of rosters written before issue 23. A
+  /// roster set with it and no `tams` is read as tams = [tam]; escalation
+  /// answers it as the first of `tams`, for older readers.
   public var tam: Support_Common_V1_Person {
     get {_storage._tam ?? Support_Common_V1_Person()}
     set {_uniqueStorage()._tam = newValue}
@@ -253,6 +328,32 @@ public nonisolated struct Support_Escalation_V1_Roster: @unchecked Sendable {
   public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  /// Level 1 (R-ORG-4): the office's TAMs; a certificate names its TAM by
+  /// id. An office roster has at least one.
+  public var tams: [Support_Common_V1_Person] {
+    get {_storage._tams}
+    set {_uniqueStorage()._tams = newValue}
+  }
+
+  /// Definitions (24x7), patch engineering (business hours)... (§3).
+  public var specialistGroups: [Support_Escalation_V1_SpecialistGroup] {
+    get {_storage._specialistGroups}
+    set {_uniqueStorage()._specialistGroups = newValue}
+  }
+
+  /// Who is mailed when escalation cannot staff an event of this office
+  /// (no roster, a person no roster knows, nobody on shift). Required in
+  /// the fallback roster; an office roster without one uses the
+  /// fallback's.
+  public var fallbackDuty: Support_Common_V1_Person {
+    get {_storage._fallbackDuty ?? Support_Common_V1_Person()}
+    set {_uniqueStorage()._fallbackDuty = newValue}
+  }
+  /// Returns true if `fallbackDuty` has been explicitly set.
+  public var hasFallbackDuty: Bool {_storage._fallbackDuty != nil}
+  /// Clears the value of `fallbackDuty`. Subsequent reads from it will return its default value.
+  public mutating func clearFallbackDuty() {_uniqueStorage()._fallbackDuty = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -408,6 +509,15 @@ public nonisolated struct Support_Escalation_V1_EscalationRecord: @unchecked Sen
     set {_uniqueStorage()._rosterVersion = newValue}
   }
 
+  /// Set when escalation could not name everyone (no roster for the
+  /// office and no fallback, a TAM the roster does not know, nobody on
+  /// shift): the level moved anyway and the gap is said here; responsible
+  /// and the others are left empty where nobody was found (issue 23).
+  public var unstaffedReason: String {
+    get {_storage._unstaffedReason}
+    set {_uniqueStorage()._unstaffedReason = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -490,6 +600,10 @@ public nonisolated struct Support_Escalation_V1_EscalationStatus: Sendable {
   /// Clears the value of `lastEscalation`. Subsequent reads from it will return its default value.
   public mutating func clearLastEscalation() {self._lastEscalation = nil}
 
+  /// Why responsible is empty or incomplete now (see
+  /// EscalationRecord.unstaffed_reason); empty when fully staffed.
+  public var unstaffedReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -511,28 +625,31 @@ public nonisolated struct Support_Escalation_V1_GetEscalationsRequest: Sendable 
   public init() {}
 }
 
-public nonisolated struct Support_Escalation_V1_GetEscalationsResponse: Sendable {
+public nonisolated struct Support_Escalation_V1_GetEscalationsResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var status: Support_Escalation_V1_EscalationStatus {
-    get {_status ?? Support_Escalation_V1_EscalationStatus()}
-    set {_status = newValue}
+    get {_storage._status ?? Support_Escalation_V1_EscalationStatus()}
+    set {_uniqueStorage()._status = newValue}
   }
   /// Returns true if `status` has been explicitly set.
-  public var hasStatus: Bool {self._status != nil}
+  public var hasStatus: Bool {_storage._status != nil}
   /// Clears the value of `status`. Subsequent reads from it will return its default value.
-  public mutating func clearStatus() {self._status = nil}
+  public mutating func clearStatus() {_uniqueStorage()._status = nil}
 
   /// Oldest first.
-  public var records: [Support_Escalation_V1_EscalationRecord] = []
+  public var records: [Support_Escalation_V1_EscalationRecord] {
+    get {_storage._records}
+    set {_uniqueStorage()._records = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _status: Support_Escalation_V1_EscalationStatus? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Support_Escalation_V1_ListOpenEscalationsRequest: Sendable {
@@ -676,6 +793,10 @@ nonisolated extension Support_Escalation_V1_Weekday: SwiftProtobuf._ProtoNamePro
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WEEKDAY_UNSPECIFIED\0\u{1}WEEKDAY_MONDAY\0\u{1}WEEKDAY_TUESDAY\0\u{1}WEEKDAY_WEDNESDAY\0\u{1}WEEKDAY_THURSDAY\0\u{1}WEEKDAY_FRIDAY\0\u{1}WEEKDAY_SATURDAY\0\u{1}WEEKDAY_SUNDAY\0")
 }
 
+nonisolated extension Support_Escalation_V1_GroupHours: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GROUP_HOURS_UNSPECIFIED\0\u{1}GROUP_HOURS_ROUND_THE_CLOCK\0\u{1}GROUP_HOURS_BUSINESS\0")
+}
+
 nonisolated extension Support_Escalation_V1_Shift: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Shift"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weekday\0\u{3}start_minute\0\u{3}end_minute\0")
@@ -755,9 +876,59 @@ nonisolated extension Support_Escalation_V1_DutyManager: SwiftProtobuf.Message, 
   }
 }
 
+nonisolated extension Support_Escalation_V1_SpecialistGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SpecialistGroup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}email\0\u{1}phone\0\u{1}hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.email) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.hours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.email.isEmpty {
+      try visitor.visitSingularStringField(value: self.email, fieldNumber: 3)
+    }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 4)
+    }
+    if self.hours != .unspecified {
+      try visitor.visitSingularEnumField(value: self.hours, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Escalation_V1_SpecialistGroup, rhs: Support_Escalation_V1_SpecialistGroup) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.email != rhs.email {return false}
+    if lhs.phone != rhs.phone {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Roster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}office\0\u{3}certificate_id\0\u{1}tam\0\u{3}support_lead\0\u{3}business_account_manager\0\u{3}duty_managers\0\u{1}version\0\u{3}updated_by\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}office\0\u{3}certificate_id\0\u{1}tam\0\u{3}support_lead\0\u{3}business_account_manager\0\u{3}duty_managers\0\u{1}version\0\u{3}updated_by\0\u{3}updated_at\0\u{1}tams\0\u{3}specialist_groups\0\u{3}fallback_duty\0")
 
   fileprivate class _StorageClass {
     var _office: String = String()
@@ -769,6 +940,9 @@ nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, Swift
     var _version: UInt32 = 0
     var _updatedBy: String = String()
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _tams: [Support_Common_V1_Person] = []
+    var _specialistGroups: [Support_Escalation_V1_SpecialistGroup] = []
+    var _fallbackDuty: Support_Common_V1_Person? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -788,6 +962,9 @@ nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, Swift
       _version = source._version
       _updatedBy = source._updatedBy
       _updatedAt = source._updatedAt
+      _tams = source._tams
+      _specialistGroups = source._specialistGroups
+      _fallbackDuty = source._fallbackDuty
     }
   }
 
@@ -815,6 +992,9 @@ nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, Swift
         case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._version) }()
         case 8: try { try decoder.decodeSingularStringField(value: &_storage._updatedBy) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._tams) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._specialistGroups) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._fallbackDuty) }()
         default: break
         }
       }
@@ -854,6 +1034,15 @@ nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, Swift
       try { if let v = _storage._updatedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      if !_storage._tams.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._tams, fieldNumber: 10)
+      }
+      if !_storage._specialistGroups.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._specialistGroups, fieldNumber: 11)
+      }
+      try { if let v = _storage._fallbackDuty {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -872,6 +1061,9 @@ nonisolated extension Support_Escalation_V1_Roster: SwiftProtobuf.Message, Swift
         if _storage._version != rhs_storage._version {return false}
         if _storage._updatedBy != rhs_storage._updatedBy {return false}
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._tams != rhs_storage._tams {return false}
+        if _storage._specialistGroups != rhs_storage._specialistGroups {return false}
+        if _storage._fallbackDuty != rhs_storage._fallbackDuty {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -967,7 +1159,7 @@ nonisolated extension Support_Escalation_V1_GetRosterRequest: SwiftProtobuf.Mess
 
 nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EscalationRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}incident_id\0\u{3}from_level\0\u{3}to_level\0\u{1}trigger\0\u{3}requested_by\0\u{1}reason\0\u{3}level_owner\0\u{1}responsible\0\u{3}tam_contact\0\u{3}duty_manager_replaced_tam\0\u{1}at\0\u{3}sla_cycle_id\0\u{3}cause_event_id\0\u{3}roster_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}incident_id\0\u{3}from_level\0\u{3}to_level\0\u{1}trigger\0\u{3}requested_by\0\u{1}reason\0\u{3}level_owner\0\u{1}responsible\0\u{3}tam_contact\0\u{3}duty_manager_replaced_tam\0\u{1}at\0\u{3}sla_cycle_id\0\u{3}cause_event_id\0\u{3}roster_version\0\u{3}unstaffed_reason\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -985,6 +1177,7 @@ nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Mess
     var _slaCycleID: String = String()
     var _causeEventID: String = String()
     var _rosterVersion: UInt32 = 0
+    var _unstaffedReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1010,6 +1203,7 @@ nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Mess
       _slaCycleID = source._slaCycleID
       _causeEventID = source._causeEventID
       _rosterVersion = source._rosterVersion
+      _unstaffedReason = source._unstaffedReason
     }
   }
 
@@ -1043,6 +1237,7 @@ nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Mess
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._slaCycleID) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._causeEventID) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._rosterVersion) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._unstaffedReason) }()
         default: break
         }
       }
@@ -1100,6 +1295,9 @@ nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Mess
       if _storage._rosterVersion != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._rosterVersion, fieldNumber: 15)
       }
+      if !_storage._unstaffedReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unstaffedReason, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1124,6 +1322,7 @@ nonisolated extension Support_Escalation_V1_EscalationRecord: SwiftProtobuf.Mess
         if _storage._slaCycleID != rhs_storage._slaCycleID {return false}
         if _storage._causeEventID != rhs_storage._causeEventID {return false}
         if _storage._rosterVersion != rhs_storage._rosterVersion {return false}
+        if _storage._unstaffedReason != rhs_storage._unstaffedReason {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1185,7 +1384,7 @@ nonisolated extension Support_Escalation_V1_EscalateRequest: SwiftProtobuf.Messa
 
 nonisolated extension Support_Escalation_V1_EscalationStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EscalationStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}certificate_id\0\u{1}office\0\u{1}tier\0\u{1}severity\0\u{1}state\0\u{1}side\0\u{3}current_level\0\u{3}level_since\0\u{1}responsible\0\u{3}last_escalation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}certificate_id\0\u{1}office\0\u{1}tier\0\u{1}severity\0\u{1}state\0\u{1}side\0\u{3}current_level\0\u{3}level_since\0\u{1}responsible\0\u{3}last_escalation\0\u{3}unstaffed_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1204,6 +1403,7 @@ nonisolated extension Support_Escalation_V1_EscalationStatus: SwiftProtobuf.Mess
       case 9: try { try decoder.decodeSingularMessageField(value: &self._levelSince) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._responsible) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._lastEscalation) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.unstaffedReason) }()
       default: break
       }
     }
@@ -1247,6 +1447,9 @@ nonisolated extension Support_Escalation_V1_EscalationStatus: SwiftProtobuf.Mess
     try { if let v = self._lastEscalation {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     } }()
+    if !self.unstaffedReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.unstaffedReason, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1262,6 +1465,7 @@ nonisolated extension Support_Escalation_V1_EscalationStatus: SwiftProtobuf.Mess
     if lhs._levelSince != rhs._levelSince {return false}
     if lhs._responsible != rhs._responsible {return false}
     if lhs._lastEscalation != rhs._lastEscalation {return false}
+    if lhs.unstaffedReason != rhs.unstaffedReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1301,36 +1505,74 @@ nonisolated extension Support_Escalation_V1_GetEscalationsResponse: SwiftProtobu
   public static let protoMessageName: String = _protobuf_package + ".GetEscalationsResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}records\0")
 
+  fileprivate class _StorageClass {
+    var _status: Support_Escalation_V1_EscalationStatus? = nil
+    var _records: [Support_Escalation_V1_EscalationRecord] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _status = source._status
+      _records = source._records
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._status) }()
-      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._status) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._records) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._status {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.records.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 2)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._status {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._records.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._records, fieldNumber: 2)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Support_Escalation_V1_GetEscalationsResponse, rhs: Support_Escalation_V1_GetEscalationsResponse) -> Bool {
-    if lhs._status != rhs._status {return false}
-    if lhs.records != rhs.records {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._records != rhs_storage._records {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -24,7 +24,7 @@
 ///              health-check findings
 ///   sla-timer  SLAWarning, SLABreached, SLAMet, CustomerTimeoutWarning,
 ///              CustomerTimeout
-///   escalation Escalated
+///   escalation Escalated, RosterChanged
 ///
 /// Field numbers are forever: add fields, never renumber or reuse one.
 
@@ -297,6 +297,14 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     set {_uniqueStorage()._payload = .escalated(newValue)}
   }
 
+  public var rosterChanged: Support_Events_V1_RosterChanged {
+    get {
+      if case .rosterChanged(let v)? = _storage._payload {return v}
+      return Support_Events_V1_RosterChanged()
+    }
+    set {_uniqueStorage()._payload = .rosterChanged(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -323,6 +331,7 @@ public nonisolated struct Support_Events_V1_Event: @unchecked Sendable {
     case customerTimeoutWarning(Support_Events_V1_CustomerTimeoutWarning)
     /// escalation (40-49)
     case escalated(Support_Events_V1_Escalated)
+    case rosterChanged(Support_Events_V1_RosterChanged)
 
   }
 
@@ -1307,11 +1316,45 @@ public nonisolated struct Support_Events_V1_Escalated: @unchecked Sendable {
     set {_uniqueStorage()._title = newValue}
   }
 
+  /// Set when escalation could not name everyone for this escalation (see
+  /// support.escalation.v1.EscalationRecord.unstaffed_reason): notifier
+  /// mails the fallback duty address (issue 23).
+  public var unstaffedReason: String {
+    get {_storage._unstaffedReason}
+    set {_uniqueStorage()._unstaffedReason = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// An office's roster (or a certificate's override, or the fallback roster,
+/// office "*") as it is now, whole: published when escalation seeds it from
+/// roster.json and on every SetRoster. notifier keeps the latest version of
+/// each and resolves every staff recipient from it (R-ORG-4, issue 23).
+/// Not about one incident: incident_id is empty.
+public nonisolated struct Support_Events_V1_RosterChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var roster: Support_Escalation_V1_Roster {
+    get {_roster ?? Support_Escalation_V1_Roster()}
+    set {_roster = newValue}
+  }
+  /// Returns true if `roster` has been explicitly set.
+  public var hasRoster: Bool {self._roster != nil}
+  /// Clears the value of `roster`. Subsequent reads from it will return its default value.
+  public mutating func clearRoster() {self._roster = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _roster: Support_Escalation_V1_Roster? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1385,7 +1428,7 @@ nonisolated extension Support_Events_V1_DeliverResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{3}article_added\0\u{3}health_check_findings_recorded\0\u{4}\u{7}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{1}sequence\0\u{3}occurred_at\0\u{1}producer\0\u{3}causation_event_id\0\u{3}request_id\0\u{4}\u{3}incident_opened\0\u{3}response_given\0\u{3}info_requested\0\u{3}info_provided\0\u{3}severity_changed\0\u{3}workaround_provided\0\u{1}resolved\0\u{1}reopened\0\u{1}closed\0\u{3}contacts_changed\0\u{3}certificate_changed\0\u{3}company_account_availability_changed\0\u{3}article_added\0\u{3}health_check_findings_recorded\0\u{4}\u{7}sla_warning\0\u{3}sla_breached\0\u{3}sla_met\0\u{3}customer_timeout\0\u{3}customer_timeout_warning\0\u{2}\u{6}escalated\0\u{3}roster_changed\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -1699,6 +1742,19 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
             _storage._payload = .escalated(v)
           }
         }()
+        case 41: try {
+          var v: Support_Events_V1_RosterChanged?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .rosterChanged(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .rosterChanged(v)
+          }
+        }()
         default: break
         }
       }
@@ -1812,6 +1868,10 @@ nonisolated extension Support_Events_V1_Event: SwiftProtobuf.Message, SwiftProto
       case .escalated?: try {
         guard case .escalated(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .rosterChanged?: try {
+        guard case .rosterChanged(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
       }()
       case nil: break
       }
@@ -3179,7 +3239,7 @@ nonisolated extension Support_Events_V1_CustomerTimeout: SwiftProtobuf.Message, 
 
 nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Escalated"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}escalation_id\0\u{3}from_level\0\u{3}to_level\0\u{1}trigger\0\u{3}requested_by\0\u{1}reason\0\u{3}level_owner\0\u{1}responsible\0\u{3}tam_contact\0\u{3}duty_manager_replaced_tam\0\u{3}sla_cycle_id\0\u{3}certificate_id\0\u{1}office\0\u{1}tier\0\u{1}severity\0\u{1}title\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}escalation_id\0\u{3}from_level\0\u{3}to_level\0\u{1}trigger\0\u{3}requested_by\0\u{1}reason\0\u{3}level_owner\0\u{1}responsible\0\u{3}tam_contact\0\u{3}duty_manager_replaced_tam\0\u{3}sla_cycle_id\0\u{3}certificate_id\0\u{1}office\0\u{1}tier\0\u{1}severity\0\u{1}title\0\u{3}unstaffed_reason\0")
 
   fileprivate class _StorageClass {
     var _escalationID: String = String()
@@ -3198,6 +3258,7 @@ nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftP
     var _tier: Support_Common_V1_Tier = .unspecified
     var _severity: Int32 = 0
     var _title: String = String()
+    var _unstaffedReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3224,6 +3285,7 @@ nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftP
       _tier = source._tier
       _severity = source._severity
       _title = source._title
+      _unstaffedReason = source._unstaffedReason
     }
   }
 
@@ -3258,6 +3320,7 @@ nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftP
         case 14: try { try decoder.decodeSingularEnumField(value: &_storage._tier) }()
         case 15: try { try decoder.decodeSingularInt32Field(value: &_storage._severity) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._unstaffedReason) }()
         default: break
         }
       }
@@ -3318,6 +3381,9 @@ nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftP
       if !_storage._title.isEmpty {
         try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 16)
       }
+      if !_storage._unstaffedReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unstaffedReason, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3343,10 +3409,45 @@ nonisolated extension Support_Events_V1_Escalated: SwiftProtobuf.Message, SwiftP
         if _storage._tier != rhs_storage._tier {return false}
         if _storage._severity != rhs_storage._severity {return false}
         if _storage._title != rhs_storage._title {return false}
+        if _storage._unstaffedReason != rhs_storage._unstaffedReason {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Events_V1_RosterChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RosterChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}roster\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._roster) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._roster {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Events_V1_RosterChanged, rhs: Support_Events_V1_RosterChanged) -> Bool {
+    if lhs._roster != rhs._roster {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -54,6 +54,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.escalation.v1.Roster", &support__escalation__v1__roster__descriptor },
     { "support.escalation.v1.SetRosterRequest", &support__escalation__v1__set_roster_request__descriptor },
     { "support.escalation.v1.Shift", &support__escalation__v1__shift__descriptor },
+    { "support.escalation.v1.SpecialistGroup", &support__escalation__v1__specialist_group__descriptor },
     { "support.events.v1.ArticleAdded", &support__events__v1__article_added__descriptor },
     { "support.events.v1.CertificateChanged", &support__events__v1__certificate_changed__descriptor },
     { "support.events.v1.Closed", &support__events__v1__closed__descriptor },
@@ -74,6 +75,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.events.v1.Reopened", &support__events__v1__reopened__descriptor },
     { "support.events.v1.Resolved", &support__events__v1__resolved__descriptor },
     { "support.events.v1.ResponseGiven", &support__events__v1__response_given__descriptor },
+    { "support.events.v1.RosterChanged", &support__events__v1__roster_changed__descriptor },
     { "support.events.v1.SLABreached", &support__events__v1__slabreached__descriptor },
     { "support.events.v1.SLAMet", &support__events__v1__slamet__descriptor },
     { "support.events.v1.SLAWarning", &support__events__v1__slawarning__descriptor },
@@ -185,4 +187,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 167;
+const size_t sd_conformance_entry_count = 169;

@@ -21,11 +21,11 @@ final class EscalationHarness {
     var sequence = 0
     let incident = "INC-000001"
 
-    init() throws {
+    /// `config`: a configuration directory other than the shipped one.
+    init(config: URL = URL(fileURLWithPath: InProcessService.configDirectory)) throws {
         self.directory = try TemporaryDirectory()
         self.database = try ServiceDatabase(path: self.directory.file("e.sqlite")) { EscalationStore.register(in: &$0) }
-        let config = URL(fileURLWithPath: InProcessService.configDirectory)
-        try RosterSeed.seed(from: config, into: self.database, at: jst("2026-12-01T00:00:00"))
+        try RosterSeed.seed(from: config, into: self.database, outbox: EventOutbox(producer: "escalation"), at: jst("2026-12-01T00:00:00"))
         self.engine = EscalationEngine(
             offices: try OfficeDirectory.load(configDirectory: config), outbox: EventOutbox(producer: "escalation"),
             logger: LogRecorder().logger()
@@ -231,8 +231,10 @@ struct EscalationEngineTests {
             #expect(RosterRules.dutyManager(at: instant, roster: roster, office: office) != nil, "\(instant)")
         }
         // A holiday weekday (2027-01-11, Coming-of-Age Day) at noon: the TAM is away.
-        let who = try RosterRules.responsibility(level: .tam, at: jst("2027-01-11T12:00:00"), roster: roster, office: office, certificateTAM: "tam.sato")
-        #expect(who.dutyManagerReplacedTAM && who.responsible.id == "duty.kato")
+        let who = RosterRules.responsibility(
+            level: .tam, at: jst("2027-01-11T12:00:00"), roster: roster, office: office, officeID: "tokyo", certificateTAM: "tam.sato"
+        )
+        #expect(who.dutyManagerReplacedTAM && who.responsible?.id == "duty.kato" && who.gap == nil)
     }
 
     @Test("A roster without its level owners, or with a bad shift, is refused naming the field")
@@ -240,7 +242,7 @@ struct EscalationEngineTests {
         var roster = Support_Escalation_V1_Roster()
         roster.office = "tokyo"
         let missing = #expect(throws: ServiceError.self) { try RosterRules.validate(roster) }
-        #expect(missing?.rpcError.details.first?.field == "roster.tam")
+        #expect(missing?.rpcError.details.first?.field == "roster.tams")
         var person = Support_Common_V1_Person()
         person.id = "x"
         person.email = "x@vendor.example"

@@ -32,8 +32,16 @@ final class NotifierHarness {
         self.clock = ManualClock(start: jst(openedAt))
         self.engine = NotifierEngine(
             config: try NotifierConfig.load(configDirectory: config), offices: try OfficeDirectory.load(configDirectory: config),
-            templates: try Templates(directory: config.appendingPathComponent("templates")), clock: self.clock
+            templates: try Templates(directory: config.appendingPathComponent("templates")), clock: self.clock,
+            rosterBook: RosterBook(try self.database.writer.read { db in try NotifierStore.rosters(in: db) })
         )
+        // Staff come from escalation's roster (issue 23): the shipped
+        // rosters, as escalation publishes them when it seeds.
+        if original == nil {
+            for (index, roster) in try Self.shippedRosters().enumerated() {
+                try self.applyRoster(roster, id: "escalation-roster-\(index)")
+            }
+        }
         self.snapshot.certificateID = "C-1"
         self.snapshot.customer = "Acme"
         self.snapshot.tier = .enterprise
@@ -51,6 +59,35 @@ final class NotifierHarness {
     }
 
     deinit { self.directory.remove() }
+
+    /// deploy/config/roster.json's rosters, each at version 1, the fallback
+    /// as office "*".
+    static func shippedRosters() throws -> [Support_Escalation_V1_Roster] {
+        let url = URL(fileURLWithPath: InProcessService.configDirectory).appendingPathComponent("roster.json")
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
+        var entries = root["rosters"] as? [[String: Any]] ?? []
+        if var fallback = root["fallback"] as? [String: Any] {
+            fallback["office"] = "*"
+            entries.append(fallback)
+        }
+        return try entries.map { entry in
+            var roster = try Support_Escalation_V1_Roster(jsonUTF8Data: JSONSerialization.data(withJSONObject: entry))
+            roster.version = 1
+            return roster
+        }
+    }
+
+    /// escalation's RosterChanged for `roster`, applied as the inbox would.
+    func applyRoster(_ roster: Support_Escalation_V1_Roster, id: String, at: String = "2026-12-01T00:00:00") throws {
+        var changed = Support_Events_V1_RosterChanged()
+        changed.roster = roster
+        var event = Event()
+        event.eventID = id
+        event.producer = "escalation"
+        event.occurredAt = .init(date: jst(at))
+        event.payload = .rosterChanged(changed)
+        try self.database.writer.write { db in try self.engine.apply(event, in: db) }
+    }
 
     /// Applies an event at local Tokyo time `at`; intake payloads get the current snapshot.
     @discardableResult

@@ -114,15 +114,21 @@ struct NotifierConfigTests {
     func shipped() throws {
         let config = try NotifierConfig.load(configDirectory: URL(fileURLWithPath: InProcessService.configDirectory))
         #expect(config.transport == .maildir)
-        #expect(config.offices["tokyo"]?.supportLead == "lead.tanaka")
+        #expect(config.priorityLine == "+81-3-0000-0000")
+    }
+
+    @Test("issue 23, R-ORG-4: a leftover staff directory is refused, saying the roster moved to roster.json and `supportctl roster set`", arguments: ["people", "offices"])
+    func staffMoved(key: String) throws {
+        let error = try #require(throws: NotifierConfig.LoadError.self) { try NotifierConfig.parse(Data(#"{"\#(key)": {}}"#.utf8)) }
+        #expect(error.key == key)
+        #expect(error.description.contains("roster.json") && error.description.contains("supportctl roster set"))
     }
 
     @Test("A bad file names the key at fault", arguments: [
         (#"{"transport": "pigeon"}"#, "transport"),
         (#"{"retry": {"maxAttempts": 0}}"#, "retry.maxAttempts"),
         (#"{"colour": 1}"#, "colour"),
-        (#"{"people": {"a": {"name": "A", "email": "a@x"}}, "offices": {"t": {"supportLead": "a", "accountManager": "a", "dutyRota": [{"person": "a", "days": ["sunnday"], "hours": "00:00-24:00"}]}}}"#, "offices.t.dutyRota[0].days[0]"),
-        (#"{"people": {"a": {"name": "A", "email": "a@x"}}, "offices": {"t": {"supportLead": "a", "accountManager": "a", "dutyRota": [{"person": "a", "days": ["monday"], "hours": "00:00-24:00"}]}}}"#, "offices.t.dutyRota"),
+        (#"{"phoneTemplates": "sla-breached"}"#, "phoneTemplates"),
     ])
     func badKey(json: String, key: String) throws {
         let error = try #require(throws: NotifierConfig.LoadError.self) { try NotifierConfig.parse(Data(json.utf8)) }

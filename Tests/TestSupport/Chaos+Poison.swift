@@ -6,9 +6,11 @@ import SupportRPC
 import Glibc
 #endif
 
-/// Issue 21's poison, injected into the chaos run: two events no subscriber
-/// can apply, which must be parked where they land (and stay parked through
-/// the kills) while every other event is delivered once and applied.
+/// Issue 21's poison, injected into the chaos run: an event no subscriber
+/// can apply, which must be parked where it lands (and stay parked through
+/// the kills), and one escalation cannot fully staff, which must be applied
+/// and flagged, never parked (issue 23), while every other event is
+/// delivered once and applied.
 ///
 /// - An `SLABreached` dated in the year 33658, the shape of issue 21's
 ///   finding 2 (sla-timer's clock set to 1e12 seconds), delivered straight
@@ -20,12 +22,14 @@ import Glibc
 /// - An incident of an office that has a calendar but no roster
 ///   (``noRosterOffice``), opened the normal way; the clock's steps make its
 ///   response time pass, sla-timer publishes its `SLABreached`, and
-///   escalation, which cannot say who is responsible at the next level,
-///   must park that breach (`FAILED_PRECONDITION`, `ROSTER_GAP`). Intake
-///   and notifier apply it (notifier's directory knows the office).
+///   escalation, whose fallback roster does not know the certificate's TAM,
+///   must apply it anyway: the level moves, the gap is recorded in the
+///   `Escalated` (`unstaffed_reason`) and the fallback duty address is
+///   mailed. Parking it (what issue 21 did) is now a failure: missing staff
+///   never blocks a stream (issue 23).
 extension Chaos {
-    /// An office in deploy/config's offices.json (and notifier.json) that
-    /// roster.json leaves without a roster.
+    /// An office in deploy/config's offices.json that roster.json leaves
+    /// without a roster of its own (it uses the fallback roster).
     static let noRosterOffice = "new-york"
     static let noRosterCertificate = "C-NY"
     static let noRosterContact = "bob@globex.example"
@@ -99,7 +103,7 @@ extension Chaos {
                 $0.poison.noRosterIncidentID = incident.id
                 $0.poison.openedAfter = ContinuousClock.now - began
             }
-            self.say("chaos: poison: opened \(incident.id) for \(Self.noRosterCertificate), office \(Self.noRosterOffice) (no roster); its breach must be parked at escalation")
+            self.say("chaos: poison: opened \(incident.id) for \(Self.noRosterCertificate), office \(Self.noRosterOffice) (no roster); its breach must escalate, flagged, not parked")
         }
 
         await self.watchParkedPoison(began: began, until: began + self.options.duration * 0.3)
@@ -217,10 +221,10 @@ extension Chaos {
 
     // MARK: Checking
 
-    /// Exactly the injected events are parked, nothing else, each where it
-    /// must be and with a reason an operator can act on: the out-of-range
-    /// event at each of sla-timer's subscribers (a time out of range), the
-    /// no-roster incident's breaches at escalation (no roster).
+    /// Exactly the injected out-of-range event is parked, nothing else, at
+    /// each of sla-timer's subscribers with a reason an operator can act on
+    /// (a time out of range). The no-roster incident's breaches are applied
+    /// and flagged (issue 23): one of them parked is a failure.
     func checkParked(breaches: [Support_Events_V1_Event]) async throws -> Invariant {
         var parked: [Poison.Found] = []
         for service in ServiceCluster.services {
@@ -248,7 +252,9 @@ extension Chaos {
         } else if noRosterBreaches.isEmpty {
             problems.append("\(noRoster!) (office \(Self.noRosterOffice)) never breached")
         }
-        for breach in noRosterBreaches { expected["escalation \(breach.eventID)"] = ["FAILED_PRECONDITION", "has no roster"] }
+        for event in parked where event.event.incidentID == noRoster && noRoster != nil {
+            problems.append("\(event.service) parked \(event.event.kind) of the no-roster incident (issue 23: applied and flagged, never parked): \(event.event.reason)")
+        }
 
         var found: Set<String> = []
         var unexpected: [String] = []
@@ -275,7 +281,7 @@ extension Chaos {
             name: "exactly the injected poison events are parked, nothing else", holds: problems.isEmpty,
             detail: problems.isEmpty
                 ? "\(parked.count) parked (\(byService.joined(separator: ", "))): the out-of-range event at \(deliveredTo.joined(separator: ", ")), "
-                    + "\(noRosterBreaches.count) breach of \(noRoster ?? "?") at escalation; every other event applied; each reason says why; held through a SIGKILL of \(self.state.withLock { $0.poison.restarted }.joined(separator: ", "))"
+                    + "\(noRosterBreaches.count) breach(es) of \(noRoster ?? "?") applied and flagged, not parked; every other event applied; each reason says why; held through a SIGKILL of \(self.state.withLock { $0.poison.restarted }.joined(separator: ", "))"
                 : problems.joined(separator: "; ")
         )
     }
@@ -307,8 +313,9 @@ extension Chaos {
             lines.append("  1. out-of-range time: never injected")
         }
         if let incident = poison.noRosterIncidentID {
-            lines.append("  2. office without a roster: \(incident) of \(Self.noRosterCertificate), office \(Self.noRosterOffice), severity 1 by phone, opened at \(seconds(poison.openedAfter)); its sla_breached:")
-            lines += whereParked { $0.incidentID == incident }
+            lines.append("  2. office without a roster: \(incident) of \(Self.noRosterCertificate), office \(Self.noRosterOffice), severity 1 by phone, opened at \(seconds(poison.openedAfter)); its sla_breached must be applied and flagged (issue 23):")
+            let parked = poison.parked.filter { $0.event.incidentID == incident }
+            lines += parked.isEmpty ? ["      parked nowhere (as it must be)"] : whereParked { $0.incidentID == incident }
         } else {
             lines.append("  2. office without a roster: the incident was never opened")
         }

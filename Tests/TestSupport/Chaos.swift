@@ -504,15 +504,19 @@ public final class Chaos: Sendable {
         for (event, breach) in breaches {
             let id = breach.cycle.cycleID
             if breachesPerCycle[id, default: 0] != 1 { breachProblems.append("cycle \(id) breached \(breachesPerCycle[id, default: 0]) times") }
-            // The poison incident's office has no roster: its breach cannot
-            // escalate and is parked at escalation instead (the parked-events
-            // invariant checks that). It must not have escalated.
+            // The poison incident's office has no roster of its own and its
+            // TAM is on none: escalation applies its breach as far as it
+            // can and flags it (issue 23: missing staff never blocks a
+            // stream), so it escalates once like every other, flagged.
             if event.incidentID == noRoster {
                 excluded.append(event.incidentID)
-                if escalationsPerCycle[id, default: 0] != 0 {
-                    breachProblems.append("\(event.incidentID) cycle \(breach.cycle.cycleNumber) escalated although its office has no roster")
+                let flagged = escalationEvents.contains {
+                    guard $0.incidentID == event.incidentID, case .escalated(let escalated) = $0.payload else { return false }
+                    return escalated.slaCycleID == id && !escalated.unstaffedReason.isEmpty
                 }
-                continue
+                if escalationsPerCycle[id, default: 0] == 1 && !flagged {
+                    breachProblems.append("\(event.incidentID) cycle \(breach.cycle.cycleNumber) escalated without the missing staff flagged")
+                }
             }
             switch escalationsPerCycle[id, default: 0] {
             case 1: continue
@@ -532,7 +536,7 @@ public final class Chaos: Sendable {
         invariants.append(Invariant(
             name: "every SLABreached produced exactly one escalation (R-ESC-3)", holds: breachProblems.isEmpty && !breaches.isEmpty,
             detail: "\(breaches.count) breaches, \(escalationsPerCycle.values.reduce(0, +)) breach escalations, \(excused) on incidents already finished or at level 3"
-                + (excluded.isEmpty ? "" : ", \(excluded.count) of the poison incident \(excluded[0]) excluded (office \(Self.noRosterOffice) has no roster: parked, not escalated)")
+                + (excluded.isEmpty ? "" : ", \(excluded.count) of the poison incident \(excluded[0]) (office \(Self.noRosterOffice) has no roster: escalated and flagged, not parked)")
                 + (breachProblems.isEmpty ? "" : "; \(breachProblems.count) wrong: \(breachProblems.prefix(5))")
         ))
 

@@ -15,14 +15,19 @@ public final class ServiceCluster: Sendable {
 
     public let runtime: TemporaryDirectory
     public let fakeClock: String?
+    /// The `--config-dir` every service is started with.
+    public let configDirectory: String
     private let processes = Mutex<[String: Process]>([:])
     /// How each process ended, and the signal ``stop(_:signal:)`` sent it
     /// (by pid), for ``terminations()``.
     let exits = Mutex<(ended: [Termination], requested: [Int32: Int32])>(([], [:]))
 
-    public init(fakeClock: String? = nil) throws {
+    /// `configDirectory`: a configuration other than the shipped
+    /// deploy/config (a test's edited copy).
+    public init(fakeClock: String? = nil, configDirectory: String = InProcessService.configDirectory) throws {
         self.runtime = try TemporaryDirectory(prefix: "sdc")
         self.fakeClock = fakeClock
+        self.configDirectory = configDirectory
     }
 
     /// Where `swift build` put the executables: `$SUPPORTDESK_BIN_DIR`, else
@@ -72,7 +77,7 @@ public final class ServiceCluster: Sendable {
     public func launch(_ service: String, fakeClock: String? = nil, extraArguments: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/\(service)")
-        var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug", "--config-dir", InProcessService.configDirectory]
+        var arguments = ["--runtime-dir", self.runtime.path, "--log-level", "debug", "--config-dir", self.configDirectory]
         if let clock = fakeClock ?? self.fakeClock { arguments += ["--fake-clock", clock] }
         process.arguments = arguments + extraArguments
         if !FileManager.default.fileExists(atPath: self.logPath(service)) {

@@ -31,7 +31,12 @@ public enum NotifierService {
             case .sendmail:
                 transport = SendmailTransport(command: config.sendmailCommand)
             }
-            let engine = NotifierEngine(config: config, offices: offices, templates: templates, clock: environment.clock)
+            // Staff come from escalation's rosters, kept from RosterChanged
+            // events (issue 23); the book starts from what was kept.
+            let rosters = try environment.database.writer.read { db in try NotifierStore.rosters(in: db) }
+            let engine = NotifierEngine(
+                config: config, offices: offices, templates: templates, clock: environment.clock, rosterBook: RosterBook(rosters)
+            )
             let worker = DeliveryWorker(environment: environment, config: config, transport: transport) { db, now in
                 _ = try engine.generateScheduledReports(now: now, in: db)
             }

@@ -52,6 +52,7 @@ struct EscalationCommand: AsyncParsableCommand {
                     "\(status.incidentID): level \(status.currentLevel.rawValue) (\(Render.level(status.currentLevel))) since \(status.levelSince.text)",
                     "responsible now: \(Render.person(status.responsible))",
                 ]
+                if !status.unstaffedReason.isEmpty { lines.append("NOT FULLY STAFFED now: \(status.unstaffedReason)") }
                 lines += response.records.map { Render.escalation($0) }
                 return lines.joined(separator: "\n")
             }
@@ -131,7 +132,7 @@ struct RosterCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "An office's roster, or what applies to a certificate.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The office id.") var office: String
+        @Option(help: "The office id, or '*' for the fallback roster.") var office: String
         @Option(help: "A certificate id: show what applies to it.") var certificate: String = ""
 
         func run() async throws {
@@ -170,13 +171,15 @@ extension Render {
         var text = "\(record.at.text)  \(record.id): level \(record.fromLevel.rawValue) → \(record.toLevel.rawValue) (\(trigger), by \(record.requestedBy)): \(record.reason)\n"
             + "  owner \(Self.person(record.levelOwner)); notified \(Self.person(record.responsible))"
         if record.dutyManagerReplacedTam { text += "; TAM's part to duty manager \(Self.person(record.tamContact)) (R-ORG-4)" }
+        if !record.unstaffedReason.isEmpty { text += "\n  NOT FULLY STAFFED (fallback duty alerted): \(record.unstaffedReason)" }
         return text
     }
 
     static func roster(_ roster: Support_Escalation_V1_Roster) -> String {
+        let name = roster.office == "*" ? "fallback" : roster.office
         var lines = [
-            "\(roster.office)\(roster.certificateID.isEmpty ? "" : " / \(roster.certificateID)") roster, version \(roster.version)",
-            "  1 TAM: \(Self.person(roster.tam))",
+            "\(name)\(roster.certificateID.isEmpty ? "" : " / \(roster.certificateID)") roster, version \(roster.version)",
+            "  1 TAMs: \(roster.tams.isEmpty ? Self.person(roster.tam) : roster.tams.map(Self.person).joined(separator: ", "))",
             "  2 support lead: \(Self.person(roster.supportLead))",
             "  3 business account manager: \(Self.person(roster.businessAccountManager))",
         ]
@@ -184,6 +187,11 @@ extension Render {
             let shifts = manager.shifts.map { "\(String(describing: $0.weekday).prefix(3)) \($0.startMinute / 60):\(String(format: "%02d", $0.startMinute % 60))-\($0.endMinute / 60):\(String(format: "%02d", $0.endMinute % 60))" }
             lines.append("  duty manager \(Self.person(manager.person)): \(shifts.joined(separator: ", "))")
         }
+        for group in roster.specialistGroups {
+            let hours = group.hours == .roundTheClock ? "24x7" : group.hours == .business ? "business hours" : "hours unset"
+            lines.append("  specialist group \(group.id): \(group.name) <\(group.email)>, \(hours)")
+        }
+        if roster.hasFallbackDuty { lines.append("  fallback duty (alerted when staff is missing): \(Self.person(roster.fallbackDuty))") }
         return lines.joined(separator: "\n")
     }
 }

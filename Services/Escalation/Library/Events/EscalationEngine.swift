@@ -118,20 +118,25 @@ struct EscalationEngine: Sendable {
             throw ServiceError(.failedPrecondition, reason: "INCIDENT_RESOLVED", "\(incidentID) is resolved or closed; reopen it before escalating")
         }
         let to = try EscalationRules.next(from: view.level, direction: direction)
+        // Missing staff never blocks a stream (issue 23): the level moves and
+        // the gap is recorded and alerted, rather than the event refused.
         let (roster, office) = try self.roster(for: view.snapshot, in: db)
-        let who = try RosterRules.responsibility(level: to, at: now, roster: roster, office: office, certificateTAM: view.snapshot.tam)
+        let who = RosterRules.responsibility(
+            level: to, at: now, roster: roster, office: office, officeID: view.snapshot.office, certificateTAM: view.snapshot.tam
+        )
 
         var record = Record()
         record.incidentID = incidentID
         record.fromLevel = view.level
         record.toLevel = to
         record.reason = reason
-        record.levelOwner = who.levelOwner
-        record.responsible = who.responsible
-        record.tamContact = who.tamContact
+        if let person = who.levelOwner { record.levelOwner = person }
+        if let person = who.responsible { record.responsible = person }
+        if let person = who.tamContact { record.tamContact = person }
         record.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
+        record.unstaffedReason = who.gap ?? ""
         record.at = .init(date: now)
-        record.rosterVersion = roster.version
+        record.rosterVersion = roster?.version ?? 0
         switch requester {
         case .customer(let email):
             record.trigger = .customer
@@ -156,6 +161,11 @@ struct EscalationEngine: Sendable {
         view.levelSince = now
         try EscalationStore.insert(record, number: view.escalations, in: db)
         try EscalationStore.save(view, id: incidentID, in: db)
+        if let gap = who.gap {
+            self.logger.warning("escalated without full staff; alerting the fallback duty address", metadata: [
+                "incident": "\(incidentID)", "escalation": "\(record.id)", "office": "\(view.snapshot.office)", "gap": "\(gap)",
+            ])
+        }
 
         var escalated = Support_Events_V1_Escalated()
         escalated.escalationID = record.id
@@ -164,10 +174,11 @@ struct EscalationEngine: Sendable {
         escalated.trigger = record.trigger
         escalated.requestedBy = record.requestedBy
         escalated.reason = reason
-        escalated.levelOwner = who.levelOwner
-        escalated.responsible = who.responsible
-        escalated.tamContact = who.tamContact
+        if let person = who.levelOwner { escalated.levelOwner = person }
+        if let person = who.responsible { escalated.responsible = person }
+        if let person = who.tamContact { escalated.tamContact = person }
         escalated.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
+        escalated.unstaffedReason = record.unstaffedReason
         escalated.slaCycleID = record.slaCycleID
         escalated.certificateID = view.snapshot.certificateID
         escalated.office = view.snapshot.office
@@ -182,15 +193,15 @@ struct EscalationEngine: Sendable {
         return (record, event)
     }
 
-    /// The effective roster of an incident's certificate and its office.
-    func roster(for snapshot: Snapshot, in db: Database) throws -> (Roster, OfficeCalendar) {
-        guard let office = self.offices[snapshot.office] else {
-            throw ServiceError(.failedPrecondition, reason: "UNKNOWN_OFFICE", "office \(snapshot.office) is not in escalation's offices.json; add it and restart escalation")
-        }
-        guard let base = try EscalationStore.roster(office: snapshot.office, in: db) else {
-            throw ServiceError(.failedPrecondition, reason: "ROSTER_GAP", "office \(snapshot.office) has no roster; set one with `supportctl roster set`")
-        }
+    /// The effective roster of an incident's certificate: its office's
+    /// roster, else the fallback roster, with the certificate's override on
+    /// top; nil for either when there is none (the caller flags the gap).
+    func roster(for snapshot: Snapshot, in db: Database) throws -> (Roster?, OfficeCalendar?) {
+        let office = self.offices[snapshot.office]
+        let base = try EscalationStore.roster(office: snapshot.office, in: db)
+            ?? EscalationStore.roster(office: RosterRules.fallbackOffice, in: db)
         let override = try EscalationStore.roster(office: snapshot.office, certificate: snapshot.certificateID, in: db)
+        guard let base else { return (override, office) }
         return (RosterRules.effective(office: base, override: override), office)
     }
 
@@ -208,11 +219,12 @@ struct EscalationEngine: Sendable {
         status.side = view.snapshot.side
         status.currentLevel = view.level
         status.levelSince = .init(date: view.levelSince)
-        if let (roster, office) = try? self.roster(for: view.snapshot, in: db),
-            let who = try? RosterRules.responsibility(level: view.level, at: now, roster: roster, office: office, certificateTAM: view.snapshot.tam)
-        {
-            status.responsible = who.responsible
-        }
+        let (roster, office) = try self.roster(for: view.snapshot, in: db)
+        let who = RosterRules.responsibility(
+            level: view.level, at: now, roster: roster, office: office, officeID: view.snapshot.office, certificateTAM: view.snapshot.tam
+        )
+        if let person = who.responsible { status.responsible = person }
+        status.unstaffedReason = who.gap ?? ""
         if let last = try EscalationStore.records(of: incidentID, in: db).last { status.lastEscalation = last }
         return status
     }

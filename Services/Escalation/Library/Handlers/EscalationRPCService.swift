@@ -72,16 +72,21 @@ struct EscalationRPCService: RPCService {
                     throw ServiceError(.notFound, reason: "INCIDENT_NOT_FOUND", "escalation knows no incident \(id); check the id")
                 }
                 let (roster, office) = try self.engine.roster(for: view.snapshot, in: db)
-                let who = try RosterRules.responsibility(level: view.level, at: at, roster: roster, office: office, certificateTAM: view.snapshot.tam)
+                let who = RosterRules.responsibility(
+                    level: view.level, at: at, roster: roster, office: office, officeID: view.snapshot.office, certificateTAM: view.snapshot.tam
+                )
+                guard let responsible = who.responsible else {
+                    throw ServiceError(.failedPrecondition, reason: "ROSTER_GAP", "\(who.gap ?? "nobody is responsible"); set it with `supportctl roster set`")
+                }
                 var response = Support_Escalation_V1_ResponsibleResponse()
                 response.incidentID = id
                 response.level = view.level
-                response.levelOwner = who.levelOwner
-                response.responsible = who.responsible
-                response.tamContact = who.tamContact
+                if let person = who.levelOwner { response.levelOwner = person }
+                response.responsible = responsible
+                if let person = who.tamContact { response.tamContact = person }
                 response.dutyManagerReplacedTam = who.dutyManagerReplacedTAM
                 response.at = .init(date: at)
-                response.rosterVersion = roster.version
+                response.rosterVersion = roster?.version ?? 0
                 return response
             }
         }
@@ -89,11 +94,14 @@ struct EscalationRPCService: RPCService {
             let actor = try Field.required(request.actor, "actor", "the staff id changing the roster")
             let requested = request.roster
             try RosterRules.validate(requested)
-            guard self.engine.offices[requested.office] != nil else {
-                throw ServiceError(.notFound, reason: "UNKNOWN_OFFICE", "there is no office \(requested.office); known offices: \(self.engine.offices.ids.joined(separator: ", "))")
+            guard requested.office == RosterRules.fallbackOffice || self.engine.offices[requested.office] != nil else {
+                throw ServiceError(
+                    .notFound, reason: "UNKNOWN_OFFICE",
+                    "there is no office \(requested.office); known offices: \(self.engine.offices.ids.joined(separator: ", ")), or \"\(RosterRules.fallbackOffice)\" for the fallback roster"
+                )
             }
             return try await self.environment.writes.write(context) { db, now in
-                var roster = requested
+                var roster = RosterRules.normalised(requested)
                 let current = try EscalationStore.roster(office: roster.office, certificate: roster.certificateID, in: db)
                 let version = current?.version ?? 0
                 guard request.expectedVersion == 0 || request.expectedVersion == version else {
@@ -103,14 +111,22 @@ struct EscalationRPCService: RPCService {
                 roster.updatedBy = actor
                 roster.updatedAt = .init(date: now)
                 try EscalationStore.save(roster, in: db)
-                return Written(roster)
+                // R-ORG-4, issue 23: notifier alerts from this roster once
+                // the event reaches it, within moments.
+                return Written(roster, events: [try EscalationStore.published(roster, in: db)])
             }
         }
         router.register(EscalationRPC.getRoster) { request, _ in
             let office = try Field.required(request.office, "office", "the office whose roster to show")
             return try await self.database.writer.read { db in
                 guard let base = try EscalationStore.roster(office: office, in: db) else {
-                    throw ServiceError(.notFound, reason: "ROSTER_NOT_FOUND", "office \(office) has no roster; set one with `supportctl roster set`")
+                    let fallback = try EscalationStore.roster(office: RosterRules.fallbackOffice, in: db) != nil
+                    throw ServiceError(
+                        .notFound, reason: "ROSTER_NOT_FOUND",
+                        fallback
+                            ? "office \(office) has no roster of its own and uses the fallback roster (`supportctl roster show --office '*'`); set one with `supportctl roster set`"
+                            : "office \(office) has no roster and there is no fallback roster; set one with `supportctl roster set`"
+                    )
                 }
                 guard !request.certificateID.isEmpty else { return base }
                 let override = try EscalationStore.roster(office: office, certificate: request.certificateID, in: db)

@@ -52,12 +52,47 @@ enum EscalationStore {
             try db.execute(sql: "CREATE UNIQUE INDEX escalation_withdrawal ON escalation(withdrawn_cycle_id) WHERE withdrawn_cycle_id IS NOT NULL")
         }
         Self.registerIntakeProjection(in: &migrator)
+        migrator.registerMigration("escalation-4-roster-published-unstaffed") { db in
+            // Issue 23: which roster version notifier was sent (rosters
+            // stored before are published at the next start), and the
+            // escalations made without full staff, for the metric.
+            try db.alter(table: "roster") { table in table.add(column: "published_version", .integer).notNull().defaults(to: 0) }
+            try db.alter(table: "escalation") { table in table.add(column: "unstaffed", .boolean).notNull().defaults(to: false) }
+        }
     }
 
     // MARK: Rosters
 
     static func roster(office: String, certificate: String = "", in db: Database) throws -> Roster? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT document FROM roster WHERE office = ? AND certificate_id = ?"), arguments: [office, certificate])
+            .map { try Roster(serializedBytes: $0) }
+    }
+
+    /// Every roster, the fallback ("*") and certificate overrides included.
+    static func rosters(in db: Database) throws -> [Roster] {
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM roster ORDER BY office, certificate_id"))
+            .map { try Roster(serializedBytes: $0) }
+    }
+
+    /// Marks `roster`'s version published and returns its `RosterChanged`
+    /// for the caller to append to the outbox in the same transaction.
+    static func published(_ roster: Roster, in db: Database) throws -> Event {
+        try db.executeCached(
+            sql: "UPDATE roster SET published_version = ? WHERE office = ? AND certificate_id = ?",
+            arguments: [roster.version, roster.office, roster.certificateID]
+        )
+        var changed = Support_Events_V1_RosterChanged()
+        changed.roster = roster
+        var event = Event()
+        event.occurredAt = roster.updatedAt
+        event.payload = .rosterChanged(changed)
+        return event
+    }
+
+    /// Rosters whose current version notifier has not been sent: those
+    /// stored before escalation published rosters (issue 23).
+    static func unpublishedRosters(in db: Database) throws -> [Roster] {
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM roster WHERE published_version < version ORDER BY office, certificate_id"))
             .map { try Roster(serializedBytes: $0) }
     }
 
@@ -147,12 +182,12 @@ enum EscalationStore {
 
     static func insert(_ record: Record, number: Int, in db: Database) throws {
         try db.executeCached(
-            sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, withdrawn_cycle_id, document) VALUES (?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO escalation (id, incident_id, number, sla_cycle_id, withdrawn_cycle_id, unstaffed, document) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 record.id, record.incidentID, number,
                 record.trigger == .slaBreach && !record.slaCycleID.isEmpty ? record.slaCycleID : nil,
                 record.trigger == .slaBreachWithdrawn && !record.slaCycleID.isEmpty ? record.slaCycleID : nil,
-                try record.serializedBytes() as Data,
+                !record.unstaffedReason.isEmpty, try record.serializedBytes() as Data,
             ]
         )
     }

@@ -2,38 +2,18 @@ import BusinessCalendar
 import Foundation
 
 /// What an operator keeps about notifier in `deploy/config/notifier.json`:
-/// the transport, retry limits, the sender, and a small staff directory
-/// (TAMs, support leads, account managers and each office's duty-manager
-/// rota, R-ORG-4, R-ESC-1).
+/// the transport, retry limits, the sender, the priority line and which
+/// kinds also become a call task. Staff are not here: every staff recipient
+/// comes from escalation's roster (roster.json, `supportctl roster set`),
+/// which notifier receives as `RosterChanged` events (issue 23, R-ORG-4).
 ///
 /// Loaded once at start; a bad file stops start-up with the key at fault,
-/// e.g. `notifier.json: offices.tokyo.dutyRota[1].days[0]: "sunnday" is not a weekday`.
+/// e.g. `notifier.json: retry.maxAttempts: must be an integer in 1...100`.
 struct NotifierConfig: Sendable, Equatable {
     static let fileName = "notifier.json"
 
     enum TransportKind: String, Sendable, Equatable {
         case maildir, sendmail
-    }
-
-    struct Person: Sendable, Equatable {
-        var id: String
-        var name: String
-        var email: String
-        var phone: String
-    }
-
-    /// One weekly duty shift: `person` is on duty on `days` during `interval`
-    /// in the office's time zone.
-    struct Shift: Sendable, Equatable {
-        var person: String
-        var days: Set<Weekday>
-        var interval: OpenInterval
-    }
-
-    struct Office: Sendable, Equatable {
-        var supportLead: String
-        var accountManager: String
-        var dutyRota: [Shift]
     }
 
     var transport: TransportKind = .maildir
@@ -46,8 +26,6 @@ struct NotifierConfig: Sendable, Equatable {
     var maxBackoff: TimeInterval = 3600
     /// Templates whose staff messages also become a call task (R-REP-2 allows phone).
     var phoneTemplates: Set<String> = []
-    var people: [String: Person] = [:]
-    var offices: [String: Office] = [:]
 
     struct LoadError: Error, CustomStringConvertible, Equatable {
         let key: String
@@ -71,18 +49,6 @@ struct NotifierConfig: Sendable, Equatable {
         }
         var reader = Reader()
         return try reader.config(root)
-    }
-
-    /// The person on duty at `instant` for `office`.
-    func dutyManager(office: String, at instant: Date, calendar: OfficeCalendar) -> Person? {
-        guard let rota = self.offices[office]?.dutyRota else { return nil }
-        guard let date = calendar.localDate(at: instant) else { return nil }
-        var local = Calendar(identifier: .gregorian)
-        local.timeZone = calendar.timeZone
-        let parts = local.dateComponents([.hour, .minute], from: instant)
-        let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
-        let shift = rota.first { $0.days.contains(date.weekday) && $0.interval.startMinute <= minute && minute < $0.interval.endMinute }
-        return shift.flatMap { self.people[$0.person] }
     }
 }
 
@@ -115,9 +81,18 @@ private struct Reader {
     }
 
     mutating func config(_ root: [String: Any]) throws -> NotifierConfig {
+        // Issue 23: the staff directory moved to escalation's roster; a
+        // leftover copy here would be a second, silently ignored truth.
+        for moved in ["people", "offices"] where root[moved] != nil {
+            throw LoadError(
+                key: moved,
+                message: "staff moved to escalation's roster: put TAMs, support leads, account managers and duty managers in roster.json "
+                    + "(or `supportctl roster set`) and remove \"\(moved)\" from notifier.json"
+            )
+        }
         let root = try self.object(
             root, "",
-            allowed: ["formatVersion", "transport", "sendmailCommand", "from", "priorityLine", "retry", "phoneTemplates", "people", "offices"]
+            allowed: ["formatVersion", "transport", "sendmailCommand", "from", "priorityLine", "retry", "phoneTemplates"]
         )
         var config = NotifierConfig()
         if let version = root["formatVersion"] { _ = try self.int(version, "formatVersion", in: 1...1) }
@@ -146,70 +121,7 @@ private struct Reader {
             if let value = retry["maxBackoffSeconds"] { config.maxBackoff = TimeInterval(try self.int(value, "retry.maxBackoffSeconds", in: 1...604800)) }
         }
         if let templates = root["phoneTemplates"] { config.phoneTemplates = Set(try self.strings(templates, "phoneTemplates")) }
-        if let people = root["people"] {
-            let people = try self.object(people, "people", allowed: Set((people as? [String: Any])?.keys.map { $0 } ?? []))
-            for (id, value) in people {
-                let person = try self.object(value, "people.\(id)", allowed: ["name", "email", "phone"])
-                config.people[id] = NotifierConfig.Person(
-                    id: id, name: try self.string(person["name"], "people.\(id).name"), email: try self.string(person["email"], "people.\(id).email"),
-                    phone: person["phone"] == nil ? "" : try self.string(person["phone"], "people.\(id).phone")
-                )
-            }
-        }
-        if let offices = root["offices"] {
-            let offices = try self.object(offices, "offices", allowed: Set((offices as? [String: Any])?.keys.map { $0 } ?? []))
-            for (id, value) in offices {
-                config.offices[id] = try self.office(value, "offices.\(id)", people: config.people)
-            }
-        }
         return config
-    }
-
-    func person(_ value: Any?, _ key: String, people: [String: NotifierConfig.Person]) throws -> String {
-        let id = try self.string(value, key)
-        guard people[id] != nil else { throw LoadError(key: key, message: "\"\(id)\" is not in people") }
-        return id
-    }
-
-    func office(_ value: Any?, _ key: String, people: [String: NotifierConfig.Person]) throws -> NotifierConfig.Office {
-        let office = try self.object(value, key, allowed: ["supportLead", "accountManager", "dutyRota"])
-        guard let rota = office["dutyRota"] as? [Any], !rota.isEmpty else {
-            throw LoadError(key: "\(key).dutyRota", message: "must be a non-empty array of shifts (R-ORG-4: someone is on duty at every hour)")
-        }
-        var shifts: [NotifierConfig.Shift] = []
-        for (index, entry) in rota.enumerated() {
-            let shiftKey = "\(key).dutyRota[\(index)]"
-            let shift = try self.object(entry, shiftKey, allowed: ["person", "days", "hours"])
-            let days = try self.strings(shift["days"], "\(shiftKey).days").enumerated().map { offset, day in
-                guard let weekday = Weekday(rawValue: day) else {
-                    throw LoadError(key: "\(shiftKey).days[\(offset)]", message: "\"\(day)\" is not a weekday (monday … sunday)")
-                }
-                return weekday
-            }
-            let hours = try self.string(shift["hours"], "\(shiftKey).hours")
-            guard let interval = OpenInterval(hours) else {
-                throw LoadError(key: "\(shiftKey).hours", message: "\"\(hours)\" is not HH:MM-HH:MM")
-            }
-            shifts.append(.init(person: try self.person(shift["person"], "\(shiftKey).person", people: people), days: Set(days), interval: interval))
-        }
-        // R-ORG-4: requests go to the duty manager whenever the TAM is absent, so
-        // the rota must leave no minute of the week uncovered.
-        for day in Weekday.allCases {
-            let covered = shifts.filter { $0.days.contains(day) }.map(\.interval).sorted { $0.startMinute < $1.startMinute }
-            var reached = 0
-            for interval in covered where interval.startMinute <= reached { reached = max(reached, interval.endMinute) }
-            if reached < 1440 {
-                throw LoadError(
-                    key: "\(key).dutyRota",
-                    message: "nobody is on duty on \(day) from \(String(format: "%02d:%02d", reached / 60, reached % 60)) (R-ORG-4 needs a duty manager at every hour)"
-                )
-            }
-        }
-        return NotifierConfig.Office(
-            supportLead: try self.person(office["supportLead"], "\(key).supportLead", people: people),
-            accountManager: try self.person(office["accountManager"], "\(key).accountManager", people: people),
-            dutyRota: shifts
-        )
     }
 }
 

@@ -2,12 +2,15 @@ import BusinessCalendar
 import Foundation
 import SupportProto
 
-/// Who is told: the reporting contact, or staff from notifier.json's
-/// directory, with the R-ORG-4 rule that the duty manager on shift stands
-/// in for a TAM outside business hours.
+/// Who is told: the reporting contact, or staff from escalation's roster
+/// (``RosterBook``, from `RosterChanged` events: one roster, issue 23), with
+/// the R-ORG-4 rule that the duty manager on shift stands in for a TAM
+/// outside business hours.
 struct Recipients: Sendable {
     let config: NotifierConfig
     let offices: OfficeDirectory
+    /// The rosters as notifier last heard them from escalation.
+    var rosters = RosterBook.Snapshot()
 
     /// A staff member as a recipient, marked when standing in for the TAM.
     struct Staff {
@@ -52,9 +55,9 @@ struct Recipients: Sendable {
         return addressees.filter { !$0.recipient.email.isEmpty && seen.insert($0.recipient.email.lowercased()).inserted }
     }
 
+    /// A person any roster names, by staff id.
     func person(_ id: String, role: Support_Notifier_V1_RecipientRole) -> Recipient? {
-        guard let person = self.config.people[id] else { return nil }
-        return Self.recipient(name: person.name, email: person.email, phone: person.phone, role: role)
+        self.rosters.person(id).map { Self.recipient($0, role: role) }
     }
 
     static func recipient(name: String, email: String, phone: String, role: Support_Notifier_V1_RecipientRole) -> Recipient {
@@ -66,24 +69,62 @@ struct Recipients: Sendable {
         return recipient
     }
 
-    /// The TAM when the office is open at `instant`, else the duty manager on
-    /// shift (R-ORG-4: the TAM works the office's business hours, R-ORG-5).
-    func tamOrDutyManager(tam: String, office: String, at instant: Date) -> Staff? {
-        guard let calendar = self.offices[office] else { return nil }
-        if calendar.isOpen(at: instant), let tam = self.person(tam, role: .tam) {
-            return Staff(recipient: tam, standsInForTAM: false)
-        }
-        guard let duty = self.config.dutyManager(office: office, at: instant, calendar: calendar) else { return nil }
-        return Staff(recipient: Self.recipient(name: duty.name, email: duty.email, phone: duty.phone, role: .dutyManager), standsInForTAM: true)
+    static func recipient(_ person: Support_Common_V1_Person, role: Support_Notifier_V1_RecipientRole) -> Recipient {
+        Self.recipient(name: person.name.isEmpty ? person.id : person.name, email: person.email, phone: person.phone, role: role)
     }
 
-    /// The owner of escalation `level` (R-ESC-1) for `office`.
-    func levelOwner(_ level: Int, tam: String, office: String, at instant: Date) -> Staff? {
-        switch level {
-        case 2: self.config.offices[office].flatMap { self.person($0.supportLead, role: .supportLead) }.map { Staff(recipient: $0, standsInForTAM: false) }
-        case 3: self.config.offices[office].flatMap { self.person($0.accountManager, role: .businessAccountManager) }.map { Staff(recipient: $0, standsInForTAM: false) }
-        default: self.tamOrDutyManager(tam: tam, office: office, at: instant)
+    /// The TAM when the office is open at `instant`, else the duty manager on
+    /// shift (R-ORG-4: the TAM works the office's business hours, R-ORG-5).
+    /// The TAM is the certificate's, by id, among its office roster's TAMs;
+    /// one the roster does not know is stood in for by the duty manager on
+    /// shift, and with nobody on shift the fallback duty address is told
+    /// (issue 23: missing staff is alerted, never silently skipped).
+    func tamOrDutyManager(tam: String, office: String, at instant: Date, certificate: String = "") -> Staff? {
+        guard let calendar = self.offices[office] else { return nil }
+        let roster = self.rosters.roster(office: office, certificate: certificate)
+        if calendar.isOpen(at: instant), let roster, let person = roster.tams.first(where: { $0.id == tam && !$0.email.isEmpty }) {
+            return Staff(recipient: Self.recipient(person, role: .tam), standsInForTAM: false)
         }
+        if let roster, let duty = Self.dutyManager(at: instant, roster: roster, calendar: calendar) {
+            return Staff(recipient: Self.recipient(duty, role: .dutyManager), standsInForTAM: true)
+        }
+        return self.fallbackDuty(office: office)
+    }
+
+    /// The owner of escalation `level` (R-ESC-1) for `office`; with nobody
+    /// named, the fallback duty address.
+    func levelOwner(_ level: Int, tam: String, office: String, at instant: Date, certificate: String = "") -> Staff? {
+        let roster = self.rosters.roster(office: office, certificate: certificate)
+        switch level {
+        case 2:
+            guard let roster, roster.hasSupportLead, !roster.supportLead.email.isEmpty else { return self.fallbackDuty(office: office) }
+            return Staff(recipient: Self.recipient(roster.supportLead, role: .supportLead), standsInForTAM: false)
+        case 3:
+            guard let roster, roster.hasBusinessAccountManager, !roster.businessAccountManager.email.isEmpty else { return self.fallbackDuty(office: office) }
+            return Staff(recipient: Self.recipient(roster.businessAccountManager, role: .businessAccountManager), standsInForTAM: false)
+        default:
+            return self.tamOrDutyManager(tam: tam, office: office, at: instant, certificate: certificate)
+        }
+    }
+
+    /// The address alerted when the roster names nobody (issue 23): the
+    /// office roster's fallback duty, else the fallback roster's.
+    func fallbackDuty(office: String) -> Staff? {
+        self.rosters.fallbackDuty(office: office).map { Staff(recipient: Self.recipient($0, role: .dutyManager), standsInForTAM: true) }
+    }
+
+    /// The duty manager whose shift covers `instant` in the office's time.
+    static func dutyManager(at instant: Date, roster: StaffRoster, calendar: OfficeCalendar) -> Support_Common_V1_Person? {
+        guard let date = calendar.localDate(at: instant) else { return nil }
+        var local = Calendar(identifier: .gregorian)
+        local.timeZone = calendar.timeZone
+        let parts = local.dateComponents([.hour, .minute], from: instant)
+        let minute = UInt32((parts.hour ?? 0) * 60 + (parts.minute ?? 0))
+        // Weekday.allCases runs Monday...Sunday, the proto's 1...7.
+        let weekday = Support_Escalation_V1_Weekday(rawValue: (Weekday.allCases.firstIndex(of: date.weekday) ?? 0) + 1) ?? .unspecified
+        return roster.dutyManagers.first { manager in
+            !manager.person.email.isEmpty && manager.shifts.contains { $0.weekday == weekday && $0.startMinute <= minute && minute < $0.endMinute }
+        }?.person
     }
 
     static func levelName(_ level: Int) -> String {

@@ -50,7 +50,7 @@ extension NotifierEngine {
         values["at_local"] = LocalTime.text(written, zone)
         // Said on the phone and recorded by staff (R-SLA-1): the mail confirms it.
         values["by_phone"] = article.channel == .phone
-        if let author = self.config.people[article.author] { values["author_name"] = author.name }
+        if let author = self.recipients.person(article.author, role: .tam) { values["author_name"] = author.name }
         if !article.attachments.isEmpty {
             // Names and sizes only: the bytes stay in intake, behind the portal.
             values["has_attachments"] = true

@@ -13,8 +13,11 @@ struct NotifierEngine: Sendable {
     let offices: OfficeDirectory
     let templates: Templates
     let clock: any ServiceClock
+    /// escalation's rosters as last heard (issue 23, R-ORG-4): every staff
+    /// recipient is resolved from them.
+    var rosterBook = RosterBook()
 
-    var recipients: Recipients { Recipients(config: self.config, offices: self.offices) }
+    var recipients: Recipients { Recipients(config: self.config, offices: self.offices, rosters: self.rosterBook.current) }
 
     /// Why an event cannot be applied (yet). An incident notifier has not
     /// heard of is early, not bad: `UNAVAILABLE`, so the producer delivers
@@ -61,6 +64,9 @@ struct NotifierEngine: Sendable {
         let at = event.occurredAt.date
         var drafts: [Draft] = []
         switch event.payload {
+        case .rosterChanged(let changed):
+            // R-ORG-4: the next alert goes to whoever this roster names.
+            if try NotifierStore.save(changed.roster, in: db) { self.rosterBook.apply(changed.roster) }
         case .incidentOpened(let opened):
             drafts = try self.acknowledgement(opened.incident, incident: event.incidentID, in: db)
         case .articleAdded(let added):
@@ -73,7 +79,9 @@ struct NotifierEngine: Sendable {
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: warning.cycle.dueAt.date)
             values["remaining"] = Self.duration(warning.remaining.seconds)
             // The responsible person at level 1 is the TAM, or the duty manager out of hours (R-ORG-4).
-            if let staff = self.recipients.levelOwner(view.level, tam: view.snapshot.tam, office: view.snapshot.office, at: at) {
+            if let staff = self.recipients.levelOwner(
+                view.level, tam: view.snapshot.tam, office: view.snapshot.office, at: at, certificate: view.snapshot.certificateID
+            ) {
                 drafts.append(self.staffDraft("sla-warning", staff, values))
             }
         case .slaBreached(let breach):
@@ -98,7 +106,14 @@ struct NotifierEngine: Sendable {
             // escalation writes instants in UTC; staff read their office's time.
             let zone = try self.office(view.snapshot.office, incident: event.incidentID).timeZone
             values["reason"] = escalated.reason.isEmpty ? "\(escalated.trigger)" : Self.localisingTimestamps(escalated.reason, zone)
-            drafts = Self.unique(self.escalationStaff(escalated, view: view, level: level, at: at)).flatMap { self.staffDrafts("escalated", $0, values) }
+            // Issue 23: when escalation could not name everyone, the
+            // fallback duty address learns why (first, so that its mail is
+            // the one kept when it is also who stands in).
+            drafts = escalated.unstaffedReason.isEmpty ? [] : self.unstaffedAlert(escalated, office: view.snapshot.office, values: values)
+            let alerted = Set(drafts.map { $0.recipient.email.lowercased() })
+            drafts += Self.unique(self.escalationStaff(escalated, view: view, level: level, at: at))
+                .filter { !alerted.contains($0.recipient.email.lowercased()) }
+                .flatMap { self.staffDrafts("escalated", $0, values) }
             if escalated.trigger == .customer {
                 // R-ESC-2: the customer learns its escalation arrived and who owns the incident now.
                 drafts += try self.escalationReceived(escalated, incident: event.incidentID, view: view, level: level, at: at, in: db)
@@ -152,6 +167,19 @@ struct NotifierEngine: Sendable {
         return Self.customerDrafts("incident-opened", snapshot, values)
     }
 
+    /// The mail to the fallback duty address about an escalation made
+    /// without full staff (issue 23), or none when no roster names one
+    /// (escalation's log and metric still show it).
+    private func unstaffedAlert(_ escalated: Support_Events_V1_Escalated, office: String, values: [String: Any]) -> [Draft] {
+        guard let duty = self.recipients.fallbackDuty(office: escalated.office.isEmpty ? office : escalated.office) else { return [] }
+        var values = values
+        values["reason"] = "\(values["reason"] ?? "")\nNOT FULLY STAFFED: \(escalated.unstaffedReason). Find who takes it and fix the roster (`supportctl roster set`)."
+        var draft = self.staffDraft("escalated", duty, values)
+        draft.values["role"] = "fallback duty address: escalation could not name everyone"
+        draft.values["duty_manager"] = false
+        return [draft]
+    }
+
     private func escalationStaff(_ escalated: Support_Events_V1_Escalated, view: NotifierStore.IncidentView, level: Int, at: Date) -> [Recipients.Staff] {
         var staff: [Recipients.Staff] = []
         let office = escalated.office.isEmpty ? view.snapshot.office : escalated.office
@@ -160,13 +188,13 @@ struct NotifierEngine: Sendable {
             let role: Support_Notifier_V1_RecipientRole =
                 level == 1 ? (escalated.dutyManagerReplacedTam ? .dutyManager : .tam) : level == 2 ? .supportLead : .businessAccountManager
             staff.append(.init(recipient: Recipients.recipient(name: escalated.responsible.name, email: escalated.responsible.email, phone: escalated.responsible.phone, role: role), standsInForTAM: level == 1 && escalated.dutyManagerReplacedTam))
-        } else if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: office, at: at) {
+        } else if let owner = self.recipients.levelOwner(level, tam: view.snapshot.tam, office: office, at: at, certificate: view.snapshot.certificateID) {
             staff.append(owner)
         }
         if escalated.hasTamContact, !escalated.tamContact.email.isEmpty {
             let person = escalated.tamContact
             staff.append(.init(recipient: Recipients.recipient(name: person.name, email: person.email, phone: person.phone, role: escalated.dutyManagerReplacedTam ? .dutyManager : .tam), standsInForTAM: escalated.dutyManagerReplacedTam))
-        } else if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: office, at: at) {
+        } else if let tam = self.recipients.tamOrDutyManager(tam: view.snapshot.tam, office: office, at: at, certificate: view.snapshot.certificateID) {
             staff.append(tam)
         }
         return staff
@@ -178,10 +206,10 @@ struct NotifierEngine: Sendable {
     /// responsible at the incident's level and the TAM, or the duty manager
     /// out of the TAM's hours (R-ORG-4), each once.
     private func levelOwnerAndTAM(_ view: NotifierStore.IncidentView, at: Date) -> [Recipients.Staff] {
-        let (tam, office) = (view.snapshot.tam, view.snapshot.office)
+        let (tam, office, certificate) = (view.snapshot.tam, view.snapshot.office, view.snapshot.certificateID)
         return Self.unique([
-            self.recipients.levelOwner(view.level, tam: tam, office: office, at: at),
-            self.recipients.tamOrDutyManager(tam: tam, office: office, at: at),
+            self.recipients.levelOwner(view.level, tam: tam, office: office, at: at, certificate: certificate),
+            self.recipients.tamOrDutyManager(tam: tam, office: office, at: at, certificate: certificate),
         ].compactMap { $0 })
     }
 

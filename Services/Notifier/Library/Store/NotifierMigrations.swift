@@ -92,5 +92,17 @@ enum NotifierMigrations {
                 table.column("asked_at", .double).notNull()
             }
         }
+        migrator.registerMigration("notifier-5-roster") { db in
+            // Issue 23, R-ORG-4: escalation's rosters, from RosterChanged,
+            // the one source of every staff recipient (notifier.json's
+            // people and offices are gone). office "*" is the fallback.
+            try db.create(table: "roster") { table in
+                table.column("office", .text).notNull()
+                table.column("certificate_id", .text).notNull()  // '' for the office's own roster
+                table.column("version", .integer).notNull()
+                table.column("document", .blob).notNull()  // support.escalation.v1.Roster
+                table.primaryKey(["office", "certificate_id"])
+            }
+        }
     }
 }

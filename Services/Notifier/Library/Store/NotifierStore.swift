@@ -245,4 +245,26 @@ enum NotifierStore {
     static func update(_ report: Support_Notifier_V1_Report, in db: Database) throws {
         try db.executeCached(sql: "UPDATE report SET document = ? WHERE id = ?", arguments: [try report.serializedBytes() as Data, report.id])
     }
+
+    // MARK: Rosters
+
+    /// Keeps `roster` unless a newer version of it is kept (issue 23).
+    /// Returns whether it was kept.
+    @discardableResult
+    static func save(_ roster: StaffRoster, in db: Database) throws -> Bool {
+        try db.executeCached(
+            sql: """
+                INSERT INTO roster (office, certificate_id, version, document) VALUES (?, ?, ?, ?)
+                ON CONFLICT(office, certificate_id) DO UPDATE SET version = excluded.version, document = excluded.document
+                WHERE excluded.version >= roster.version
+                """,
+            arguments: [roster.office, roster.certificateID, roster.version, try roster.serializedBytes() as Data]
+        )
+        return db.changesCount > 0
+    }
+
+    static func rosters(in db: Database) throws -> [StaffRoster] {
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT document FROM roster ORDER BY office, certificate_id"))
+            .map { try StaffRoster(serializedBytes: $0) }
+    }
 }

@@ -97,6 +97,51 @@ void   support__escalation__v1__duty_manager__free_unpacked
   assert(message->base.descriptor == &support__escalation__v1__duty_manager__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__escalation__v1__specialist_group__init
+                     (Support__Escalation__V1__SpecialistGroup         *message)
+{
+  static const Support__Escalation__V1__SpecialistGroup init_value = SUPPORT__ESCALATION__V1__SPECIALIST_GROUP__INIT;
+  *message = init_value;
+}
+size_t support__escalation__v1__specialist_group__get_packed_size
+                     (const Support__Escalation__V1__SpecialistGroup *message)
+{
+  assert(message->base.descriptor == &support__escalation__v1__specialist_group__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__escalation__v1__specialist_group__pack
+                     (const Support__Escalation__V1__SpecialistGroup *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__escalation__v1__specialist_group__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__escalation__v1__specialist_group__pack_to_buffer
+                     (const Support__Escalation__V1__SpecialistGroup *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__escalation__v1__specialist_group__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Escalation__V1__SpecialistGroup *
+       support__escalation__v1__specialist_group__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Escalation__V1__SpecialistGroup *)
+     protobuf_c_message_unpack (&support__escalation__v1__specialist_group__descriptor,
+                                allocator, len, data);
+}
+void   support__escalation__v1__specialist_group__free_unpacked
+                     (Support__Escalation__V1__SpecialistGroup *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__escalation__v1__specialist_group__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__escalation__v1__roster__init
                      (Support__Escalation__V1__Roster         *message)
 {
@@ -752,7 +797,97 @@ const ProtobufCMessageDescriptor support__escalation__v1__duty_manager__descript
   (ProtobufCMessageInit) support__escalation__v1__duty_manager__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__escalation__v1__roster__field_descriptors[9] =
+static const ProtobufCFieldDescriptor support__escalation__v1__specialist_group__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__SpecialistGroup, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__SpecialistGroup, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__SpecialistGroup, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phone",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__SpecialistGroup, phone),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hours",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__SpecialistGroup, hours),
+    &support__escalation__v1__group_hours__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__escalation__v1__specialist_group__field_indices_by_name[] = {
+  2,   /* field[2] = email */
+  4,   /* field[4] = hours */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+  3,   /* field[3] = phone */
+};
+static const ProtobufCIntRange support__escalation__v1__specialist_group__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor support__escalation__v1__specialist_group__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.escalation.v1.SpecialistGroup",
+  "SpecialistGroup",
+  "Support__Escalation__V1__SpecialistGroup",
+  "support.escalation.v1",
+  sizeof(Support__Escalation__V1__SpecialistGroup),
+  5,
+  support__escalation__v1__specialist_group__field_descriptors,
+  support__escalation__v1__specialist_group__field_indices_by_name,
+  1,  support__escalation__v1__specialist_group__number_ranges,
+  (ProtobufCMessageInit) support__escalation__v1__specialist_group__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__escalation__v1__roster__field_descriptors[12] =
 {
   {
     "office",
@@ -862,14 +997,53 @@ static const ProtobufCFieldDescriptor support__escalation__v1__roster__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tams",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Escalation__V1__Roster, n_tams),
+    offsetof(Support__Escalation__V1__Roster, tams),
+    &support__common__v1__person__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "specialist_groups",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Escalation__V1__Roster, n_specialist_groups),
+    offsetof(Support__Escalation__V1__Roster, specialist_groups),
+    &support__escalation__v1__specialist_group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fallback_duty",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__Roster, fallback_duty),
+    &support__common__v1__person__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__escalation__v1__roster__field_indices_by_name[] = {
   4,   /* field[4] = business_account_manager */
   1,   /* field[1] = certificate_id */
   5,   /* field[5] = duty_managers */
+  11,   /* field[11] = fallback_duty */
   0,   /* field[0] = office */
+  10,   /* field[10] = specialist_groups */
   3,   /* field[3] = support_lead */
   2,   /* field[2] = tam */
+  9,   /* field[9] = tams */
   8,   /* field[8] = updated_at */
   7,   /* field[7] = updated_by */
   6,   /* field[6] = version */
@@ -877,7 +1051,7 @@ static const unsigned support__escalation__v1__roster__field_indices_by_name[] =
 static const ProtobufCIntRange support__escalation__v1__roster__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor support__escalation__v1__roster__descriptor =
 {
@@ -887,7 +1061,7 @@ const ProtobufCMessageDescriptor support__escalation__v1__roster__descriptor =
   "Support__Escalation__V1__Roster",
   "support.escalation.v1",
   sizeof(Support__Escalation__V1__Roster),
-  9,
+  12,
   support__escalation__v1__roster__field_descriptors,
   support__escalation__v1__roster__field_indices_by_name,
   1,  support__escalation__v1__roster__number_ranges,
@@ -1022,7 +1196,7 @@ const ProtobufCMessageDescriptor support__escalation__v1__get_roster_request__de
   (ProtobufCMessageInit) support__escalation__v1__get_roster_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__escalation__v1__escalation_record__field_descriptors[15] =
+static const ProtobufCFieldDescriptor support__escalation__v1__escalation_record__field_descriptors[16] =
 {
   {
     "id",
@@ -1204,6 +1378,18 @@ static const ProtobufCFieldDescriptor support__escalation__v1__escalation_record
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unstaffed_reason",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__EscalationRecord, unstaffed_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__escalation__v1__escalation_record__field_indices_by_name[] = {
   11,   /* field[11] = at */
@@ -1221,11 +1407,12 @@ static const unsigned support__escalation__v1__escalation_record__field_indices_
   9,   /* field[9] = tam_contact */
   3,   /* field[3] = to_level */
   4,   /* field[4] = trigger */
+  15,   /* field[15] = unstaffed_reason */
 };
 static const ProtobufCIntRange support__escalation__v1__escalation_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor support__escalation__v1__escalation_record__descriptor =
 {
@@ -1235,7 +1422,7 @@ const ProtobufCMessageDescriptor support__escalation__v1__escalation_record__des
   "Support__Escalation__V1__EscalationRecord",
   "support.escalation.v1",
   sizeof(Support__Escalation__V1__EscalationRecord),
-  15,
+  16,
   support__escalation__v1__escalation_record__field_descriptors,
   support__escalation__v1__escalation_record__field_indices_by_name,
   1,  support__escalation__v1__escalation_record__number_ranges,
@@ -1332,7 +1519,7 @@ const ProtobufCMessageDescriptor support__escalation__v1__escalate_request__desc
   (ProtobufCMessageInit) support__escalation__v1__escalate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__escalation__v1__escalation_status__field_descriptors[11] =
+static const ProtobufCFieldDescriptor support__escalation__v1__escalation_status__field_descriptors[12] =
 {
   {
     "incident_id",
@@ -1466,6 +1653,18 @@ static const ProtobufCFieldDescriptor support__escalation__v1__escalation_status
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unstaffed_reason",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Escalation__V1__EscalationStatus, unstaffed_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__escalation__v1__escalation_status__field_indices_by_name[] = {
   1,   /* field[1] = certificate_id */
@@ -1479,11 +1678,12 @@ static const unsigned support__escalation__v1__escalation_status__field_indices_
   6,   /* field[6] = side */
   5,   /* field[5] = state */
   3,   /* field[3] = tier */
+  11,   /* field[11] = unstaffed_reason */
 };
 static const ProtobufCIntRange support__escalation__v1__escalation_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor support__escalation__v1__escalation_status__descriptor =
 {
@@ -1493,7 +1693,7 @@ const ProtobufCMessageDescriptor support__escalation__v1__escalation_status__des
   "Support__Escalation__V1__EscalationStatus",
   "support.escalation.v1",
   sizeof(Support__Escalation__V1__EscalationStatus),
-  11,
+  12,
   support__escalation__v1__escalation_status__field_descriptors,
   support__escalation__v1__escalation_status__field_indices_by_name,
   1,  support__escalation__v1__escalation_status__number_ranges,
@@ -1965,6 +2165,36 @@ const ProtobufCEnumDescriptor support__escalation__v1__weekday__descriptor =
   support__escalation__v1__weekday__enum_values_by_name,
   1,
   support__escalation__v1__weekday__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue support__escalation__v1__group_hours__enum_values_by_number[3] =
+{
+  { "GROUP_HOURS_UNSPECIFIED", "SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_UNSPECIFIED", 0 },
+  { "GROUP_HOURS_ROUND_THE_CLOCK", "SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_ROUND_THE_CLOCK", 1 },
+  { "GROUP_HOURS_BUSINESS", "SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_BUSINESS", 2 },
+};
+static const ProtobufCIntRange support__escalation__v1__group_hours__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex support__escalation__v1__group_hours__enum_values_by_name[3] =
+{
+  { "GROUP_HOURS_BUSINESS", 2 },
+  { "GROUP_HOURS_ROUND_THE_CLOCK", 1 },
+  { "GROUP_HOURS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor support__escalation__v1__group_hours__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "support.escalation.v1.GroupHours",
+  "GroupHours",
+  "Support__Escalation__V1__GroupHours",
+  "support.escalation.v1",
+  3,
+  support__escalation__v1__group_hours__enum_values_by_number,
+  3,
+  support__escalation__v1__group_hours__enum_values_by_name,
+  1,
+  support__escalation__v1__group_hours__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor support__escalation__v1__escalation__method_descriptors[6] =

@@ -19,6 +19,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Support__Escalation__V1__Shift Support__Escalation__V1__Shift;
 typedef struct Support__Escalation__V1__DutyManager Support__Escalation__V1__DutyManager;
+typedef struct Support__Escalation__V1__SpecialistGroup Support__Escalation__V1__SpecialistGroup;
 typedef struct Support__Escalation__V1__Roster Support__Escalation__V1__Roster;
 typedef struct Support__Escalation__V1__SetRosterRequest Support__Escalation__V1__SetRosterRequest;
 typedef struct Support__Escalation__V1__GetRosterRequest Support__Escalation__V1__GetRosterRequest;
@@ -52,6 +53,21 @@ typedef enum _Support__Escalation__V1__Weekday {
   SUPPORT__ESCALATION__V1__WEEKDAY__WEEKDAY_SUNDAY = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__ESCALATION__V1__WEEKDAY)
 } Support__Escalation__V1__Weekday;
+/*
+ * When a specialist group works (§3).
+ */
+typedef enum _Support__Escalation__V1__GroupHours {
+  SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_UNSPECIFIED = 0,
+  /*
+   * Around the clock, every day (definition-database releases).
+   */
+  SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_ROUND_THE_CLOCK = 1,
+  /*
+   * The office's business hours (patch engineering, R-ORG-5).
+   */
+  SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_BUSINESS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__ESCALATION__V1__GROUP_HOURS)
+} Support__Escalation__V1__GroupHours;
 
 /* --- messages --- */
 
@@ -90,20 +106,46 @@ struct  Support__Escalation__V1__DutyManager
 
 
 /*
- * Who holds each level, for an office or, as an override, one certificate.
- * In an override an unset person, or an empty duty_managers list, inherits
- * the office roster's.
+ * A team specialist requests are queued to (§3), e.g. id "definitions"
+ * (24x7) or "patch" (business hours). Stored and published with the roster.
+ */
+struct  Support__Escalation__V1__SpecialistGroup
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  char *email;
+  char *phone;
+  Support__Escalation__V1__GroupHours hours;
+};
+#define SUPPORT__ESCALATION__V1__SPECIALIST_GROUP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__escalation__v1__specialist_group__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__ESCALATION__V1__GROUP_HOURS__GROUP_HOURS_UNSPECIFIED }
+
+
+/*
+ * Who holds each level, for an office or, as an override, one certificate;
+ * the one roster of the system (R-ORG-4, issue 23): notifier resolves every
+ * staff recipient from it (support.events.v1.RosterChanged).
+ * In an override an unset person, or an empty list, inherits the office
+ * roster's.
  */
 struct  Support__Escalation__V1__Roster
 {
   ProtobufCMessage base;
+  /*
+   * The office id of offices.json, or "*" for the fallback roster: what
+   * every office without a roster of its own uses.
+   */
   char *office;
   /*
    * Empty for the office roster; set for a certificate's override.
    */
   char *certificate_id;
   /*
-   * Level 1 (R-ORG-4).
+   * Deprecated: the single TAM of rosters written before issue 23. A
+   * roster set with it and no `tams` is read as tams = [tam]; escalation
+   * answers it as the first of `tams`, for older readers.
    */
   Support__Common__V1__Person *tam;
   /*
@@ -126,10 +168,28 @@ struct  Support__Escalation__V1__Roster
   uint32_t version;
   char *updated_by;
   Google__Protobuf__Timestamp *updated_at;
+  /*
+   * Level 1 (R-ORG-4): the office's TAMs; a certificate names its TAM by
+   * id. An office roster has at least one.
+   */
+  size_t n_tams;
+  Support__Common__V1__Person **tams;
+  /*
+   * Definitions (24x7), patch engineering (business hours)... (§3).
+   */
+  size_t n_specialist_groups;
+  Support__Escalation__V1__SpecialistGroup **specialist_groups;
+  /*
+   * Who is mailed when escalation cannot staff an event of this office
+   * (no roster, a person no roster knows, nobody on shift). Required in
+   * the fallback roster; an office roster without one uses the
+   * fallback's.
+   */
+  Support__Common__V1__Person *fallback_duty;
 };
 #define SUPPORT__ESCALATION__V1__ROSTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__escalation__v1__roster__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, NULL }
 
 
 struct  Support__Escalation__V1__SetRosterRequest
@@ -200,10 +260,17 @@ struct  Support__Escalation__V1__EscalationRecord
   char *sla_cycle_id;
   char *cause_event_id;
   uint32_t roster_version;
+  /*
+   * Set when escalation could not name everyone (no roster for the
+   * office and no fallback, a TAM the roster does not know, nobody on
+   * shift): the level moved anyway and the gap is said here; responsible
+   * and the others are left empty where nobody was found (issue 23).
+   */
+  char *unstaffed_reason;
 };
 #define SUPPORT__ESCALATION__V1__ESCALATION_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__escalation__v1__escalation_record__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Escalation__V1__EscalateRequest
@@ -255,10 +322,15 @@ struct  Support__Escalation__V1__EscalationStatus
    * The most recent escalation; unset at level 1 with none.
    */
   Support__Escalation__V1__EscalationRecord *last_escalation;
+  /*
+   * Why responsible is empty or incomplete now (see
+   * EscalationRecord.unstaffed_reason); empty when fully staffed.
+   */
+  char *unstaffed_reason;
 };
 #define SUPPORT__ESCALATION__V1__ESCALATION_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__escalation__v1__escalation_status__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, 0, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, 0, SUPPORT__COMMON__V1__INCIDENT_STATE__INCIDENT_STATE_UNSPECIFIED, SUPPORT__COMMON__V1__SIDE__SIDE_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, NULL, NULL, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Escalation__V1__GetEscalationsRequest
@@ -394,6 +466,25 @@ Support__Escalation__V1__DutyManager *
                       const uint8_t       *data);
 void   support__escalation__v1__duty_manager__free_unpacked
                      (Support__Escalation__V1__DutyManager *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Escalation__V1__SpecialistGroup methods */
+void   support__escalation__v1__specialist_group__init
+                     (Support__Escalation__V1__SpecialistGroup         *message);
+size_t support__escalation__v1__specialist_group__get_packed_size
+                     (const Support__Escalation__V1__SpecialistGroup   *message);
+size_t support__escalation__v1__specialist_group__pack
+                     (const Support__Escalation__V1__SpecialistGroup   *message,
+                      uint8_t             *out);
+size_t support__escalation__v1__specialist_group__pack_to_buffer
+                     (const Support__Escalation__V1__SpecialistGroup   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Escalation__V1__SpecialistGroup *
+       support__escalation__v1__specialist_group__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__escalation__v1__specialist_group__free_unpacked
+                     (Support__Escalation__V1__SpecialistGroup *message,
                       ProtobufCAllocator *allocator);
 /* Support__Escalation__V1__Roster methods */
 void   support__escalation__v1__roster__init
@@ -631,6 +722,9 @@ typedef void (*Support__Escalation__V1__Shift_Closure)
 typedef void (*Support__Escalation__V1__DutyManager_Closure)
                  (const Support__Escalation__V1__DutyManager *message,
                   void *closure_data);
+typedef void (*Support__Escalation__V1__SpecialistGroup_Closure)
+                 (const Support__Escalation__V1__SpecialistGroup *message,
+                  void *closure_data);
 typedef void (*Support__Escalation__V1__Roster_Closure)
                  (const Support__Escalation__V1__Roster *message,
                   void *closure_data);
@@ -741,8 +835,10 @@ void support__escalation__v1__escalation__get_roster(ProtobufCService *service,
 
 extern const ProtobufCEnumDescriptor    support__escalation__v1__direction__descriptor;
 extern const ProtobufCEnumDescriptor    support__escalation__v1__weekday__descriptor;
+extern const ProtobufCEnumDescriptor    support__escalation__v1__group_hours__descriptor;
 extern const ProtobufCMessageDescriptor support__escalation__v1__shift__descriptor;
 extern const ProtobufCMessageDescriptor support__escalation__v1__duty_manager__descriptor;
+extern const ProtobufCMessageDescriptor support__escalation__v1__specialist_group__descriptor;
 extern const ProtobufCMessageDescriptor support__escalation__v1__roster__descriptor;
 extern const ProtobufCMessageDescriptor support__escalation__v1__set_roster_request__descriptor;
 extern const ProtobufCMessageDescriptor support__escalation__v1__get_roster_request__descriptor;

@@ -1177,6 +1177,51 @@ void   support__events__v1__escalated__free_unpacked
   assert(message->base.descriptor == &support__events__v1__escalated__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__events__v1__roster_changed__init
+                     (Support__Events__V1__RosterChanged         *message)
+{
+  static const Support__Events__V1__RosterChanged init_value = SUPPORT__EVENTS__V1__ROSTER_CHANGED__INIT;
+  *message = init_value;
+}
+size_t support__events__v1__roster_changed__get_packed_size
+                     (const Support__Events__V1__RosterChanged *message)
+{
+  assert(message->base.descriptor == &support__events__v1__roster_changed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__events__v1__roster_changed__pack
+                     (const Support__Events__V1__RosterChanged *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__events__v1__roster_changed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__events__v1__roster_changed__pack_to_buffer
+                     (const Support__Events__V1__RosterChanged *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__events__v1__roster_changed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Events__V1__RosterChanged *
+       support__events__v1__roster_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Events__V1__RosterChanged *)
+     protobuf_c_message_unpack (&support__events__v1__roster_changed__descriptor,
+                                allocator, len, data);
+}
+void   support__events__v1__roster_changed__free_unpacked
+                     (Support__Events__V1__RosterChanged *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__events__v1__roster_changed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor support__events__v1__deliver_request__field_descriptors[1] =
 {
   {
@@ -1266,7 +1311,7 @@ const ProtobufCMessageDescriptor support__events__v1__deliver_response__descript
   (ProtobufCMessageInit) support__events__v1__deliver_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[27] =
+static const ProtobufCFieldDescriptor support__events__v1__event__field_descriptors[28] =
 {
   {
     "event_id",
@@ -1592,6 +1637,18 @@ static const ProtobufCFieldDescriptor support__events__v1__event__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "roster_changed",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Support__Events__V1__Event, payload_case),
+    offsetof(Support__Events__V1__Event, roster_changed),
+    &support__events__v1__roster_changed__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__events__v1__event__field_indices_by_name[] = {
   19,   /* field[19] = article_added */
@@ -1615,6 +1672,7 @@ static const unsigned support__events__v1__event__field_indices_by_name[] = {
   6,   /* field[6] = request_id */
   13,   /* field[13] = resolved */
   8,   /* field[8] = response_given */
+  27,   /* field[27] = roster_changed */
   2,   /* field[2] = sequence */
   11,   /* field[11] = severity_changed */
   22,   /* field[22] = sla_breached */
@@ -1628,7 +1686,7 @@ static const ProtobufCIntRange support__events__v1__event__number_ranges[4 + 1] 
   { 10, 7 },
   { 30, 21 },
   { 40, 26 },
-  { 0, 27 }
+  { 0, 28 }
 };
 const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
 {
@@ -1638,7 +1696,7 @@ const ProtobufCMessageDescriptor support__events__v1__event__descriptor =
   "Support__Events__V1__Event",
   "support.events.v1",
   sizeof(Support__Events__V1__Event),
-  27,
+  28,
   support__events__v1__event__field_descriptors,
   support__events__v1__event__field_indices_by_name,
   4,  support__events__v1__event__number_ranges,
@@ -3625,7 +3683,7 @@ const ProtobufCMessageDescriptor support__events__v1__customer_timeout__descript
   (ProtobufCMessageInit) support__events__v1__customer_timeout__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__events__v1__escalated__field_descriptors[16] =
+static const ProtobufCFieldDescriptor support__events__v1__escalated__field_descriptors[17] =
 {
   {
     "escalation_id",
@@ -3819,6 +3877,18 @@ static const ProtobufCFieldDescriptor support__events__v1__escalated__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unstaffed_reason",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__Escalated, unstaffed_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__events__v1__escalated__field_indices_by_name[] = {
   11,   /* field[11] = certificate_id */
@@ -3837,11 +3907,12 @@ static const unsigned support__events__v1__escalated__field_indices_by_name[] = 
   15,   /* field[15] = title */
   2,   /* field[2] = to_level */
   3,   /* field[3] = trigger */
+  16,   /* field[16] = unstaffed_reason */
 };
 static const ProtobufCIntRange support__events__v1__escalated__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor support__events__v1__escalated__descriptor =
 {
@@ -3851,11 +3922,49 @@ const ProtobufCMessageDescriptor support__events__v1__escalated__descriptor =
   "Support__Events__V1__Escalated",
   "support.events.v1",
   sizeof(Support__Events__V1__Escalated),
-  16,
+  17,
   support__events__v1__escalated__field_descriptors,
   support__events__v1__escalated__field_indices_by_name,
   1,  support__events__v1__escalated__number_ranges,
   (ProtobufCMessageInit) support__events__v1__escalated__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__events__v1__roster_changed__field_descriptors[1] =
+{
+  {
+    "roster",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Events__V1__RosterChanged, roster),
+    &support__escalation__v1__roster__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__events__v1__roster_changed__field_indices_by_name[] = {
+  0,   /* field[0] = roster */
+};
+static const ProtobufCIntRange support__events__v1__roster_changed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor support__events__v1__roster_changed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.events.v1.RosterChanged",
+  "RosterChanged",
+  "Support__Events__V1__RosterChanged",
+  "support.events.v1",
+  sizeof(Support__Events__V1__RosterChanged),
+  1,
+  support__events__v1__roster_changed__field_descriptors,
+  support__events__v1__roster_changed__field_indices_by_name,
+  1,  support__events__v1__roster_changed__number_ranges,
+  (ProtobufCMessageInit) support__events__v1__roster_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCMethodDescriptor support__events__v1__event_sink__method_descriptors[1] =

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "support/v1/common.pb-c.h"
+#include "support/v1/escalation.pb-c.h"
 
 typedef struct Support__Events__V1__DeliverRequest Support__Events__V1__DeliverRequest;
 typedef struct Support__Events__V1__DeliverResponse Support__Events__V1__DeliverResponse;
@@ -44,6 +45,7 @@ typedef struct Support__Events__V1__SLAMet Support__Events__V1__SLAMet;
 typedef struct Support__Events__V1__CustomerTimeoutWarning Support__Events__V1__CustomerTimeoutWarning;
 typedef struct Support__Events__V1__CustomerTimeout Support__Events__V1__CustomerTimeout;
 typedef struct Support__Events__V1__Escalated Support__Events__V1__Escalated;
+typedef struct Support__Events__V1__RosterChanged Support__Events__V1__RosterChanged;
 
 
 /* --- enums --- */
@@ -107,7 +109,8 @@ typedef enum {
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_SLA_MET = 32,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_CUSTOMER_TIMEOUT = 33,
   SUPPORT__EVENTS__V1__EVENT__PAYLOAD_CUSTOMER_TIMEOUT_WARNING = 34,
-  SUPPORT__EVENTS__V1__EVENT__PAYLOAD_ESCALATED = 40
+  SUPPORT__EVENTS__V1__EVENT__PAYLOAD_ESCALATED = 40,
+  SUPPORT__EVENTS__V1__EVENT__PAYLOAD_ROSTER_CHANGED = 41
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__EVENTS__V1__EVENT__PAYLOAD__CASE)
 } Support__Events__V1__Event__PayloadCase;
 
@@ -181,6 +184,7 @@ struct  Support__Events__V1__Event
      * escalation (40-49)
      */
     Support__Events__V1__Escalated *escalated;
+    Support__Events__V1__RosterChanged *roster_changed;
   };
 };
 #define SUPPORT__EVENTS__V1__EVENT__INIT \
@@ -746,10 +750,33 @@ struct  Support__Events__V1__Escalated
   Support__Common__V1__Tier tier;
   int32_t severity;
   char *title;
+  /*
+   * Set when escalation could not name everyone for this escalation (see
+   * support.escalation.v1.EscalationRecord.unstaffed_reason): notifier
+   * mails the fallback duty address (issue 23).
+   */
+  char *unstaffed_reason;
 };
 #define SUPPORT__EVENTS__V1__ESCALATED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__escalated__descriptor) \
-    , (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_LEVEL__ESCALATION_LEVEL_UNSPECIFIED, SUPPORT__COMMON__V1__ESCALATION_TRIGGER__ESCALATION_TRIGGER_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__COMMON__V1__TIER__TIER_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * An office's roster (or a certificate's override, or the fallback roster,
+ * office "*") as it is now, whole: published when escalation seeds it from
+ * roster.json and on every SetRoster. notifier keeps the latest version of
+ * each and resolves every staff recipient from it (R-ORG-4, issue 23).
+ * Not about one incident: incident_id is empty.
+ */
+struct  Support__Events__V1__RosterChanged
+{
+  ProtobufCMessage base;
+  Support__Escalation__V1__Roster *roster;
+};
+#define SUPPORT__EVENTS__V1__ROSTER_CHANGED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__events__v1__roster_changed__descriptor) \
+    , NULL }
 
 
 /* Support__Events__V1__DeliverRequest methods */
@@ -1246,6 +1273,25 @@ Support__Events__V1__Escalated *
 void   support__events__v1__escalated__free_unpacked
                      (Support__Events__V1__Escalated *message,
                       ProtobufCAllocator *allocator);
+/* Support__Events__V1__RosterChanged methods */
+void   support__events__v1__roster_changed__init
+                     (Support__Events__V1__RosterChanged         *message);
+size_t support__events__v1__roster_changed__get_packed_size
+                     (const Support__Events__V1__RosterChanged   *message);
+size_t support__events__v1__roster_changed__pack
+                     (const Support__Events__V1__RosterChanged   *message,
+                      uint8_t             *out);
+size_t support__events__v1__roster_changed__pack_to_buffer
+                     (const Support__Events__V1__RosterChanged   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Events__V1__RosterChanged *
+       support__events__v1__roster_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__events__v1__roster_changed__free_unpacked
+                     (Support__Events__V1__RosterChanged *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Support__Events__V1__DeliverRequest_Closure)
@@ -1326,6 +1372,9 @@ typedef void (*Support__Events__V1__CustomerTimeout_Closure)
 typedef void (*Support__Events__V1__Escalated_Closure)
                  (const Support__Events__V1__Escalated *message,
                   void *closure_data);
+typedef void (*Support__Events__V1__RosterChanged_Closure)
+                 (const Support__Events__V1__RosterChanged *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1379,6 +1428,7 @@ extern const ProtobufCMessageDescriptor support__events__v1__slamet__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__customer_timeout_warning__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__customer_timeout__descriptor;
 extern const ProtobufCMessageDescriptor support__events__v1__escalated__descriptor;
+extern const ProtobufCMessageDescriptor support__events__v1__roster_changed__descriptor;
 extern const ProtobufCServiceDescriptor support__events__v1__event_sink__descriptor;
 
 PROTOBUF_C__END_DECLS
