@@ -73,13 +73,16 @@ struct NotifierScenarioTests {
         #expect(mail.body.contains("+81-3-0000-0000"))
         #expect(mail.body.contains("2026-12-07 10:30 JST"))
 
-        let first = try await cluster.supportctl("status-report", incident)
+        let untold = try await cluster.supportctl("status-report", incident)
+        #expect(untold.status != 0, "a report needs the TAM's text (R-REP-2)")
+        let first = try await cluster.supportctl("status-report", incident, "--text", "We reproduced the crash.")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.hasPrefix("queued"))
-        let second = try await cluster.supportctl("status-report", incident)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.hasPrefix("suppressed"))
-        #expect(second.stdout.contains("2026-12-05 (Asia/Tokyo)"))
+        // A suppressed report was not sent: the command fails with the reason (issue 23, finding 7).
+        let second = try await cluster.supportctl("status-report", incident, "--text", "Still on it.")
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("suppressed"))
+        #expect(second.stderr.contains("2026-12-05 (Asia/Tokyo)"))
         let list = try await cluster.supportctl("notifications", "list", "--incident", incident, "--state", "suppressed")
         #expect(list.stdout.contains("status-report"))
         try await Self.settled(cluster) { $0.incidentID == incident && $0.templateName == "status-report" }

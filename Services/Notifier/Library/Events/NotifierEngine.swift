@@ -247,7 +247,7 @@ struct NotifierEngine: Sendable {
     func create(
         _ draft: Draft, incident: String, eventID: String, certificate: String, now: Date, dedupKey: String,
         notBefore: Date? = nil, reportDay: String? = nil, state: Support_Notifier_V1_MessageState = .pending, reason: String = "",
-        in db: Database
+        statusReport: StatusReportContent? = nil, in db: Database
     ) throws -> Message {
         let rendered: Templates.Rendered
         do { rendered = try self.templates.render(draft.template, language: draft.language, draft.values) } catch { throw EngineError.render("\(error)") }
@@ -265,6 +265,7 @@ struct NotifierEngine: Sendable {
         message.createdAt = .init(date: now)
         if state == .pending { message.nextAttemptAt = .init(date: now) }
         if let notBefore { message.notBefore = .init(date: notBefore) }
+        if let statusReport { message.statusReport = statusReport }
         return try NotifierStore.insert(message, dedupKey: dedupKey, reportDay: reportDay, in: db)
     }
 
