@@ -92,6 +92,29 @@ struct NotifierScenarioTests {
         await cluster.shutdown()
     }
 
+    @Test("R-REP-2: a deferred status report is sent on its Tokyo day with the incident's state of then and the TAM's words (issue 23, finding 7)")
+    func deferredStatusReportShowsStateWhenSent() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T09:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        let incident = try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")
+        try await cluster.drained()
+        #expect(try await cluster.supportctl("status-report", incident, "--text", "We reproduced it.").status == 0)
+        let deferred = try await cluster.supportctl("status-report", incident, "--text", "The fix is in test.", "--next-action", "We ship it on Monday.", "--defer")
+        #expect(deferred.status == 0, "\(deferred.stderr)")
+        #expect(deferred.stdout.hasPrefix("deferred"))
+        #expect(try await cluster.supportctl("incident", "request-info", incident, "--message", "which hosts?").status == 0)
+        try await cluster.drained()
+        #expect(try await cluster.supportctl("clock", "set", "2026-12-06T00:00:05+09:00").status == 0)
+        try await Self.settled(cluster) { $0.incidentID == incident && $0.templateName == "status-report" }
+        let reports = try await Self.messages(cluster).filter { $0.incidentID == incident && $0.templateName == "status-report" }
+        let sunday = try #require(reports.first { $0.statusReport.reportDay == "2026-12-06" })
+        #expect(sunday.state == .sent)
+        #expect(sunday.body.contains("The fix is in test."))
+        #expect(sunday.body.contains("We ship it on Monday."), "the next action, in either language")
+        #expect(sunday.body.contains("waiting for your answer") || sunday.body.contains("お客様のご回答待ち"), "\(sunday.body)")
+        await cluster.shutdown()
+    }
+
     @Test("notifier killed with SIGKILL during a burst of events and restarted delivers every message exactly once")
     func killDuringBurst() async throws {
         let cluster = try ServiceCluster(fakeClock: "2026-12-07T11:00:00+09:00")
