@@ -371,11 +371,45 @@ public nonisolated struct Support_Notifier_V1_Message: @unchecked Sendable {
   /// Clears the value of `nextAttemptAt`. Subsequent reads from it will return its default value.
   public mutating func clearNextAttemptAt() {_uniqueStorage()._nextAttemptAt = nil}
 
+  /// For a status report (R-REP-2): what the TAM wrote, from which subject
+  /// and body are rendered again when it is sent; unset otherwise.
+  public var statusReport: Support_Notifier_V1_StatusReportContent {
+    get {_storage._statusReport ?? Support_Notifier_V1_StatusReportContent()}
+    set {_uniqueStorage()._statusReport = newValue}
+  }
+  /// Returns true if `statusReport` has been explicitly set.
+  public var hasStatusReport: Bool {_storage._statusReport != nil}
+  /// Clears the value of `statusReport`. Subsequent reads from it will return its default value.
+  public mutating func clearStatusReport() {_uniqueStorage()._statusReport = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The TAM's part of a status report (R-REP-2).
+public nonisolated struct Support_Notifier_V1_StatusReportContent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What the TAM tells the customer: progress, findings, workaround.
+  public var text: String = String()
+
+  /// What happens next; empty for the step the incident's state implies.
+  public var nextAction: String = String()
+
+  /// The office-local day it is the report of ("2026-12-05").
+  public var reportDay: String = String()
+
+  /// The language it is written in for its recipient (R-COM-3).
+  public var language: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A phone call someone must make (the phone transport).
@@ -593,9 +627,15 @@ public nonisolated struct Support_Notifier_V1_RequestStatusReportRequest: Sendab
 
   public var actor: String = String()
 
-  /// When today's report was already sent: queue this one for the next day
-  /// instead of suppressing it.
+  /// When today's report was already sent: queue this one for the first
+  /// free day instead of suppressing it.
   public var deferIfSuppressed: Bool = false
+
+  /// Required: the TAM's words to the customer (R-REP-2).
+  public var text: String = String()
+
+  /// What happens next; empty for the step the incident's state implies.
+  public var nextAction: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -624,7 +664,8 @@ public nonisolated struct Support_Notifier_V1_RequestStatusReportResponse: Senda
     /// Recorded as suppressed: one was already sent today.
     case suppressed // = 2
 
-    /// Queued for the next calendar day (not_before).
+    /// Queued for the first free calendar day (not_before), and rendered
+    /// with the incident's state of then.
     case deferred // = 3
     case UNRECOGNIZED(Int)
 
@@ -833,7 +874,7 @@ nonisolated extension Support_Notifier_V1_DeliveryAttempt: SwiftProtobuf.Message
 
 nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Message"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}event_id\0\u{3}incident_id\0\u{3}certificate_id\0\u{3}template_name\0\u{1}recipients\0\u{1}subject\0\u{1}body\0\u{1}transport\0\u{1}state\0\u{3}suppressed_reason\0\u{1}attempts\0\u{3}message_id_header\0\u{3}in_reply_to\0\u{3}created_at\0\u{3}sent_at\0\u{3}not_before\0\u{3}next_attempt_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}event_id\0\u{3}incident_id\0\u{3}certificate_id\0\u{3}template_name\0\u{1}recipients\0\u{1}subject\0\u{1}body\0\u{1}transport\0\u{1}state\0\u{3}suppressed_reason\0\u{1}attempts\0\u{3}message_id_header\0\u{3}in_reply_to\0\u{3}created_at\0\u{3}sent_at\0\u{3}not_before\0\u{3}next_attempt_at\0\u{3}status_report\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -854,6 +895,7 @@ nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftP
     var _sentAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _notBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _nextAttemptAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _statusReport: Support_Notifier_V1_StatusReportContent? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -882,6 +924,7 @@ nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftP
       _sentAt = source._sentAt
       _notBefore = source._notBefore
       _nextAttemptAt = source._nextAttemptAt
+      _statusReport = source._statusReport
     }
   }
 
@@ -918,6 +961,7 @@ nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftP
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._sentAt) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._notBefore) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._nextAttemptAt) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._statusReport) }()
         default: break
         }
       }
@@ -984,6 +1028,9 @@ nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftP
       try { if let v = _storage._nextAttemptAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
       } }()
+      try { if let v = _storage._statusReport {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1011,10 +1058,56 @@ nonisolated extension Support_Notifier_V1_Message: SwiftProtobuf.Message, SwiftP
         if _storage._sentAt != rhs_storage._sentAt {return false}
         if _storage._notBefore != rhs_storage._notBefore {return false}
         if _storage._nextAttemptAt != rhs_storage._nextAttemptAt {return false}
+        if _storage._statusReport != rhs_storage._statusReport {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Support_Notifier_V1_StatusReportContent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatusReportContent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{3}next_action\0\u{3}report_day\0\u{1}language\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextAction) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reportDay) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.language) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 1)
+    }
+    if !self.nextAction.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextAction, fieldNumber: 2)
+    }
+    if !self.reportDay.isEmpty {
+      try visitor.visitSingularStringField(value: self.reportDay, fieldNumber: 3)
+    }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Support_Notifier_V1_StatusReportContent, rhs: Support_Notifier_V1_StatusReportContent) -> Bool {
+    if lhs.text != rhs.text {return false}
+    if lhs.nextAction != rhs.nextAction {return false}
+    if lhs.reportDay != rhs.reportDay {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1392,7 +1485,7 @@ nonisolated extension Support_Notifier_V1_RetryRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Support_Notifier_V1_RequestStatusReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestStatusReportRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}actor\0\u{3}defer_if_suppressed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}actor\0\u{3}defer_if_suppressed\0\u{1}text\0\u{3}next_action\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1403,6 +1496,8 @@ nonisolated extension Support_Notifier_V1_RequestStatusReportRequest: SwiftProto
       case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.deferIfSuppressed) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.nextAction) }()
       default: break
       }
     }
@@ -1418,6 +1513,12 @@ nonisolated extension Support_Notifier_V1_RequestStatusReportRequest: SwiftProto
     if self.deferIfSuppressed != false {
       try visitor.visitSingularBoolField(value: self.deferIfSuppressed, fieldNumber: 3)
     }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 4)
+    }
+    if !self.nextAction.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextAction, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1425,6 +1526,8 @@ nonisolated extension Support_Notifier_V1_RequestStatusReportRequest: SwiftProto
     if lhs.incidentID != rhs.incidentID {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.deferIfSuppressed != rhs.deferIfSuppressed {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.nextAction != rhs.nextAction {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

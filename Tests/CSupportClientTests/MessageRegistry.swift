@@ -147,6 +147,7 @@ enum MessageRegistry {
         "support.notifier.v1.RequestStatusReportRequest": Support_Notifier_V1_RequestStatusReportRequest.self,
         "support.notifier.v1.RequestStatusReportResponse": Support_Notifier_V1_RequestStatusReportResponse.self,
         "support.notifier.v1.RetryRequest": Support_Notifier_V1_RetryRequest.self,
+        "support.notifier.v1.StatusReportContent": Support_Notifier_V1_StatusReportContent.self,
         "support.reflection.v1.ListMethodsRequest": Support_Reflection_V1_ListMethodsRequest.self,
         "support.reflection.v1.ListMethodsResponse": Support_Reflection_V1_ListMethodsResponse.self,
         "support.reflection.v1.MethodDescriptor": Support_Reflection_V1_MethodDescriptor.self,

@@ -157,6 +157,7 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.notifier.v1.RequestStatusReportRequest", &support__notifier__v1__request_status_report_request__descriptor },
     { "support.notifier.v1.RequestStatusReportResponse", &support__notifier__v1__request_status_report_response__descriptor },
     { "support.notifier.v1.RetryRequest", &support__notifier__v1__retry_request__descriptor },
+    { "support.notifier.v1.StatusReportContent", &support__notifier__v1__status_report_content__descriptor },
     { "support.reflection.v1.ListMethodsRequest", &support__reflection__v1__list_methods_request__descriptor },
     { "support.reflection.v1.ListMethodsResponse", &support__reflection__v1__list_methods_response__descriptor },
     { "support.reflection.v1.MethodDescriptor", &support__reflection__v1__method_descriptor__descriptor },
@@ -187,4 +188,4 @@ const sd_conformance_entry sd_conformance_entries[] = {
     { "support.sla.v1.Timer", &support__sla__v1__timer__descriptor },
 };
 
-const size_t sd_conformance_entry_count = 169;
+const size_t sd_conformance_entry_count = 170;

@@ -73,19 +73,45 @@ struct NotifierScenarioTests {
         #expect(mail.body.contains("+81-3-0000-0000"))
         #expect(mail.body.contains("2026-12-07 10:30 JST"))
 
-        let first = try await cluster.supportctl("status-report", incident)
+        let untold = try await cluster.supportctl("status-report", incident)
+        #expect(untold.status != 0, "a report needs the TAM's text (R-REP-2)")
+        let first = try await cluster.supportctl("status-report", incident, "--text", "We reproduced the crash.")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.hasPrefix("queued"))
-        let second = try await cluster.supportctl("status-report", incident)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.hasPrefix("suppressed"))
-        #expect(second.stdout.contains("2026-12-05 (Asia/Tokyo)"))
+        // A suppressed report was not sent: the command fails with the reason (issue 23, finding 7).
+        let second = try await cluster.supportctl("status-report", incident, "--text", "Still on it.")
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("suppressed"))
+        #expect(second.stderr.contains("2026-12-05 (Asia/Tokyo)"))
         let list = try await cluster.supportctl("notifications", "list", "--incident", incident, "--state", "suppressed")
         #expect(list.stdout.contains("status-report"))
         try await Self.settled(cluster) { $0.incidentID == incident && $0.templateName == "status-report" }
         let queued = Set(try await Self.messages(cluster).filter { $0.templateName == "status-report" && $0.state == .sent }.map(\.id))
         let reports = Self.maildir(cluster).filter { queued.contains($0.headers["X-SupportDesk-Message"] ?? "") }.count
         #expect(reports == 1, "only the first status report reaches the Maildir")
+        await cluster.shutdown()
+    }
+
+    @Test("R-REP-2: a deferred status report is sent on its Tokyo day with the incident's state of then and the TAM's words (issue 23, finding 7)")
+    func deferredStatusReportShowsStateWhenSent() async throws {
+        let cluster = try ServiceCluster(fakeClock: "2026-12-05T09:00:00+09:00")
+        try await SLAScenarioTests.setUp(cluster)
+        let incident = try await SLAScenarioTests.open(cluster, severity: 1, channel: "phone")
+        try await cluster.drained()
+        #expect(try await cluster.supportctl("status-report", incident, "--text", "We reproduced it.").status == 0)
+        let deferred = try await cluster.supportctl("status-report", incident, "--text", "The fix is in test.", "--next-action", "We ship it on Monday.", "--defer")
+        #expect(deferred.status == 0, "\(deferred.stderr)")
+        #expect(deferred.stdout.hasPrefix("deferred"))
+        #expect(try await cluster.supportctl("incident", "request-info", incident, "--message", "which hosts?").status == 0)
+        try await cluster.drained()
+        #expect(try await cluster.supportctl("clock", "set", "2026-12-06T00:00:05+09:00").status == 0)
+        try await Self.settled(cluster) { $0.incidentID == incident && $0.templateName == "status-report" }
+        let reports = try await Self.messages(cluster).filter { $0.incidentID == incident && $0.templateName == "status-report" }
+        let sunday = try #require(reports.first { $0.statusReport.reportDay == "2026-12-06" })
+        #expect(sunday.state == .sent)
+        #expect(sunday.body.contains("The fix is in test."))
+        #expect(sunday.body.contains("We ship it on Monday."), "the next action, in either language")
+        #expect(sunday.body.contains("waiting for your answer") || sunday.body.contains("お客様のご回答待ち"), "\(sunday.body)")
         await cluster.shutdown()
     }
 

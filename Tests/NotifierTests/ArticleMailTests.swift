@@ -87,7 +87,7 @@ struct ArticleMailTests {
         let ack = try #require(messages.first { $0.templateName == "incident-opened" })
         #expect(ack.inReplyTo.isEmpty, "the reporting contact's acknowledgement starts the thread")
         let rest = messages.filter { $0.id != ack.id }
-        #expect(rest.count == 6, "chika's acknowledgement, the SLA warning, and two articles to two contacts")
+        #expect(rest.count == 8, "chika's acknowledgement, the duty manager's alert mail and call, the SLA warning, and two articles to two contacts")
         #expect(rest.allSatisfy { $0.inReplyTo == ack.messageIDHeader })
         #expect(Set(messages.map(\.messageIDHeader)).count == messages.count)
         #expect(messages.allSatisfy { $0.subject.hasPrefix("[INC-000001] ") })

@@ -40,7 +40,8 @@ struct DeliveryRetryTests {
 
     @Test("A failing transport is retried with doubling backoff, then the message is failed with every attempt's error")
     func backoffThenFailed() async throws {
-        let harness = try NotifierHarness()
+        // Severity 3: the acknowledgement is the one message (1 and 2 also alert staff).
+        let harness = try NotifierHarness(severity: 3)
         try harness.open()
         let transport = FlakyTransport(failures: 10)
         let worker = try Self.worker(harness, transport: transport, maxAttempts: 3)

@@ -182,9 +182,19 @@ final class NotifierHarness {
         }.filter { template == nil || $0.templateName == template }
     }
 
-    func statusReport(at: String, defer deferIfSuppressed: Bool = false) throws -> StatusReportResponse {
+    func statusReport(
+        at: String, defer deferIfSuppressed: Bool = false, text: String = "We reproduced the crash.", nextAction: String = ""
+    ) throws -> StatusReportResponse {
         try self.database.writer.write { db in
-            try self.engine.requestStatusReport(self.incident, deferIfSuppressed: deferIfSuppressed, now: jst(at), in: db)
+            try self.engine.requestStatusReport(
+                self.incident, text: text, nextAction: nextAction, deferIfSuppressed: deferIfSuppressed, now: jst(at), in: db
+            )
         }
+    }
+
+    /// What the delivery worker does before each round: renders the status
+    /// reports due by local Tokyo time `at` (R-REP-2).
+    func renderDue(at: String) throws {
+        try self.database.writer.write { db in try self.engine.renderDueStatusReports(now: jst(at), in: db) }
     }
 }

@@ -43,4 +43,67 @@ struct StatusReportTests {
         #expect(error.message.contains("quarterly report"))
         #expect(error.reason == "NOT_INDIVIDUALLY_REPORTED")
     }
+
+    @Test("R-REP-2: a report carries the TAM's text and the next action; without one it states the step the incident's state implies")
+    func textAndNextAction() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        let given = try #require(try harness.statusReport(at: "2026-12-05T09:00:00", text: "The crash is in the scanner's unpacker.", nextAction: "We send a patched build by 15:00.").messages.first)
+        #expect(given.body.contains("The crash is in the scanner's unpacker."))
+        #expect(given.body.contains("Next step: We send a patched build by 15:00."))
+        #expect(given.statusReport.text == "The crash is in the scanner's unpacker.")
+
+        let other = try NotifierHarness(channel: .phone)
+        try other.open()
+        let implied = try #require(try other.statusReport(at: "2026-12-05T03:10:00").messages.first)
+        #expect(implied.body.contains("Next step: we continue working on it and answer you by 2026-12-05 03:30 JST."))
+    }
+
+    @Test("R-REP-2: no report promises another that nothing schedules; one queued for a later day is named")
+    func promiseOnlyWhatIsScheduled() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        let first = try #require(try harness.statusReport(at: "2026-12-05T09:00:00").messages.first)
+        #expect(!first.body.contains("tomorrow"))
+        #expect(!first.body.contains("next status report is scheduled"))
+        #expect(first.body.contains("at most one status report a day"))
+        _ = try harness.statusReport(at: "2026-12-05T10:00:00", defer: true)
+        // Rendered again when it is sent, the first now names Sunday's.
+        try harness.renderDue(at: "2026-12-05T10:01:00")
+        let resent = try #require(try harness.messages("status-report").first)
+        #expect(resent.body.contains("The next status report is scheduled for 2026-12-06."))
+    }
+
+    @Test("R-REP-2: a deferred report shows the incident as it is on its day, not as it was when it was queued")
+    func deferredShowsStateAtSendTime() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        _ = try harness.statusReport(at: "2026-12-05T09:00:00")
+        let queued = try #require(try harness.statusReport(at: "2026-12-05T10:00:00", defer: true).messages.first)
+        #expect(queued.body.contains("State:    received"))
+        (harness.snapshot.state, harness.snapshot.side, harness.snapshot.previousSide) = (.waitingCustomer, .customer, .vendor)
+        try harness.send(.infoRequested(.init()), at: "2026-12-05T20:00:00")
+        try harness.renderDue(at: "2026-12-05T23:59:00")
+        #expect(try harness.messages("status-report").last?.body == queued.body, "not rendered before its day")
+        try harness.renderDue(at: "2026-12-06T00:00:00")
+        let sent = try #require(try harness.messages("status-report").last)
+        #expect(sent.state == .pending)
+        #expect(sent.body.contains("State:    waiting for your answer"))
+        #expect(sent.body.contains("Next step: we are waiting for your answer to our last question"))
+        #expect(!sent.body.contains("Response due by"))
+    }
+
+    @Test("R-REP-2: a deferred report whose incident is resolved before its day is suppressed then, with the reason")
+    func deferredForResolvedIsSuppressed() throws {
+        let harness = try NotifierHarness(channel: .phone)
+        try harness.open()
+        _ = try harness.statusReport(at: "2026-12-05T09:00:00")
+        _ = try harness.statusReport(at: "2026-12-05T10:00:00", defer: true)
+        harness.snapshot.state = .resolved
+        try harness.send(.resolved(.init()), at: "2026-12-05T20:00:00")
+        try harness.renderDue(at: "2026-12-06T00:00:00")
+        let deferred = try #require(try harness.messages("status-report").last)
+        #expect(deferred.state == .suppressed)
+        #expect(deferred.suppressedReason.contains("not sent on its day: INC-000001 is resolved"))
+    }
 }

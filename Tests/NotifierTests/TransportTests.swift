@@ -25,7 +25,8 @@ struct TransportTests {
         var warning = Support_Events_V1_SLAWarning()
         warning.cycle = harness.cycle(due: "2026-12-05T10:30:00")
         try harness.send(.slaWarning(warning), at: "2026-12-05T10:00:00", producer: "sla-timer")
-        return try harness.messages()
+        // The severity-1 arrival alert (issue 23) is left out: these are about the transport.
+        return try harness.messages().filter { $0.templateName != NotifierEngine.alertTemplate }
     }
 
     @Test("Maildir: one RFC 5322 file per message in new/, threaded per incident, and a repeated delivery adds no copy")
@@ -63,7 +64,7 @@ struct TransportTests {
             warning.cycle = harness.cycle(due: "2026-12-05T10:30:00")
             try harness.send(.slaWarning(warning), at: "2026-12-05T10:00:00", producer: "sla-timer")
         }
-        let (one, two) = (try first.messages(), try second.messages())
+        let (one, two) = try [first, second].map { try $0.messages().filter { $0.templateName != NotifierEngine.alertTemplate } }.pair
         #expect(one.count == 2 && two.count == 2)
         #expect(one[0].id == two[0].id, "the acknowledgement was copied with the database")
         #expect(one[1].id != two[1].id, "the next number is the same in both copies; the ids are not")
@@ -152,3 +153,8 @@ struct TemplateCheckTests {
     }
 }
 
+
+extension Array {
+    /// The two elements of a two-element array.
+    fileprivate var pair: (Element, Element) { (self[0], self[1]) }
+}

@@ -323,6 +323,7 @@ struct IdempotencyKeyTests {
         var report = Support_Notifier_V1_RequestStatusReportRequest()
         report.incidentID = outbreak.id
         report.actor = "tam.sato"
+        report.text = "We reproduced the outbreak."
         try await Self.twice(notifier, NotifierRPC.requestStatusReport, report, calls: calls)
         var quarterly = Support_Notifier_V1_GenerateReportRequest()
         quarterly.certificateID = "C-1"

@@ -39,6 +39,8 @@ public enum NotifierService {
             )
             let worker = DeliveryWorker(environment: environment, config: config, transport: transport) { db, now in
                 _ = try engine.generateScheduledReports(now: now, in: db)
+                // R-REP-2: a status report shows the incident as it is when sent.
+                try engine.renderDueStatusReports(now: now, in: db)
             }
             environment.metrics.countRows(
                 "supportdesk_messages", by: "state", as: Support_Notifier_V1_MessageState.self,

@@ -60,21 +60,30 @@ struct StatusReportCommand: AsyncParsableCommand {
     )
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The incident id.") var incident: String
-    @Flag(name: .customLong("defer"), help: "If today's was already sent, queue this one for the next day instead of suppressing it.") var deferIfSuppressed = false
+    @Option(help: "What you tell the customer: progress, findings, what was tried (required).") var text: String
+    @Option(help: "What happens next; default: the step the incident's state implies.") var nextAction: String = ""
+    @Flag(name: .customLong("defer"), help: "If today's was already sent, queue this one for the first free day instead of suppressing it.") var deferIfSuppressed = false
     @Option(help: "Who asks.") var actor: String = IncidentCommand.staff
 
+    /// A suppressed report was not sent: the command fails with the reason
+    /// on stderr (issue 23, finding 7), after showing the recorded message.
     func run() async throws {
         var request = Support_Notifier_V1_RequestStatusReportRequest()
         request.incidentID = self.incident
         request.actor = self.actor
+        request.text = self.text
+        request.nextAction = self.nextAction
         request.deferIfSuppressed = self.deferIfSuppressed
         let response = try await self.global.call("notifier", NotifierRPC.requestStatusReport, request)
+        let message = response.messages.first
+        if response.outcome == .suppressed {
+            if self.global.json { try self.global.show(response) { _ in "" } }
+            throw CommandFailure(message: "suppressed \(message?.id ?? ""): \(message?.suppressedReason ?? "")")
+        }
         try self.global.show(response) { response in
-            let message = response.messages.first
             switch response.outcome {
-            case .queued: return "queued \(message?.id ?? "")"
-            case .deferred: return "deferred \(message?.id ?? "") until \(message?.notBefore.text ?? "")"
-            default: return "suppressed \(message?.id ?? ""): \(message?.suppressedReason ?? "")"
+            case .deferred: "deferred \(message?.id ?? "") until \(message?.notBefore.text ?? "")"
+            default: "queued \(message?.id ?? "")"
             }
         }
     }

@@ -34,7 +34,7 @@ struct Templates: Sendable {
     ]
 
     /// What staff receive: English only; rule ids welcome.
-    static let staffKinds = ["sla-warning", "sla-breached", "sla-breach-withdrawn", "escalated"]
+    static let staffKinds = ["incident-alert", "sla-warning", "sla-breached", "sla-breach-withdrawn", "escalated"]
 
     /// Every kind notifier sends; start-up fails if one is missing in `en/`.
     static let required = customerKinds + staffKinds

@@ -69,6 +69,14 @@ struct NotifierEngine: Sendable {
             if try NotifierStore.save(changed.roster, in: db) { self.rosterBook.apply(changed.roster) }
         case .incidentOpened(let opened):
             drafts = try self.acknowledgement(opened.incident, incident: event.incidentID, in: db)
+            // R-ORG-4: severity 1 and 2 reach the responsible person at once (issue 23).
+            drafts += try self.arrivalAlert(incident: event.incidentID, raisedFrom: nil, at: at, in: db)
+        case .severityChanged(let change):
+            // R-SLA-7: the running cycle is re-targeted from its start, as sla-timer does.
+            try self.trackDue(event, in: db)
+            drafts = try self.arrivalAlert(incident: event.incidentID, raisedFrom: Int(change.fromSeverity), at: at, in: db)
+        case .infoProvided, .reopened, .responseGiven, .workaroundProvided, .infoRequested, .resolved, .closed:
+            try self.trackDue(event, in: db)
         case .articleAdded(let added):
             // R-COM-1: every public vendor article reaches the customer; the
             // closure's (R-SLA-6 and R-SCOPE included) is the one closure mail.
@@ -130,12 +138,15 @@ struct NotifierEngine: Sendable {
             }
             drafts = Self.customerDrafts("customer-timeout-warning", view.snapshot, values)
         case .slaMet(let met):
-            try NotifierStore.setDue(nil, incidentID: event.incidentID, in: db)
+            // A met cycle of an incident not yet known changes nothing notifier shows.
+            let known = try NotifierStore.incident(event.incidentID, in: db) != nil
+            guard met.withdrawsBreach || known else { break }
+            let view = try self.view(event, in: db)
+            try self.cycleMet(met, incident: event.incidentID, snapshot: view.snapshot, in: db)
             guard met.withdrawsBreach else { break }
             // The breach alert went to the level's owner and the TAM: they
             // learn it was wrong. An escalation it caused is undone by
             // escalation, whose Escalated event says so separately.
-            let view = try self.view(event, in: db)
             var values = try self.values(event.incidentID, snapshot: view.snapshot, due: met.cycle.dueAt.date)
             values["met_local"] = try LocalTime.text(met.metAt.date, self.office(view.snapshot.office, incident: event.incidentID).timeZone)
             values["level"] = view.level
@@ -205,7 +216,7 @@ struct NotifierEngine: Sendable {
     /// Who is told of a breach (and of its withdrawal): the person
     /// responsible at the incident's level and the TAM, or the duty manager
     /// out of the TAM's hours (R-ORG-4), each once.
-    private func levelOwnerAndTAM(_ view: NotifierStore.IncidentView, at: Date) -> [Recipients.Staff] {
+    func levelOwnerAndTAM(_ view: NotifierStore.IncidentView, at: Date) -> [Recipients.Staff] {
         let (tam, office, certificate) = (view.snapshot.tam, view.snapshot.office, view.snapshot.certificateID)
         return Self.unique([
             self.recipients.levelOwner(view.level, tam: tam, office: office, at: at, certificate: certificate),
@@ -213,7 +224,7 @@ struct NotifierEngine: Sendable {
         ].compactMap { $0 })
     }
 
-    private func staffDraft(_ template: String, _ staff: Recipients.Staff, _ values: [String: Any]) -> Draft {
+    func staffDraft(_ template: String, _ staff: Recipients.Staff, _ values: [String: Any]) -> Draft {
         var values = values
         values["recipient_name"] = staff.recipient.name
         values["role"] = Recipients.roleName(staff.recipient.role)
@@ -266,7 +277,7 @@ struct NotifierEngine: Sendable {
     func create(
         _ draft: Draft, incident: String, eventID: String, certificate: String, now: Date, dedupKey: String,
         notBefore: Date? = nil, reportDay: String? = nil, state: Support_Notifier_V1_MessageState = .pending, reason: String = "",
-        in db: Database
+        statusReport: StatusReportContent? = nil, in db: Database
     ) throws -> Message {
         let rendered: Templates.Rendered
         do { rendered = try self.templates.render(draft.template, language: draft.language, draft.values) } catch { throw EngineError.render("\(error)") }
@@ -284,6 +295,7 @@ struct NotifierEngine: Sendable {
         message.createdAt = .init(date: now)
         if state == .pending { message.nextAttemptAt = .init(date: now) }
         if let notBefore { message.notBefore = .init(date: notBefore) }
+        if let statusReport { message.statusReport = statusReport }
         return try NotifierStore.insert(message, dedupKey: dedupKey, reportDay: reportDay, in: db)
     }
 

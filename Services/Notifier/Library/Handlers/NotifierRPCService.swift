@@ -58,8 +58,12 @@ struct NotifierRPCService: RPCService {
         router.register(NotifierRPC.requestStatusReport) { request, context in
             let id = try Field.required(request.incidentID, "incident_id", "the incident to report on")
             _ = try Field.required(request.actor, "actor", "the staff id sending the report")
+            let text = try Field.required(request.text, "text", "the TAM's words to the customer: progress, findings, what was tried (R-REP-2)", max: Field.longText)
+            let nextAction = try Field.optional(request.nextAction, "next_action")
             let response = try await self.environment.writes.write(context) { db, now in
-                Written(try self.engine.requestStatusReport(id, deferIfSuppressed: request.deferIfSuppressed, now: now, in: db))
+                Written(try self.engine.requestStatusReport(
+                    id, text: text, nextAction: nextAction, deferIfSuppressed: request.deferIfSuppressed, now: now, in: db
+                ))
             }
             self.worker.wake()
             return response

@@ -212,6 +212,23 @@ enum NotifierStore {
         ))
     }
 
+    /// The office-local days after `day` for which a status report of the
+    /// incident is pending (queued or deferred).
+    static func reportDays(of incidentID: String, pendingAfter day: String, in db: Database) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(sql: "SELECT DISTINCT report_day FROM message WHERE incident_id = ? AND template = 'status-report' AND state = ? AND report_day > ?"),
+            arguments: [incidentID, Support_Notifier_V1_MessageState.pending.rawValue, day]
+        )
+    }
+
+    /// Pending status reports due by `now`, oldest first.
+    static func dueStatusReports(by now: Date, in db: Database) throws -> [Message] {
+        try Data.fetchAll(
+            db.cachedStatement(sql: "SELECT document FROM message WHERE template = 'status-report' AND state = ? AND due_at <= ? ORDER BY due_at, number"),
+            arguments: [Support_Notifier_V1_MessageState.pending.rawValue, now.timeIntervalSince1970]
+        ).map { try Message(serializedBytes: $0) }
+    }
+
     // MARK: Calls and reports
 
     static func insertCall(_ call: Support_Notifier_V1_CallTask, in db: Database) throws {

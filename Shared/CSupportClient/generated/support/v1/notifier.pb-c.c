@@ -142,6 +142,51 @@ void   support__notifier__v1__message__free_unpacked
   assert(message->base.descriptor == &support__notifier__v1__message__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   support__notifier__v1__status_report_content__init
+                     (Support__Notifier__V1__StatusReportContent         *message)
+{
+  static const Support__Notifier__V1__StatusReportContent init_value = SUPPORT__NOTIFIER__V1__STATUS_REPORT_CONTENT__INIT;
+  *message = init_value;
+}
+size_t support__notifier__v1__status_report_content__get_packed_size
+                     (const Support__Notifier__V1__StatusReportContent *message)
+{
+  assert(message->base.descriptor == &support__notifier__v1__status_report_content__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t support__notifier__v1__status_report_content__pack
+                     (const Support__Notifier__V1__StatusReportContent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &support__notifier__v1__status_report_content__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t support__notifier__v1__status_report_content__pack_to_buffer
+                     (const Support__Notifier__V1__StatusReportContent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &support__notifier__v1__status_report_content__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Support__Notifier__V1__StatusReportContent *
+       support__notifier__v1__status_report_content__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Support__Notifier__V1__StatusReportContent *)
+     protobuf_c_message_unpack (&support__notifier__v1__status_report_content__descriptor,
+                                allocator, len, data);
+}
+void   support__notifier__v1__status_report_content__free_unpacked
+                     (Support__Notifier__V1__StatusReportContent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &support__notifier__v1__status_report_content__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   support__notifier__v1__call_task__init
                      (Support__Notifier__V1__CallTask         *message)
 {
@@ -804,7 +849,7 @@ const ProtobufCMessageDescriptor support__notifier__v1__delivery_attempt__descri
   (ProtobufCMessageInit) support__notifier__v1__delivery_attempt__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__notifier__v1__message__field_descriptors[18] =
+static const ProtobufCFieldDescriptor support__notifier__v1__message__field_descriptors[19] =
 {
   {
     "id",
@@ -1022,6 +1067,18 @@ static const ProtobufCFieldDescriptor support__notifier__v1__message__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "status_report",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__Message, status_report),
+    &support__notifier__v1__status_report_content__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__notifier__v1__message__field_indices_by_name[] = {
   11,   /* field[11] = attempts */
@@ -1038,6 +1095,7 @@ static const unsigned support__notifier__v1__message__field_indices_by_name[] = 
   5,   /* field[5] = recipients */
   15,   /* field[15] = sent_at */
   9,   /* field[9] = state */
+  18,   /* field[18] = status_report */
   6,   /* field[6] = subject */
   10,   /* field[10] = suppressed_reason */
   4,   /* field[4] = template_name */
@@ -1046,7 +1104,7 @@ static const unsigned support__notifier__v1__message__field_indices_by_name[] = 
 static const ProtobufCIntRange support__notifier__v1__message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor support__notifier__v1__message__descriptor =
 {
@@ -1056,11 +1114,88 @@ const ProtobufCMessageDescriptor support__notifier__v1__message__descriptor =
   "Support__Notifier__V1__Message",
   "support.notifier.v1",
   sizeof(Support__Notifier__V1__Message),
-  18,
+  19,
   support__notifier__v1__message__field_descriptors,
   support__notifier__v1__message__field_indices_by_name,
   1,  support__notifier__v1__message__number_ranges,
   (ProtobufCMessageInit) support__notifier__v1__message__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor support__notifier__v1__status_report_content__field_descriptors[4] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__StatusReportContent, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_action",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__StatusReportContent, next_action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "report_day",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__StatusReportContent, report_day),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "language",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__StatusReportContent, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned support__notifier__v1__status_report_content__field_indices_by_name[] = {
+  3,   /* field[3] = language */
+  1,   /* field[1] = next_action */
+  2,   /* field[2] = report_day */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange support__notifier__v1__status_report_content__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor support__notifier__v1__status_report_content__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "support.notifier.v1.StatusReportContent",
+  "StatusReportContent",
+  "Support__Notifier__V1__StatusReportContent",
+  "support.notifier.v1",
+  sizeof(Support__Notifier__V1__StatusReportContent),
+  4,
+  support__notifier__v1__status_report_content__field_descriptors,
+  support__notifier__v1__status_report_content__field_indices_by_name,
+  1,  support__notifier__v1__status_report_content__number_ranges,
+  (ProtobufCMessageInit) support__notifier__v1__status_report_content__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor support__notifier__v1__call_task__field_descriptors[7] =
@@ -1603,7 +1738,7 @@ const ProtobufCMessageDescriptor support__notifier__v1__retry_request__descripto
   (ProtobufCMessageInit) support__notifier__v1__retry_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor support__notifier__v1__request_status_report_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor support__notifier__v1__request_status_report_request__field_descriptors[5] =
 {
   {
     "incident_id",
@@ -1641,16 +1776,42 @@ static const ProtobufCFieldDescriptor support__notifier__v1__request_status_repo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__RequestStatusReportRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_action",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Support__Notifier__V1__RequestStatusReportRequest, next_action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned support__notifier__v1__request_status_report_request__field_indices_by_name[] = {
   1,   /* field[1] = actor */
   2,   /* field[2] = defer_if_suppressed */
   0,   /* field[0] = incident_id */
+  4,   /* field[4] = next_action */
+  3,   /* field[3] = text */
 };
 static const ProtobufCIntRange support__notifier__v1__request_status_report_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor support__notifier__v1__request_status_report_request__descriptor =
 {
@@ -1660,7 +1821,7 @@ const ProtobufCMessageDescriptor support__notifier__v1__request_status_report_re
   "Support__Notifier__V1__RequestStatusReportRequest",
   "support.notifier.v1",
   sizeof(Support__Notifier__V1__RequestStatusReportRequest),
-  3,
+  5,
   support__notifier__v1__request_status_report_request__field_descriptors,
   support__notifier__v1__request_status_report_request__field_indices_by_name,
   1,  support__notifier__v1__request_status_report_request__number_ranges,

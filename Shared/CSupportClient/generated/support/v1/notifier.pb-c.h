@@ -19,6 +19,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Support__Notifier__V1__Recipient Support__Notifier__V1__Recipient;
 typedef struct Support__Notifier__V1__DeliveryAttempt Support__Notifier__V1__DeliveryAttempt;
 typedef struct Support__Notifier__V1__Message Support__Notifier__V1__Message;
+typedef struct Support__Notifier__V1__StatusReportContent Support__Notifier__V1__StatusReportContent;
 typedef struct Support__Notifier__V1__CallTask Support__Notifier__V1__CallTask;
 typedef struct Support__Notifier__V1__Report Support__Notifier__V1__Report;
 typedef struct Support__Notifier__V1__ListMessagesRequest Support__Notifier__V1__ListMessagesRequest;
@@ -45,7 +46,8 @@ typedef enum _Support__Notifier__V1__RequestStatusReportResponse__Outcome {
    */
   SUPPORT__NOTIFIER__V1__REQUEST_STATUS_REPORT_RESPONSE__OUTCOME__OUTCOME_SUPPRESSED = 2,
   /*
-   * Queued for the next calendar day (not_before).
+   * Queued for the first free calendar day (not_before), and rendered
+   * with the incident's state of then.
    */
   SUPPORT__NOTIFIER__V1__REQUEST_STATUS_REPORT_RESPONSE__OUTCOME__OUTCOME_DEFERRED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SUPPORT__NOTIFIER__V1__REQUEST_STATUS_REPORT_RESPONSE__OUTCOME)
@@ -191,10 +193,43 @@ struct  Support__Notifier__V1__Message
    * When the next attempt is due while pending.
    */
   Google__Protobuf__Timestamp *next_attempt_at;
+  /*
+   * For a status report (R-REP-2): what the TAM wrote, from which subject
+   * and body are rendered again when it is sent; unset otherwise.
+   */
+  Support__Notifier__V1__StatusReportContent *status_report;
 };
 #define SUPPORT__NOTIFIER__V1__MESSAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__notifier__v1__message__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__NOTIFIER__V1__TRANSPORT__TRANSPORT_UNSPECIFIED, SUPPORT__NOTIFIER__V1__MESSAGE_STATE__MESSAGE_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SUPPORT__NOTIFIER__V1__TRANSPORT__TRANSPORT_UNSPECIFIED, SUPPORT__NOTIFIER__V1__MESSAGE_STATE__MESSAGE_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL }
+
+
+/*
+ * The TAM's part of a status report (R-REP-2).
+ */
+struct  Support__Notifier__V1__StatusReportContent
+{
+  ProtobufCMessage base;
+  /*
+   * What the TAM tells the customer: progress, findings, workaround.
+   */
+  char *text;
+  /*
+   * What happens next; empty for the step the incident's state implies.
+   */
+  char *next_action;
+  /*
+   * The office-local day it is the report of ("2026-12-05").
+   */
+  char *report_day;
+  /*
+   * The language it is written in for its recipient (R-COM-3).
+   */
+  char *language;
+};
+#define SUPPORT__NOTIFIER__V1__STATUS_REPORT_CONTENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&support__notifier__v1__status_report_content__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -322,14 +357,22 @@ struct  Support__Notifier__V1__RequestStatusReportRequest
   char *incident_id;
   char *actor;
   /*
-   * When today's report was already sent: queue this one for the next day
-   * instead of suppressing it.
+   * When today's report was already sent: queue this one for the first
+   * free day instead of suppressing it.
    */
   protobuf_c_boolean defer_if_suppressed;
+  /*
+   * Required: the TAM's words to the customer (R-REP-2).
+   */
+  char *text;
+  /*
+   * What happens next; empty for the step the incident's state implies.
+   */
+  char *next_action;
 };
 #define SUPPORT__NOTIFIER__V1__REQUEST_STATUS_REPORT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&support__notifier__v1__request_status_report_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Support__Notifier__V1__RequestStatusReportResponse
@@ -449,6 +492,25 @@ Support__Notifier__V1__Message *
                       const uint8_t       *data);
 void   support__notifier__v1__message__free_unpacked
                      (Support__Notifier__V1__Message *message,
+                      ProtobufCAllocator *allocator);
+/* Support__Notifier__V1__StatusReportContent methods */
+void   support__notifier__v1__status_report_content__init
+                     (Support__Notifier__V1__StatusReportContent         *message);
+size_t support__notifier__v1__status_report_content__get_packed_size
+                     (const Support__Notifier__V1__StatusReportContent   *message);
+size_t support__notifier__v1__status_report_content__pack
+                     (const Support__Notifier__V1__StatusReportContent   *message,
+                      uint8_t             *out);
+size_t support__notifier__v1__status_report_content__pack_to_buffer
+                     (const Support__Notifier__V1__StatusReportContent   *message,
+                      ProtobufCBuffer     *buffer);
+Support__Notifier__V1__StatusReportContent *
+       support__notifier__v1__status_report_content__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   support__notifier__v1__status_report_content__free_unpacked
+                     (Support__Notifier__V1__StatusReportContent *message,
                       ProtobufCAllocator *allocator);
 /* Support__Notifier__V1__CallTask methods */
 void   support__notifier__v1__call_task__init
@@ -670,6 +732,9 @@ typedef void (*Support__Notifier__V1__DeliveryAttempt_Closure)
 typedef void (*Support__Notifier__V1__Message_Closure)
                  (const Support__Notifier__V1__Message *message,
                   void *closure_data);
+typedef void (*Support__Notifier__V1__StatusReportContent_Closure)
+                 (const Support__Notifier__V1__StatusReportContent *message,
+                  void *closure_data);
 typedef void (*Support__Notifier__V1__CallTask_Closure)
                  (const Support__Notifier__V1__CallTask *message,
                   void *closure_data);
@@ -781,6 +846,7 @@ extern const ProtobufCEnumDescriptor    support__notifier__v1__recipient_role__d
 extern const ProtobufCMessageDescriptor support__notifier__v1__recipient__descriptor;
 extern const ProtobufCMessageDescriptor support__notifier__v1__delivery_attempt__descriptor;
 extern const ProtobufCMessageDescriptor support__notifier__v1__message__descriptor;
+extern const ProtobufCMessageDescriptor support__notifier__v1__status_report_content__descriptor;
 extern const ProtobufCMessageDescriptor support__notifier__v1__call_task__descriptor;
 extern const ProtobufCMessageDescriptor support__notifier__v1__report__descriptor;
 extern const ProtobufCMessageDescriptor support__notifier__v1__list_messages_request__descriptor;
