@@ -98,7 +98,7 @@ struct OperateTests {
         #expect(valid.stdout.contains("access.json"))
     }
 
-    @Test("An installed configuration with the templates of before issue 22 is upgraded by deploy/upgrade-templates and notifier accepts it, the operator's edits kept")
+    @Test("An installed configuration of before issues 22 and 23 (flat templates, staff in notifier.json) is upgraded by deploy/upgrade-config and notifier accepts it, the operator's edits kept")
     func upgradeTemplates() async throws {
         let shipped = InProcessService.configDirectory
         let config = try TemporaryDirectory()
@@ -117,16 +117,24 @@ struct OperateTests {
         try edited.write(toFile: "\(templates)/incident-opened.mustache", atomically: true, encoding: .utf8)
         try "Subject: closed\n\nclosed\n".write(toFile: "\(templates)/customer-timeout-closed.mustache", atomically: true, encoding: .utf8)
 
+        // And notifier.json as shipped before issue 23: a staff directory.
+        let notifierJSON = "\(config.path)/notifier.json"
+        var notifier = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: notifierJSON))) as? [String: Any])
+        notifier["people"] = ["tam.sato": ["name": "Sato Haruka", "email": "tam.sato@vendor.example", "phone": "+81-3-0000-0101"]]
+        notifier["offices"] = ["tokyo": ["supportLead": "lead.tanaka"]]
+        try JSONSerialization.data(withJSONObject: notifier).write(to: URL(fileURLWithPath: notifierJSON))
+
         let before = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/notifier", ["--check-config", "--config-dir", config.path])
         #expect(before.status == 1, "notifier must refuse the old layout rather than mail without templates")
-        let upgrade = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-templates").path, [config.path])
+        let upgrade = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-config").path, [config.path])
         #expect(upgrade.status == 0, "\(upgrade.stdout)\(upgrade.stderr)")
         let after = try await ServiceCluster.run("\(ServiceCluster.binDirectory)/notifier", ["--check-config", "--config-dir", config.path])
         #expect(after.status == 0, "\(after.stderr)")
         #expect(try String(contentsOfFile: "\(templates)/en/incident-opened.mustache", encoding: .utf8) == edited, "the operator's edit is kept")
         #expect(FileManager.default.fileExists(atPath: "\(templates)/ja/incident-opened.mustache"))
         #expect(FileManager.default.fileExists(atPath: "\(config.path)/templates.retired/customer-timeout-closed.mustache"))
-        let again = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-templates").path, [config.path])
+        #expect(FileManager.default.fileExists(atPath: "\(notifierJSON).before-roster"), "the operator's file is kept")
+        let again = try await ServiceCluster.run(Self.root.appendingPathComponent("deploy/upgrade-config").path, [config.path])
         #expect(again.status == 0 && again.stdout.isEmpty, "a second run changes nothing: \(again.stdout)")
     }
 
